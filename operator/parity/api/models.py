@@ -1,0 +1,177 @@
+"""Pydantic models of the ParityEnvironment and ParityBaseline specs.
+
+The CRD schemas in crds/ are the contract with the API server; these models are the contract
+with the Python code. tests/unit/test_crd_models.py walks both and fails when a field, a default
+or an enum differs, so neither can drift from the other.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+QUANTITY_PATTERN = r"^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
+Severity = Literal["info", "warning", "critical"]
+
+# Cross-field rules that the CRDs also enforce (as CEL rules with these very messages).
+ETCD_ODD_MESSAGE = "etcd replicas must be odd (1, 3, 5 or 7) so that the cluster keeps a quorum"
+SENTINEL_QUORUM_MESSAGE = "sentinel quorum must not exceed sentinel replicas, or no failover can ever be agreed"
+PATRONI_TIMING_MESSAGE = (
+    "loopWait + 2 * retryTimeout must not exceed ttl (Patroni's timing rule), "
+    "or the leader lock can expire while Patroni is still retrying"
+)
+
+
+class Model(BaseModel):
+    """camelCase on the wire, snake_case in Python, unknown fields refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    def to_wire(self) -> dict:
+        """The spec as the API server would store it: camelCase, defaults filled in."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class ResourceList(Model):
+    cpu: str | None = Field(default=None, pattern=QUANTITY_PATTERN)
+    memory: str | None = Field(default=None, pattern=QUANTITY_PATTERN)
+
+
+class Resources(Model):
+    requests: ResourceList | None = None
+    limits: ResourceList | None = None
+
+
+class EtcdSpec(Model):
+    replicas: int = Field(default=3, ge=1, le=7)
+    version: str = Field(default="3.5.17", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    image: str | None = None
+    resources: Resources | None = None
+
+    @field_validator("replicas")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError(ETCD_ODD_MESSAGE)
+        return value
+
+
+class PatroniSpec(Model):
+    ttl: int = Field(default=30, ge=5, le=3600)
+    loop_wait: int = Field(default=10, ge=1, le=3600)
+    retry_timeout: int = Field(default=10, ge=1, le=3600)
+    maximum_lag_on_failover: int = Field(default=1048576, ge=0)
+    synchronous_mode: bool = False
+    failsafe_mode: bool = False
+
+    # Same rule and message as the CEL rule in the CRDs, so that `parity validate` refuses what
+    # the API server refuses. It involves three fields, so it is reported on the section.
+    @model_validator(mode="after")
+    def _fits_ttl(self) -> PatroniSpec:
+        if self.loop_wait + 2 * self.retry_timeout > self.ttl:
+            raise ValueError(PATRONI_TIMING_MESSAGE)
+        return self
+
+
+class StorageSpec(Model):
+    size: str = Field(default="1Gi", pattern=QUANTITY_PATTERN)
+    storage_class_name: str | None = None
+    retain_on_delete: bool = False
+
+
+class PostgresSpec(Model):
+    replicas: int = Field(default=3, ge=1, le=9)
+    version: str = Field(default="16", pattern=r"^[0-9]{2}$")
+    image: str | None = None
+    parameters: dict[str, str] = Field(default_factory=dict)
+    patroni: PatroniSpec = Field(default_factory=PatroniSpec)
+    storage: StorageSpec = Field(default_factory=StorageSpec)
+    resources: Resources | None = None
+
+
+class SentinelSpec(Model):
+    replicas: int = Field(default=3, ge=1, le=7)
+    quorum: int = Field(default=2, ge=1, le=7, validate_default=True)
+    down_after_milliseconds: int = Field(default=5000, ge=100)
+    failover_timeout: int = Field(default=60000, ge=1000)
+    parallel_syncs: int = Field(default=1, ge=1, le=16)
+    master_group_name: str = Field(default="mymaster", pattern=r"^[a-zA-Z0-9_.-]{1,63}$")
+
+    @field_validator("quorum")
+    @classmethod
+    def _quorum_reachable(cls, value: int, info: ValidationInfo) -> int:
+        replicas = info.data.get("replicas")
+        if replicas is not None and value > replicas:
+            raise ValueError(SENTINEL_QUORUM_MESSAGE)
+        return value
+
+
+class RedisSpec(Model):
+    mode: Literal["standalone", "sentinel"] = "sentinel"
+    replicas: int = Field(default=3, ge=1, le=9)
+    version: str = Field(default="7.2", pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
+    image: str | None = None
+    config: dict[str, str] = Field(default_factory=dict)
+    sentinel: SentinelSpec = Field(default_factory=SentinelSpec)
+    resources: Resources | None = None
+
+
+class ToggleSpec(Model):
+    """One observability part: on when observability is on, unless switched off here."""
+
+    enabled: bool = True
+    image: str | None = None
+
+
+class ObservabilitySpec(Model):
+    enabled: bool = False
+    prometheus: ToggleSpec = Field(default_factory=ToggleSpec)
+    grafana: ToggleSpec = Field(default_factory=ToggleSpec)
+    jaeger: ToggleSpec = Field(default_factory=ToggleSpec)
+    otel_collector: ToggleSpec = Field(default_factory=ToggleSpec)
+    exporters: ToggleSpec = Field(default_factory=ToggleSpec)
+
+
+class DriftSpec(Model):
+    policy: Literal["report", "enforce"] = "report"
+    ignore: list[str] = Field(default_factory=list)
+    fail_on: Severity = "critical"
+
+
+class BaselineRef(Model):
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)
+
+
+class EnvironmentSections(Model):
+    """The sections a ParityEnvironment and a ParityBaseline's `environment` share."""
+
+    etcd: EtcdSpec = Field(default_factory=EtcdSpec)
+    postgres: PostgresSpec = Field(default_factory=PostgresSpec)
+    redis: RedisSpec = Field(default_factory=RedisSpec)
+    observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec)
+
+
+class EnvironmentSpec(EnvironmentSections):
+    baseline_ref: BaselineRef | None = None
+    drift: DriftSpec = Field(default_factory=DriftSpec)
+
+    def sections(self) -> EnvironmentSections:
+        """Only the parts compared with a baseline."""
+        return EnvironmentSections(
+            etcd=self.etcd, postgres=self.postgres, redis=self.redis, observability=self.observability
+        )
+
+
+class BaselineRule(Model):
+    path: str = Field(pattern=r"^[A-Za-z0-9_*.-]+$", min_length=1)
+    severity: Severity
+    remediation: str | None = None
+
+
+class BaselineSpec(Model):
+    description: str | None = None
+    environment: EnvironmentSections = Field(default_factory=EnvironmentSections)
+    rules: list[BaselineRule] = Field(default_factory=list)
+    default_severity: Severity = "warning"

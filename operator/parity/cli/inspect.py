@@ -1,0 +1,5 @@
+"""Placeholder: replaced by the module that implements `parity inspect`."""
+
+
+def register(subparsers) -> None:
+    pass

@@ -1,0 +1,55 @@
+"""Entry point of the `parity` console script.
+
+Each command module exposes `register(subparsers)`, which adds its sub-commands and sets
+`func` on them; `func(args) -> int` returns the exit code. Errors that are the user's
+(bad file, bad field, unreachable endpoint) are raised as `CliError` and printed as one
+clear line without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = (
+    "parity.cli.diff",  # diff, validate
+    "parity.cli.inspect",  # inspect
+    "parity.cli.drill",  # drill
+    "parity.cli.cluster",  # cluster up/down/env
+    "parity.cli.run",  # run (the operator)
+    "parity.cli.docs",  # docs crd-reference
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_DRIFT = 2
+
+
+class CliError(Exception):
+    """A user-facing error: printed as `parity: <message>` with exit code 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parity", description="Keep a local environment identical to production.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as err:
+        print(f"parity: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""Start, wait for and stop the local control plane.
+
+State lives in one directory (certificates, etcd data, logs, kubeconfig, a pid file), so
+`parity cluster down` can stop a cluster that `parity cluster up` started in another
+process, and a pytest fixture can run a private one in a temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from parity.controlplane.certs import CertPaths, make_certs
+
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok")
+KWOK_NODE = "kwok-node-0"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+BUILD_SCRIPT = REPO_ROOT / "tools" / "controlplane" / "build.sh"
+
+
+class ControlPlaneError(RuntimeError):
+    """The control plane could not be built, started or reached; the message says which part."""
+
+
+def find_binaries(bin_dir: str | os.PathLike | None = None, *, build: bool = True) -> Path:
+    """The directory holding every control-plane binary: given, from PARITY_CONTROLPLANE_BIN,
+    or built (cached by pinned version) by tools/controlplane/build.sh."""
+    candidate = bin_dir or os.environ.get("PARITY_CONTROLPLANE_BIN")
+    if candidate:
+        path = Path(candidate)
+    elif BUILD_SCRIPT.exists() and build:
+        proc = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ControlPlaneError(f"building the control plane failed ({BUILD_SCRIPT}):\n{proc.stderr[-4000:]}")
+        path = Path(proc.stdout.strip().splitlines()[-1])
+    else:
+        raise ControlPlaneError("no control-plane binaries: set PARITY_CONTROLPLANE_BIN or run tools/controlplane/build.sh")
+    missing = [b for b in BINARIES if not (path / b).exists()]
+    if missing:
+        raise ControlPlaneError(f"{path}: missing control-plane binaries: {', '.join(missing)}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Ports:
+    etcd_client: int = field(default_factory=free_port)
+    etcd_peer: int = field(default_factory=free_port)
+    apiserver: int = field(default_factory=free_port)
+    controller_manager: int = field(default_factory=free_port)
+    scheduler: int = field(default_factory=free_port)
+    kwok: int = field(default_factory=free_port)
+
+
+class ControlPlane:
+    def __init__(self, state_dir: str | os.PathLike, bin_dir: str | os.PathLike | None = None):
+        self.state_dir = Path(state_dir).resolve()
+        self._bin_dir = Path(bin_dir) if bin_dir else None
+        self.kubeconfig = self.state_dir / "kubeconfig"
+        self.log_dir = self.state_dir / "logs"
+        self.pid_file = self.state_dir / "pids.json"
+
+    # -- paths -----------------------------------------------------------------------------
+    @property
+    def bin_dir(self) -> Path:
+        if self._bin_dir is None:
+            self._bin_dir = find_binaries()
+        return self._bin_dir
+
+    def binary(self, name: str) -> str:
+        return str(self.bin_dir / name)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, timeout: float = 120.0, progress=None) -> None:
+        """Start every process, write the kubeconfig, and wait for a Ready kwok node and the
+        default ServiceAccount. Raises ControlPlaneError naming the part that failed."""
+        say = progress or (lambda _msg: None)
+        if self.running():
+            raise ControlPlaneError(f"a control plane is already running from {self.state_dir} (parity cluster down first)")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(exist_ok=True)
+        bins = self.bin_dir
+        certs = make_certs(self.state_dir / "certs")
+        ports = Ports()
+        self._pids: dict[str, int] = {}
+        try:
+            say("starting etcd")
+            self._spawn("etcd", self._etcd_args(ports))
+            self._wait_http(f"http://127.0.0.1:{ports.etcd_client}/health", "etcd", timeout, lambda b: b'"true"' in b)
+            say("starting kube-apiserver")
+            self._spawn("kube-apiserver", self._apiserver_args(ports, certs))
+            self._write_kubeconfig(ports, certs)
+            self._wait_apiserver(ports, certs, timeout)
+            say("starting kube-controller-manager, kube-scheduler and kwok")
+            self._spawn("kube-controller-manager", self._controller_manager_args(ports, certs))
+            self._spawn("kube-scheduler", self._scheduler_args(ports))
+            self._spawn("kwok", self._kwok_args(ports))
+            self._create_kwok_node()
+            say("waiting for the kwok node and the default ServiceAccount")
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop(remove_state=False)
+            raise
+        say(f"control plane ready: KUBECONFIG={self.kubeconfig}")
+        del bins
+
+    def stop(self, remove_state: bool = False) -> None:
+        """Stop every process recorded in the pid file (in reverse start order)."""
+        pids = self._read_pids()
+        for name in reversed(list(pids)):
+            _terminate(pids[name])
+        deadline = time.monotonic() + 15
+        for name in reversed(list(pids)):
+            while _alive(pids[name]) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive(pids[name]):
+                _kill_group(pids[name], signal.SIGKILL)
+        if self.pid_file.exists():
+            self.pid_file.unlink()
+        if remove_state and self.state_dir.exists():
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def running(self) -> bool:
+        pids = self._read_pids()
+        return bool(pids) and all(_alive(pid) for pid in pids.values())
+
+    def status(self) -> dict[str, bool]:
+        return {name: _alive(pid) for name, pid in self._read_pids().items()}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
+        """Run this control plane's own kubectl against it (text mode, output captured)."""
+        proc = subprocess.run(
+            [self.binary("kubectl"), "--kubeconfig", str(self.kubeconfig), *args],
+            input=input, capture_output=True, text=True, timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise ControlPlaneError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
+        return proc
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point kubectl and clients at this control plane."""
+        return {"KUBECONFIG": str(self.kubeconfig), "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(
+            [self.binary(name), *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=self.state_dir,
+        )
+        log.close()
+        self._pids[name] = proc.pid
+        self.pid_file.write_text(json.dumps(self._pids))
+
+    def _read_pids(self) -> dict[str, int]:
+        try:
+            return json.loads(self.pid_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _check_alive(self) -> None:
+        for name, pid in self._pids.items():
+            if not _alive(pid):
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise ControlPlaneError(f"{name} exited during start-up; last lines of {self.log_dir / name}.log:\n{tail}")
+
+    def _wait_http(self, url: str, what: str, timeout: float, ok, context=None) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                with urllib.request.urlopen(url, timeout=2, context=context) as resp:
+                    body = resp.read()
+                    if ok(body):
+                        return
+                    last = body[:200].decode(errors="replace")
+            except OSError as err:
+                last = str(err)
+            time.sleep(0.2)
+        raise ControlPlaneError(f"{what} at {url} did not become healthy within {timeout:.0f}s: {last}")
+
+    def _wait_apiserver(self, ports: Ports, certs: CertPaths, timeout: float) -> None:
+        context = ssl.create_default_context(cafile=str(certs.ca_crt))
+        context.load_cert_chain(str(certs.admin_crt), str(certs.admin_key))
+        self._wait_http(f"https://127.0.0.1:{ports.apiserver}/readyz", "kube-apiserver", timeout,
+                        lambda b: b.strip() == b"ok", context=context)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            node = self.kubectl("get", "node", KWOK_NODE, "-o",
+                                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}", check=False)
+            sa = self.kubectl("get", "serviceaccount", "default", "-n", "default", "-o", "name", check=False)
+            if node.stdout.strip() == "True" and sa.returncode == 0:
+                return
+            time.sleep(0.3)
+        raise ControlPlaneError(f"the kwok node {KWOK_NODE} or the default ServiceAccount was not ready within {timeout:.0f}s")
+
+    # -- arguments -------------------------------------------------------------------------
+    def _etcd_args(self, p: Ports) -> list[str]:
+        return [
+            "--name=parity-local",
+            f"--data-dir={self.state_dir / 'etcd'}",
+            f"--listen-client-urls=http://127.0.0.1:{p.etcd_client}",
+            f"--advertise-client-urls=http://127.0.0.1:{p.etcd_client}",
+            f"--listen-peer-urls=http://127.0.0.1:{p.etcd_peer}",
+            f"--initial-advertise-peer-urls=http://127.0.0.1:{p.etcd_peer}",
+            f"--initial-cluster=parity-local=http://127.0.0.1:{p.etcd_peer}",
+            # A throwaway dev/test store: losing it on a power cut is fine, fsync latency is not.
+            "--unsafe-no-fsync",
+            "--quota-backend-bytes=2147483648",
+        ]
+
+    def _apiserver_args(self, p: Ports, c: CertPaths) -> list[str]:
+        return [
+            f"--etcd-servers=http://127.0.0.1:{p.etcd_client}",
+            f"--cert-dir={self.state_dir / 'certs'}",
+            f"--tls-cert-file={c.serving_crt}",
+            f"--tls-private-key-file={c.serving_key}",
+            f"--client-ca-file={c.ca_crt}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={p.apiserver}",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={c.sa_pub}",
+            f"--service-account-signing-key-file={c.sa_key}",
+            "--authorization-mode=RBAC,Node",
+            "--allow-privileged=true",
+            "--enable-priority-and-fairness=false",
+            "--storage-media-type=application/json",
+        ]
+
+    def _controller_manager_args(self, p: Ports, c: CertPaths) -> list[str]:
+        return [
+            f"--kubeconfig={self.kubeconfig}",
+            f"--authentication-kubeconfig={self.kubeconfig}",
+            f"--authorization-kubeconfig={self.kubeconfig}",
+            f"--service-account-private-key-file={c.sa_key}",
+            f"--root-ca-file={c.ca_crt}",
+            "--use-service-account-credentials=true",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={p.controller_manager}",
+            f"--cert-dir={self.state_dir / 'certs' / 'kcm'}",
+            # No cloud and no real nodes: node IPAM and the service/route controllers have nothing to do.
+            "--controllers=*,-node-ipam-controller,-service-lb-controller,-cloud-node-lifecycle-controller,-node-route-controller",
+        ]
+
+    def _scheduler_args(self, p: Ports) -> list[str]:
+        return [
+            f"--kubeconfig={self.kubeconfig}",
+            f"--authentication-kubeconfig={self.kubeconfig}",
+            f"--authorization-kubeconfig={self.kubeconfig}",
+            "--leader-elect=false",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={p.scheduler}",
+            f"--cert-dir={self.state_dir / 'certs' / 'scheduler'}",
+        ]
+
+    def _kwok_args(self, p: Ports) -> list[str]:
+        return [
+            f"--kubeconfig={self.kubeconfig}",
+            "--manage-all-nodes=false",
+            "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+            "--cidr=10.0.1.0/24",
+            "--node-ip=10.0.1.1",
+            f"--server-address=127.0.0.1:{p.kwok}",
+        ]
+
+    def _write_kubeconfig(self, p: Ports, c: CertPaths) -> None:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "parity-local", "cluster": {
+                "server": f"https://127.0.0.1:{p.apiserver}", "certificate-authority": str(c.ca_crt)}}],
+            "users": [{"name": "parity-admin", "user": {
+                "client-certificate": str(c.admin_crt), "client-key": str(c.admin_key)}}],
+            "contexts": [{"name": "parity-local", "context": {"cluster": "parity-local", "user": "parity-admin",
+                                                               "namespace": "default"}}],
+            "current-context": "parity-local",
+        }
+        self.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    def _create_kwok_node(self) -> None:
+        node = {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": KWOK_NODE,
+                "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                "labels": {"kubernetes.io/hostname": KWOK_NODE, "kubernetes.io/os": "linux",
+                           "kubernetes.io/arch": "amd64", "type": "kwok"},
+            },
+            "spec": {},
+            "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": "1000"},
+                       "capacity": {"cpu": "64", "memory": "256Gi", "pods": "1000"}},
+        }
+        self.kubectl("apply", "-f", "-", input=json.dumps(node))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours counts as gone
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _terminate(pid: int) -> None:
+    _kill_group(pid, signal.SIGTERM)

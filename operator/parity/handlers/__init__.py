@@ -1,0 +1,3 @@
+"""kopf handlers. Importing this package registers them all."""
+
+from parity.handlers import baseline, children, environment, startup, timers  # noqa: F401

@@ -1,0 +1,30 @@
+"""Operator settings from the environment, read once at start-up."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from parity import constants
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    metrics_port: int = constants.DEFAULT_METRICS_PORT
+    # How often the timer re-checks readiness and the runtime level.
+    resync_seconds: float = 60.0
+    # Runtime probes need network access to the services: on in a cluster, off for the local
+    # control plane whose kwok pods run no processes ("auto" decides by where we run).
+    runtime_probes: bool = False
+    max_workers: int = 8
+
+    @classmethod
+    def from_env(cls) -> "OperatorConfig":
+        probes = os.environ.get("PARITY_RUNTIME_PROBES", "auto").lower()
+        in_cluster = bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+        return cls(
+            metrics_port=int(os.environ.get("PARITY_METRICS_PORT", constants.DEFAULT_METRICS_PORT)),
+            resync_seconds=float(os.environ.get("PARITY_RESYNC_SECONDS", 60)),
+            runtime_probes=in_cluster if probes == "auto" else probes in ("1", "true", "on", "yes"),
+            max_workers=int(os.environ.get("PARITY_MAX_WORKERS", 8)),
+        )

@@ -1,0 +1,32 @@
+"""ParityEnvironment: one reconcile for create, update and resume; cleanup of our own state on delete."""
+
+from __future__ import annotations
+
+import kopf
+
+from parity import constants, metrics
+from parity.handlers.common import run_sync
+
+ENV = dict(group=constants.GROUP, version=constants.VERSION, plural=constants.ENVIRONMENT_PLURAL)
+
+
+@kopf.on.resume(**ENV, retries=20, backoff=5, timeout=600)
+@kopf.on.create(**ENV, retries=20, backoff=5, timeout=600)
+@kopf.on.update(**ENV, retries=20, backoff=5, timeout=600)
+def reconcile_environment(namespace: str, name: str, memo: kopf.Memo, logger, **_) -> None:
+    run_sync(memo, namespace, name, trigger="environment", apply_changes=True, logger=logger)
+
+
+@kopf.on.delete(**ENV, optional=True)
+def forget_environment(namespace: str, name: str, memo: kopf.Memo, **_) -> None:
+    # Children go with the owner through garbage collection; we only drop our own bookkeeping.
+    memo.triggers.forget((namespace, name))
+    memo.runtime.pop((namespace, name), None)
+    metrics.forget_environment(namespace, name)
+
+
+@kopf.index(**ENV)
+def environments_by_baseline(namespace: str, name: str, spec: kopf.Spec, **_):
+    """baseline name -> (namespace, name) of every environment that compares with it."""
+    ref = (spec.get("baselineRef") or {}).get("name")
+    return {ref: (namespace, name)} if ref else None

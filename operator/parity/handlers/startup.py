@@ -1,0 +1,63 @@
+"""Every kopf setting, chosen deliberately in one place; clients created here, closed in cleanup."""
+
+from __future__ import annotations
+
+import logging
+
+import kopf
+
+from parity import constants, metrics
+from parity.handlers.config import OperatorConfig
+from parity.handlers.triggers import Triggers
+from parity.kube.client import Kube
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> None:
+    config = OperatorConfig.from_env()
+
+    # State kopf keeps on our objects: annotations under our own prefix (never status, which
+    # is ours and typed), our own finalizer. Changing these later would orphan stored state.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=constants.ANNOTATION_PREFIX)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=constants.ANNOTATION_PREFIX, key="last-handled-configuration")
+    settings.persistence.finalizer = constants.FINALIZER
+
+    # Watches: the server closes the stream before the client gives up, so a quiet watch is
+    # renewed cleanly instead of timing out as an error. Requests fail fast and are retried.
+    settings.watching.server_timeout = 270
+    settings.watching.client_timeout = 300
+    settings.watching.connect_timeout = 10
+    settings.networking.request_timeout = 30
+    settings.networking.connect_timeout = 10
+
+    # Events: handler successes are noise; warnings and our own drift events are not.
+    settings.posting.enabled = True
+    settings.posting.level = logging.WARNING
+
+    # Sync handlers run in this thread pool; batching keeps bursts from spawning a worker each.
+    settings.execution.max_workers = config.max_workers
+    settings.batching.worker_limit = 50
+    settings.batching.batch_window = 0.1
+    settings.batching.idle_timeout = 60
+
+    # One operator replica (Recreate strategy): no peering objects needed.
+    settings.peering.standalone = True
+
+    memo.config = config
+    memo.kube = Kube.connect()
+    memo.triggers = Triggers()
+    memo.runtime = {}  # (namespace, name) -> last probe results; cleaned on deletion
+    memo.metrics_server = metrics.serve(config.metrics_port)
+    logger.info("parity operator configured: %s; API %s", config, memo.kube.host)
+
+
+@kopf.on.cleanup()
+def close_clients(memo: kopf.Memo, **_) -> None:
+    kube = getattr(memo, "kube", None)
+    if kube is not None:
+        kube.close()
+    server = getattr(memo, "metrics_server", None)
+    if server is not None:
+        httpd = server[0] if isinstance(server, tuple) else server
+        httpd.shutdown()

@@ -1,0 +1,1 @@
+"""Runtime probes: each reads the effective settings of one running component."""

@@ -1,0 +1,278 @@
+"""The service behind the handlers: one function that brings an environment's children and
+status up to date. Handlers only decide *when* it runs and with which permissions to write.
+
+    read spec → check → render → apply (only what changed) → read children → status → drift
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from parity import constants, metrics
+from parity.api import SpecError, parse_baseline, parse_environment
+from parity.drift.engine import evaluate_drift
+from parity.kube import resources
+from parity.kube.apply import (
+    HASH_ANNOTATION,
+    apply_object,
+    list_children,
+    object_key,
+    patch_status,
+    with_hash,
+)
+from parity.kube.client import Kube
+from parity.probes.base import ProbeResult
+from parity.render.checks import check_combinations
+from parity.render.environment import build_children
+from parity.render.postgres import generate_passwords
+from parity.status import (
+    compute_phase,
+    component_conditions,
+    condition,
+    merge_conditions,
+    ready_condition,
+    summarize_components,
+)
+
+log = logging.getLogger(__name__)
+
+# Rewrite status.drift.checkedAt at least this often even when nothing else changed.
+CHECKED_AT_REFRESH_SECONDS = 60
+
+
+@dataclass
+class Event:
+    type: str  # Normal | Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    status: dict
+    events: list[Event] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    status_written: bool = False
+    body: dict | None = None
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
+                     runtime: list[ProbeResult] | None = None, now: str | None = None) -> Outcome | None:
+    """Converge one ParityEnvironment and write its status. Returns None when it is gone or
+    being deleted. Raises SpecError for a spec the models refuse (the schema should have)."""
+    now = now or now_iso()
+    body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    meta = body["metadata"]
+    generation = meta.get("generation")
+    previous = body.get("status") or {}
+    spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
+    outcome = Outcome(status={}, body=body)
+
+    problems = check_combinations(spec)
+    if problems:
+        # Nothing is applied: a half-built topology is worse than none.
+        message = "; ".join(problems)
+        conditions = [
+            condition(constants.CONDITION_READY, False, "InvalidSpec", message, generation),
+            condition(constants.CONDITION_STALLED, True, "InvalidSpec", message, generation),
+            condition(constants.CONDITION_RECONCILING, False, "InvalidSpec", "waiting for a valid spec", generation),
+        ]
+        status = {"observedGeneration": generation, "phase": "Failed",
+                  "conditions": merge_conditions(previous.get("conditions"), conditions, now)}
+        outcome.status = status
+        outcome.status_written = _write_status(kube, namespace, name, previous, status)
+        if outcome.status_written and previous.get("phase") != "Failed":
+            outcome.events.append(Event("Warning", "InvalidSpec", message))
+        return outcome
+
+    live = list_children(kube, namespace, name)
+    has_secret = any(o["kind"] == "Secret" for o in live)
+    desired = [with_hash(m) for m in build_children(
+        name, namespace, meta["uid"], spec, secret_values=None if has_secret else generate_passwords())]
+    live_by_key = {object_key(o): o for o in live}
+
+    changed = False
+    for manifest in desired:
+        current = live_by_key.get(object_key(manifest))
+        wanted_hash = manifest["metadata"]["annotations"][HASH_ANNOTATION]
+        missing = current is None
+        stale = current is not None and current["metadata"].get("annotations", {}).get(HASH_ANNOTATION) != wanted_hash
+        if missing or (apply_changes and stale):
+            apply_object(kube, manifest, force=True)
+            outcome.applied.append("{}/{}".format(*object_key(manifest)[::2]))
+            changed = True
+    if changed:
+        live = list_children(kube, namespace, name)
+
+    baseline_name = (spec.baseline_ref.name if spec.baseline_ref else None)
+    drift_status, drift_condition, drift_events, report = _evaluate(
+        kube, spec, baseline_name, desired, live, runtime, previous.get("drift") or {}, generation, now)
+
+    if report is not None and spec.drift.policy == "enforce":
+        reverted = _enforce(kube, desired, report)
+        if reverted:
+            outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED,
+                                        "reverted live drift: " + ", ".join(reverted)))
+            outcome.applied.extend(reverted)
+            live = list_children(kube, namespace, name)
+            drift_status, drift_condition, drift_events, report = _evaluate(
+                kube, spec, baseline_name, desired, live, runtime, previous.get("drift") or {}, generation, now)
+    outcome.events.extend(drift_events)
+
+    components = summarize_components(desired, live)
+    phase = compute_phase(components, previous.get("phase"))
+    spec_components = {c for c in components}
+    conditions = [
+        ready_condition(phase, components, generation),
+        condition(constants.CONDITION_RECONCILING, phase == "Provisioning",
+                  "Provisioning" if phase == "Provisioning" else "Converged",
+                  "creating or waiting for children" if phase == "Provisioning" else "children match the spec",
+                  generation),
+        condition(constants.CONDITION_STALLED, False, "Progressing", "no blocking problem", generation),
+        drift_condition,
+        *component_conditions(components, spec_components, generation),
+    ]
+    status = {
+        "observedGeneration": generation,
+        "phase": phase,
+        "conditions": merge_conditions(previous.get("conditions"), conditions, now),
+        "components": {k: v.to_dict() for k, v in sorted(components.items())},
+        "drift": drift_status,
+    }
+    outcome.status = status
+    outcome.status_written = _write_status(kube, namespace, name, previous, status)
+    metrics.record_environment(namespace, name, drift_status)
+    return outcome
+
+
+def _evaluate(kube, spec, baseline_name, desired, live, runtime, previous_drift, generation, now):
+    """Drift status, the Drifted condition, transition events and the report (None without a baseline)."""
+    if not baseline_name:
+        return ({"baseline": "", "highestSeverity": "none", "summary": _zero(), "findings": [], "truncated": 0,
+                 "checkedAt": now, "firstDetectedAt": None, "observedGeneration": generation},
+                condition(constants.CONDITION_DRIFTED, "Unknown", "NoBaseline",
+                          "spec.baselineRef is not set: nothing to compare with", generation), [], None)
+    baseline_body = kube.get(resources.BASELINE.object_path(baseline_name))
+    if baseline_body is None:
+        return ({"baseline": baseline_name, "highestSeverity": "none", "summary": _zero(), "findings": [],
+                 "truncated": 0, "checkedAt": now, "firstDetectedAt": None, "observedGeneration": generation},
+                condition(constants.CONDITION_DRIFTED, "Unknown", "BaselineNotFound",
+                          f"ParityBaseline {baseline_name!r} does not exist: kubectl get pbl", generation), [], None)
+    try:
+        baseline = parse_baseline(baseline_body.get("spec") or {}, source=f"ParityBaseline {baseline_name}")
+    except SpecError as err:
+        return ({"baseline": baseline_name, "highestSeverity": "none", "summary": _zero(), "findings": [],
+                 "truncated": 0, "checkedAt": now, "firstDetectedAt": None, "observedGeneration": generation},
+                condition(constants.CONDITION_DRIFTED, "Unknown", "InvalidBaseline", str(err), generation), [], None)
+    with metrics.DRIFT_EVALUATION_SECONDS.time():
+        report = evaluate_drift(spec, baseline, baseline_name, desired=desired, live=live, probe_results=runtime,
+                                field_manager=constants.FIELD_MANAGER)
+    drift = report.to_status(max_findings=constants.MAX_STATUS_FINDINGS)
+    drifted = drift["highestSeverity"] != "none"
+    had_drift = previous_drift.get("highestSeverity", "none") not in ("none", None)
+    first = previous_drift.get("firstDetectedAt") if had_drift and drifted else None
+    drift.update({
+        "baseline": baseline_name,
+        "baselineGeneration": baseline_body["metadata"].get("generation", 0),
+        "observedGeneration": generation,
+        "checkedAt": now,
+        "firstDetectedAt": (first or now) if drifted else None,
+    })
+    summary = drift["summary"]
+    counts = f"{summary.get('critical', 0)} critical, {summary.get('warning', 0)} warning, {summary.get('info', 0)} info"
+    if drifted:
+        reason = {"critical": "CriticalDrift", "warning": "WarningDrift", "info": "InfoDrift"}[drift["highestSeverity"]]
+        top = drift["findings"][0] if drift["findings"] else {}
+        message = f"{counts} against {baseline_name}; first: {top.get('path', '')}: {top.get('remediation', '')}"
+        cond = condition(constants.CONDITION_DRIFTED, True, reason, message, generation)
+    else:
+        cond = condition(constants.CONDITION_DRIFTED, False, "NoDrift", f"in parity with {baseline_name}", generation)
+
+    events = []
+    old_keys = {(f.get("level"), f.get("path")) for f in previous_drift.get("findings") or []}
+    new_findings = [f for f in drift["findings"] if (f.get("level"), f.get("path")) not in old_keys]
+    if drifted and new_findings:
+        shown = ", ".join(f"{f['path']} ({f['severity']})" for f in new_findings[:5])
+        more = f" and {len(new_findings) - 5} more" if len(new_findings) > 5 else ""
+        events.append(Event("Warning", constants.EVENT_DRIFT_DETECTED,
+                            f"{counts} against {baseline_name}; new: {shown}{more}"))
+    elif not drifted and had_drift:
+        events.append(Event("Normal", constants.EVENT_DRIFT_RESOLVED, f"back in parity with {baseline_name}"))
+    return drift, cond, events, report
+
+
+def _enforce(kube: Kube, desired: list[dict], report) -> list[str]:
+    """Re-apply every desired object that has live-level drift; returns what was reverted."""
+    drifted = {(f.kind, f.name) for f in report.findings if f.level == "live" and f.kind and f.name}
+    reverted = []
+    for manifest in desired:
+        key = (manifest["kind"], manifest["metadata"]["name"])
+        if key in drifted:
+            apply_object(kube, manifest, force=True)
+            reverted.append(f"{key[0]}/{key[1]}")
+    return reverted
+
+
+def _zero() -> dict:
+    return {"critical": 0, "warning": 0, "info": 0}
+
+
+def _prune_none(value):
+    if isinstance(value, dict):
+        return {k: _prune_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_prune_none(v) for v in value]
+    return value
+
+
+def _comparable(status: dict) -> dict:
+    drift = dict(status.get("drift") or {})
+    drift.pop("checkedAt", None)
+    return {**status, "drift": drift}
+
+
+def merge_patch(previous: dict, new: dict) -> dict:
+    """A JSON merge patch turning `previous` into `new`: keys that disappeared become None
+    (at every mapping level); lists are replaced whole."""
+    patch = {}
+    for key, value in new.items():
+        before = previous.get(key)
+        if isinstance(value, dict) and isinstance(before, dict):
+            patch[key] = merge_patch(before, value)
+        else:
+            patch[key] = value
+    for key in previous:
+        if key not in new:
+            patch[key] = None
+    return patch
+
+
+def _write_status(kube: Kube, namespace: str, name: str, previous: dict, status: dict) -> bool:
+    """Write status only when it says something new (or checkedAt is getting old), so resyncs
+    and our own child events do not churn the object."""
+    status = _prune_none(status)
+    if _comparable(previous) == _comparable(status) and not _checked_at_stale(previous, status):
+        return False
+    patch_status(kube, resources.ENVIRONMENT, namespace, name, merge_patch(previous, status))
+    return True
+
+
+def _checked_at_stale(previous: dict, status: dict) -> bool:
+    before = (previous.get("drift") or {}).get("checkedAt")
+    after = (status.get("drift") or {}).get("checkedAt")
+    if not before or not after:
+        return before != after
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    try:
+        delta = datetime.strptime(after, fmt) - datetime.strptime(before, fmt)
+    except ValueError:
+        return True
+    return delta.total_seconds() >= CHECKED_AT_REFRESH_SECONDS

@@ -1,0 +1,287 @@
+"""Metadata and small manifest pieces every child object shares.
+
+Everything here is pure and deterministic: the same arguments give equal dicts with the same
+key order, so a resync produces a byte-identical server-side apply body and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from parity import constants as c
+from parity.api.models import Resources
+
+# Annotation on pod templates that rolls the pods when the configuration they read at start
+# changes (a ConfigMap mounted as files is refreshed in place, but the processes read it once).
+ANNOTATION_CONFIG_HASH = f"{c.ANNOTATION_PREFIX}/config-hash"
+
+
+def build_labels(
+    env_name: str,
+    component: str,
+    app: str,
+    *,
+    version: str | None = None,
+    extra_labels: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The labels of one child: standard app.kubernetes.io set plus the environment pointer."""
+    labels = {
+        c.LABEL_NAME: app,
+        c.LABEL_INSTANCE: env_name,
+        c.LABEL_COMPONENT: component,
+        c.LABEL_PART_OF: c.PART_OF,
+        c.LABEL_MANAGED_BY: c.MANAGED_BY,
+        c.LABEL_ENVIRONMENT: env_name,
+    }
+    if version:
+        labels[c.LABEL_VERSION] = version
+    if extra_labels:
+        labels.update(extra_labels)
+    return dict(sorted(labels.items()))
+
+
+def selector_labels(env_name: str, app: str) -> dict[str, str]:
+    """The stable subset used in selectors.
+
+    Selectors of StatefulSets and Deployments are immutable, so this never carries anything
+    that changes over an environment's life (no version, no component renames).
+    """
+    return {
+        c.LABEL_INSTANCE: env_name,
+        c.LABEL_NAME: app,
+        c.LABEL_PART_OF: c.PART_OF,
+    }
+
+
+def owner_reference(env_name: str, owner_uid: str) -> dict[str, Any]:
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": c.ENVIRONMENT_KIND,
+        "name": env_name,
+        "uid": owner_uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def build_metadata(
+    env_name: str,
+    namespace: str,
+    owner_uid: str,
+    component: str,
+    name: str,
+    *,
+    app: str | None = None,
+    version: str | None = None,
+    extra_labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
+    owned: bool = True,
+) -> dict[str, Any]:
+    """metadata of one child object.
+
+    `component` is the spec section the object belongs to (constants.COMPONENT_ETCD,
+    _POSTGRES, _REDIS or _OBSERVABILITY), so children group by the section whose condition
+    they feed; `app` is what runs in it (etcd, patroni, redis, sentinel, prometheus, ...) and
+    defaults to `component`. `owned=False` leaves out the owner reference: only for objects
+    that must outlive the environment on purpose (the credentials of retained volumes).
+    """
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "labels": build_labels(env_name, component, app or component, version=version, extra_labels=extra_labels),
+    }
+    if annotations:
+        metadata["annotations"] = dict(sorted(annotations.items()))
+    if owned:
+        metadata["ownerReferences"] = [owner_reference(env_name, owner_uid)]
+    return metadata
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The environment every child of one render belongs to."""
+
+    env_name: str
+    namespace: str
+    uid: str
+
+    def metadata(self, component: str, name: str, **kwargs: Any) -> dict[str, Any]:
+        return build_metadata(self.env_name, self.namespace, self.uid, component, name, **kwargs)
+
+    def pod_metadata(
+        self, component: str, app: str, *, version: str | None = None, annotations: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        metadata: dict[str, Any] = {"labels": build_labels(self.env_name, component, app, version=version)}
+        if annotations:
+            metadata["annotations"] = dict(sorted(annotations.items()))
+        return metadata
+
+    def selector(self, app: str) -> dict[str, str]:
+        return selector_labels(self.env_name, app)
+
+    def service_host(self, service: str) -> str:
+        return service_host(service, self.namespace)
+
+    def pod_host(self, pod: str, service: str) -> str:
+        return f"{pod}.{service}.{self.namespace}.svc"
+
+
+def service_host(service: str, namespace: str) -> str:
+    return f"{service}.{namespace}.svc"
+
+
+# --- small pieces of pod specs -------------------------------------------------------------
+
+def container_port(name: str, port: int) -> dict[str, Any]:
+    # protocol is spelled out: it is part of the list-map key server-side apply merges on.
+    return {"containerPort": port, "name": name, "protocol": "TCP"}
+
+
+def service_port(name: str, port: int, target: str | int | None = None) -> dict[str, Any]:
+    return {"name": name, "port": port, "protocol": "TCP", "targetPort": target if target is not None else name}
+
+
+def env_value(name: str, value: str) -> dict[str, Any]:
+    return {"name": name, "value": value}
+
+
+def env_field(name: str, field_path: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
+
+
+def env_secret(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def env_config(name: str, config_map: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"configMapKeyRef": {"name": config_map, "key": key}}}
+
+
+def http_probe(path: str, port: str | int, *, period: int = 10, failures: int = 3, delay: int | None = None) -> dict:
+    probe: dict[str, Any] = {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "failureThreshold": failures}
+    if delay is not None:
+        probe["initialDelaySeconds"] = delay
+    return probe
+
+
+def exec_probe(command: list[str], *, period: int = 10, failures: int = 3) -> dict[str, Any]:
+    return {"exec": {"command": command}, "periodSeconds": period, "failureThreshold": failures}
+
+
+def tcp_probe(port: str | int, *, period: int = 10, failures: int = 3) -> dict[str, Any]:
+    return {"tcpSocket": {"port": port}, "periodSeconds": period, "failureThreshold": failures}
+
+
+def container_resources(resources: Resources | None) -> dict[str, Any] | None:
+    """requests/limits from a section's `resources`, or None when nothing is set."""
+    if resources is None:
+        return None
+    wire = resources.to_wire()
+    result = {kind: dict(sorted(values.items())) for kind, values in sorted(wire.items()) if values}
+    return result or None
+
+
+def with_resources(container: dict[str, Any], resources: Resources | None) -> dict[str, Any]:
+    rendered = container_resources(resources)
+    if rendered:
+        container["resources"] = rendered
+    return container
+
+
+def config_map_volume(name: str, config_map: str, *, mode: int | None = None, items: list[str] | None = None) -> dict:
+    source: dict[str, Any] = {"name": config_map}
+    if mode is not None:
+        source["defaultMode"] = mode
+    if items is not None:
+        source["items"] = [{"key": key, "path": key} for key in items]
+    return {"name": name, "configMap": source}
+
+
+def empty_dir_volume(name: str) -> dict[str, Any]:
+    return {"emptyDir": {}, "name": name}
+
+
+def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, service_account: str | None = None,
+             init_containers: list[dict] | None = None) -> dict[str, Any]:
+    """A pod spec with the settings every child pod shares.
+
+    Service links are off: Kubernetes would otherwise inject <SERVICE>_PORT variables for every
+    Service in the namespace, and both etcd (ETCD_*) and Spilo (ETCD_*, CONSUL_*, ... read as
+    DCS settings) interpret such variables. Only Patroni/Spilo talks to the API server, so
+    every other pod runs without a token.
+    """
+    spec: dict[str, Any] = {"enableServiceLinks": False}
+    if service_account:
+        spec["serviceAccountName"] = service_account
+    else:
+        spec["automountServiceAccountToken"] = False
+    if init_containers:
+        spec["initContainers"] = init_containers
+    spec["containers"] = containers
+    if volumes:
+        spec["volumes"] = volumes
+    return spec
+
+
+# --- deterministic serialisation ------------------------------------------------------------
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True)
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, indent=2) + "\n"
+
+
+def config_hash(data: dict[str, str]) -> str:
+    """A short digest of a ConfigMap's data, for ANNOTATION_CONFIG_HASH."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def config_map(owner: Owner, component: str, name: str, data: dict[str, str], *, app: str | None = None) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": owner.metadata(component, name, app=app),
+        "data": dict(sorted(data.items())),
+    }
+
+
+def service(owner: Owner, component: str, name: str, app: str, ports: list[dict], *,
+            selector: dict[str, str] | None = None, headless: bool = False,
+            publish_not_ready: bool = False) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    if headless:
+        spec["clusterIP"] = "None"
+    spec["ports"] = ports
+    if publish_not_ready:
+        spec["publishNotReadyAddresses"] = True
+    spec["selector"] = selector if selector is not None else owner.selector(app)
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": owner.metadata(component, name, app=app),
+        "spec": spec,
+    }
+
+
+def deployment(owner: Owner, component: str, name: str, app: str, pod: dict[str, Any], *,
+               annotations: dict[str, str] | None = None, version: str | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": owner.metadata(component, name, app=app, version=version),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": owner.selector(app)},
+            "template": {
+                "metadata": owner.pod_metadata(component, app, version=version, annotations=annotations),
+                "spec": pod,
+            },
+        },
+    }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `make up`: a cluster (kind when a Docker engine answers, else the local control plane built
+# from Go modules), the CRDs, the baselines, the operator, and the sample environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STATE=.parity
+mkdir -p "$STATE"
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if docker info >/dev/null 2>&1 && command -v kind >/dev/null 2>&1; then
+  MODE=kind
+else
+  MODE=local
+fi
+echo "$MODE" > "$STATE/mode"
+
+if [ "$MODE" = kind ]; then
+  step "kind cluster 'parity' (manifests/kind-config.yaml)"
+  kind get clusters 2>/dev/null | grep -qx parity || kind create cluster --name parity --config manifests/kind-config.yaml
+  KUBECTL=(kubectl --context kind-parity)
+else
+  step "local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) — no Docker engine here"
+  .venv/bin/parity cluster --state-dir "$STATE/cluster" up >/dev/null
+  export KUBECONFIG="$PWD/$STATE/cluster/kubeconfig"
+  BIN_DIR="$(bash tools/controlplane/build.sh | tail -n1)"
+  KUBECTL=("$BIN_DIR/kubectl")
+fi
+
+step "CRDs"
+"${KUBECTL[@]}" apply --server-side -f crds/parityenvironments.yaml -f crds/paritybaselines.yaml
+"${KUBECTL[@]}" wait --for=condition=Established --timeout=60s crd/parityenvironments.parity.dev crd/paritybaselines.parity.dev
+
+step "baselines (staging, production)"
+"${KUBECTL[@]}" apply --server-side -f baselines/
+
+step "operator"
+if [ "$MODE" = kind ]; then
+  docker build -t parity-operator:dev -f operator/Dockerfile .
+  kind load docker-image parity-operator:dev --name parity
+  "${KUBECTL[@]}" apply -k manifests/operator
+  "${KUBECTL[@]}" -n parity-system rollout status deployment/parity-operator --timeout=180s
+else
+  if [ -f "$STATE/operator.pid" ] && kill -0 "$(cat "$STATE/operator.pid")" 2>/dev/null; then
+    echo "operator already running (pid $(cat "$STATE/operator.pid"))"
+  else
+    # On the host, against the local control plane; runtime probes are off because kwok
+    # pods run no processes. Logs: .parity/operator.log
+    PARITY_RUNTIME_PROBES=off PARITY_METRICS_PORT="${PARITY_METRICS_PORT:-8080}" \
+      nohup .venv/bin/parity run --liveness "http://127.0.0.1:${PARITY_HEALTH_PORT:-8081}/healthz" \
+      >"$STATE/operator.log" 2>&1 &
+    echo $! > "$STATE/operator.pid"
+    echo "operator started (pid $!, log $STATE/operator.log)"
+  fi
+fi
+
+step "sample environment (manifests/samples/dev.yaml)"
+"${KUBECTL[@]}" apply -f manifests/samples/dev.yaml
+printf 'waiting for penv/dev to be Ready'
+for _ in $(seq 1 180); do
+  phase="$("${KUBECTL[@]}" get penv dev -o jsonpath='{.status.phase}' 2>/dev/null || true)"
+  [ "$phase" = Ready ] && break
+  printf '.'; sleep 1
+done
+echo " ${phase:-unknown}"
+"${KUBECTL[@]}" get penv
+[ "$phase" = Ready ] || { echo "penv/dev did not become Ready; see $STATE/operator.log" >&2; exit 1; }
+
+cat <<NEXT
+
+Parity is up ($MODE). Next:
+$( [ "$MODE" = local ] && echo "  export KUBECONFIG=$PWD/$STATE/cluster/kubeconfig  PATH=$BIN_DIR:\$PATH" )
+  kubectl get penv                      # phase, readiness and drift at a glance
+  kubectl describe penv dev             # conditions, drift findings with remediations, events
+  .venv/bin/parity diff -n default dev  # the drift report (exit 2 on critical drift)
+  .venv/bin/parity diff manifests/samples/dev.yaml --baseline baselines/production.yaml   # offline
+  .venv/bin/parity inspect all -n default dev   # leaders, members, lag (needs reachable services)
+  make down                             # stop everything
+NEXT
