@@ -18,13 +18,13 @@ from parity.probes.postgres import PostgresReading, postgres_values, read_postgr
 from parity.probes.support import (
     CRITICAL,
     WARNING,
+    Deadline,
     conninfo_params,
     describe_conninfo,
     describe_error,
     normalize_url,
     problem,
     redact_secrets,
-    within,
 )
 from parity.probes.units import parse_bool
 
@@ -162,13 +162,13 @@ async def read_cluster(client: httpx.AsyncClient, rest_urls: Sequence[str]) -> t
     raise ConnectionError("; ".join(failures))
 
 
-async def read_member_statuses(client: httpx.AsyncClient, cluster: dict[str, Any]) -> dict[str, dict | str]:
+async def read_member_statuses(client: httpx.AsyncClient, cluster: dict[str, Any], deadline: Deadline) -> dict[str, dict | str]:
     """Each member's /patroni (a dict) or why it could not be read (a str)."""
     members = [m for m in cluster.get("members", []) if m.get("api_url")]
 
     async def one(member):
         try:
-            return await fetch_json(client, member["api_url"])
+            return await deadline.run(fetch_json(client, member["api_url"]))
         except Exception as err:  # noqa: BLE001
             return describe_error(err)
 
@@ -192,10 +192,11 @@ async def probe_patroni(
     urls = [normalize_url(u) for u in ([rest_url] if isinstance(rest_url, str) else rest_url)]
     endpoint = ", ".join(urls)
     password = conninfo_params(pg_dsn_or_params).get("password") if pg_dsn_or_params else None
+    deadline = Deadline(timeout)
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
-            url, cluster, config = await within(timeout, read_cluster(client, urls))
-            statuses = await within(timeout, read_member_statuses(client, cluster))
+            url, cluster, config = await deadline.run(read_cluster(client, urls))
+            statuses = await read_member_statuses(client, cluster, deadline)
     except Exception as err:  # noqa: BLE001 - a probe reports, it does not raise
         message = str(err) if isinstance(err, ConnectionError) else f"{endpoint}: {describe_error(err)}"
         return ProbeResult(COMPONENT, endpoint, error=f"Patroni REST API not reachable: {message}")
@@ -210,7 +211,7 @@ async def probe_patroni(
             overrides = {"host": leader.get("host"), "port": leader.get("port")}
         pg_endpoint = describe_conninfo({**conninfo_params(pg_dsn_or_params), **{k: v for k, v in overrides.items() if v}})
         try:
-            reading = await read_postgres(pg_dsn_or_params, parameter_names, timeout, **overrides)
+            reading = await read_postgres(pg_dsn_or_params, parameter_names, deadline.remaining(), **overrides)
         except Exception as err:  # noqa: BLE001
             pg_error = f"{pg_endpoint}: {redact_secrets(describe_error(err), [password])}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Awaitable, Iterable, TypeVar
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -84,7 +85,7 @@ def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
 
 def describe_error(err: BaseException) -> str:
     if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
-        return "no answer in time"
+        return "no answer within the timeout"
     text = str(err).strip().splitlines()
     detail = text[0] if text else ""
     # httpx and psycopg name the class in the message only sometimes; always say what kind it was.
@@ -94,3 +95,20 @@ def describe_error(err: BaseException) -> str:
 async def within(timeout: float, awaitable: Awaitable[T]) -> T:
     """asyncio.wait_for, spelled once so every probe has the same deadline behaviour."""
     return await asyncio.wait_for(awaitable, timeout)
+
+
+class Deadline:
+    """One time budget for a whole probe: each stage gets what is left, so the probe as a whole
+    answers within its timeout even when several stages are slow."""
+
+    MINIMUM = 0.05
+
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        self._end = time.monotonic() + timeout
+
+    def remaining(self) -> float:
+        return max(self.MINIMUM, self._end - time.monotonic())
+
+    async def run(self, awaitable: Awaitable[T]) -> T:
+        return await asyncio.wait_for(awaitable, self.remaining())
