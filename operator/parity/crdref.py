@@ -29,9 +29,11 @@ Both kinds belong to the API group `{c.GROUP}`, version `{c.VERSION}`. The CRDs 
   (the `rule:` constraints below are CEL `x-kubernetes-validations`). The error names the field,
   e.g. `spec.etcd.replicas: Invalid value: ...`.
 - **Unknown fields are pruned, not refused, unless the request asks for strict field validation.**
-  Use `kubectl apply --validate=strict` (or `kubectl create --validate=strict`, or the
-  `fieldValidation=Strict` query parameter) so that a misspelt field such as `spec.etcd.replica`
-  is refused instead of silently dropped. `parity validate` always refuses unknown fields.
+  A misspelt field such as `spec.etcd.replica` is dropped (at most with a warning) and the default
+  applies instead. `kubectl apply --validate=strict` / `kubectl create --validate=strict` (kubectl's
+  default; `--validate=false` turns it off) and the `fieldValidation=Strict` query parameter for
+  other clients make the API server refuse it, naming the field. `parity validate` always refuses
+  unknown fields.
 - Defaults are filled in by the API server, so a stored object always carries every defaulted
   field; an object section left out (`etcd`, `patroni`, ...) is stored with all its defaults.
 - `parity validate` applies the same types, defaults, enums, bounds, patterns and cross-field

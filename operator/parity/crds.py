@@ -95,6 +95,16 @@ def _object(description: str, properties: dict[str, Schema], *, default: dict | 
     return schema
 
 
+def _filled_default(properties: dict[str, Schema]) -> dict:
+    """The default of an object with CEL rules: its properties' defaults spelled out, because the
+    API server checks the rules against the default as written, before nested defaulting."""
+    return {name: prop["default"] for name, prop in properties.items() if "default" in prop}
+
+
+def _object_with_rules(description: str, properties: dict[str, Schema], rules: list[Schema]) -> Schema:
+    return _object(description, properties, default=_filled_default(properties), rules=rules)
+
+
 def _string_map(description: str, *, default: dict | None = None) -> Schema:
     schema: Schema = {"type": "object", "description": description}
     if default is not None:
@@ -150,7 +160,7 @@ def _etcd() -> Schema:
 
 
 def _patroni() -> Schema:
-    return _object("Patroni settings (its dynamic configuration in the DCS).", {
+    return _object_with_rules("Patroni settings (its dynamic configuration in the DCS).", {
         "ttl": _integer("Seconds the leader lock lives without renewal before a failover starts.",
                         default=30, minimum=5, maximum=3600),
         "loopWait": _integer("Seconds Patroni sleeps between two runs of its HA loop.",
@@ -163,7 +173,7 @@ def _patroni() -> Schema:
                                     "on failover).", default=False),
         "failsafeMode": _boolean("Keep the primary running when the DCS is unreachable but all members "
                                  "can see each other.", default=False),
-    }, default={}, rules=[_rule("self.loopWait + 2 * self.retryTimeout <= self.ttl", PATRONI_TIMING_MESSAGE)])
+    }, rules=[_rule("self.loopWait + 2 * self.retryTimeout <= self.ttl", PATRONI_TIMING_MESSAGE)])
 
 
 def _postgres() -> Schema:
@@ -187,7 +197,7 @@ def _postgres() -> Schema:
 
 
 def _sentinel() -> Schema:
-    return _object("Redis Sentinel, which watches the Redis primary and promotes a replica on failure.", {
+    return _object_with_rules("Redis Sentinel, which watches the Redis primary and promotes a replica on failure.", {
         "replicas": _integer("Number of Sentinel processes.", default=3, minimum=1, maximum=7),
         "quorum": _integer("Sentinels that must agree the primary is down before a failover starts.",
                            default=2, minimum=1, maximum=7),
@@ -199,7 +209,7 @@ def _sentinel() -> Schema:
                                   default=1, minimum=1, maximum=16),
         "masterGroupName": _string("Name of the monitored primary group that clients ask Sentinel for.",
                                    default="mymaster", pattern=r"^[a-zA-Z0-9_.-]{1,63}$"),
-    }, default={}, rules=[_rule("self.quorum <= self.replicas", SENTINEL_QUORUM_MESSAGE, ".quorum")])
+    }, rules=[_rule("self.quorum <= self.replicas", SENTINEL_QUORUM_MESSAGE, ".quorum")])
 
 
 def _redis() -> Schema:
@@ -415,8 +425,8 @@ def build_environment_crd() -> dict:
 
 def _baseline_spec() -> Schema:
     rule = _object("Severity and remediation of the differences whose path matches `path`.", {
-        "path": _string("Path pattern relative to the sections, `*` matching any run of characters "
-                        "(e.g. postgres.parameters.*, *.resources.*).",
+        "path": _string("Path pattern relative to the sections: `*` matches one segment, `**` zero or "
+                        "more (e.g. postgres.parameters.*, *.resources.**).",
                         pattern=r"^[A-Za-z0-9_*.-]+$", min_length=1),
         "severity": _string(f"Severity ({_SEVERITY_HELP}) of a matching difference.", enum=c.SEVERITIES),
         "remediation": _string("What to do about it; a template that may use {path}, {local} and {baseline}."),

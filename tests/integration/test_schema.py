@@ -170,13 +170,17 @@ def environment(kube, namespace):
                  "--wait=false", check=False)
 
 
-def patch_status(kube, namespace, name, status, *extra):
-    return kube.kubectl("patch", c.ENVIRONMENT_SHORT_NAME, name, "-n", namespace, "--subresource=status",
-                        "--type=merge", "-p", json.dumps({"status": status}), "-o", "json", *extra, check=False)
+def apply_status(kube, namespace, name, status, *extra):
+    # Server-side apply, as the operator writes status; `kubectl patch` cannot ask for strict validation.
+    manifest = {"apiVersion": c.API_VERSION, "kind": c.ENVIRONMENT_KIND,
+                "metadata": {"name": name, "namespace": namespace}, "status": status}
+    return kube.kubectl("apply", "--server-side", "--subresource=status", "--validate=strict",
+                        f"--field-manager={MANAGER}", "-o", "json", "-f", "-", *extra,
+                        input=json.dumps(manifest), check=False)
 
 
 def test_status_in_the_operator_shape_is_accepted_and_shown(kube, namespace, environment):
-    result = patch_status(kube, namespace, environment, STATUS)
+    result = apply_status(kube, namespace, environment, STATUS)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["status"] == STATUS
     table = kube.kubectl("get", c.ENVIRONMENT_SHORT_NAME, environment, "-n", namespace).stdout.splitlines()
@@ -197,7 +201,7 @@ def test_status_in_the_operator_shape_is_accepted_and_shown(kube, namespace, env
     ({"components": {"kafka": {"ready": 1, "desired": 1}}}, "status.components.kafka"),
 ])
 def test_malformed_status_is_refused(kube, namespace, environment, status, field):
-    result = patch_status(kube, namespace, environment, status, "--dry-run=server", "--validate=strict")
+    result = apply_status(kube, namespace, environment, status, "--dry-run=server")
     assert result.returncode != 0, result.stdout[:300]
     assert field in result.stderr, result.stderr
 

@@ -8,7 +8,6 @@ are exactly what operator/parity/crds.py generates, and that the shipped baselin
 from __future__ import annotations
 
 import copy
-import fnmatch
 import string
 import types
 from inspect import isclass
@@ -25,6 +24,9 @@ from parity.api import models
 from parity.api.errors import SpecError, parse_baseline, parse_environment
 from parity.api.models import BaselineSpec, EnvironmentSpec, EtcdSpec
 from parity.crds import CRD_FILES, render_crd_files
+from parity.drift.declared import evaluate_declared
+from parity.drift.paths import match_path
+from parity.drift.rules import find_rule, rules_of
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_DIR = REPO / "crds"
@@ -439,15 +441,14 @@ def test_baseline_rules_are_well_formed(relative):
         # First match wins, so an exact path after a wildcard that covers it would never apply.
         if "*" not in rule.path:
             for earlier in baseline.rules[:index]:
-                assert not fnmatch.fnmatchcase(rule.path, earlier.path), (
+                assert not match_path(earlier.path, rule.path), (
                     f"{relative}: rules[{index}] {rule.path} is shadowed by {earlier.path}")
 
 
 def rate(path: str, baseline: BaselineSpec) -> str:
-    for rule in baseline.rules:
-        if fnmatch.fnmatchcase(path, rule.path):
-            return rule.severity
-    return baseline.default_severity
+    """The severity the drift engine's rules give a difference at `path`."""
+    rule = find_rule(path, rules_of(baseline))
+    return rule.severity if rule is not None else baseline.default_severity
 
 
 def test_production_rates_the_important_paths():
@@ -485,15 +486,6 @@ def test_staging_is_less_strict_than_production():
     assert any(c.SEVERITY_RANK[rate(p, staging)] < c.SEVERITY_RANK[rate(p, production)] for p in paths)
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        flat: dict[str, Any] = {}
-        for key, child in value.items():
-            flat.update(flatten(child, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    return {prefix: value}
-
-
 def test_sample_parses_and_points_at_production():
     manifest = load_manifest(SAMPLE_FILE)
     assert (manifest["apiVersion"], manifest["kind"]) == (c.API_VERSION, c.ENVIRONMENT_KIND)
@@ -505,12 +497,26 @@ def test_sample_parses_and_points_at_production():
 def test_sample_is_close_to_production_without_critical_drift():
     environment = parse_environment(load_manifest(SAMPLE_FILE)["spec"], SAMPLE_FILE)
     production = parse_baseline(load_manifest("baselines/production.yaml")["spec"])
-    local, reference = flatten(environment.sections().to_wire()), flatten(production.environment.to_wire())
-    differing = sorted(p for p in local.keys() | reference.keys() if local.get(p) != reference.get(p))
-    assert differing, "the sample should show at least one intentional difference"
-    severities = {path: rate(path, production) for path in differing}
+    findings = evaluate_declared(environment, production, "production")
+    severities = {finding.path: finding.severity for finding in findings}
+    assert "warning" in severities.values(), f"the sample should show an intentional difference: {severities}"
     assert "critical" not in severities.values(), severities
-    # No path that any critical rule covers differs, whatever order the engine applies rules in.
+    # Not even a critical rule further down the list covers a difference.
     critical = [rule.path for rule in production.rules if rule.severity == "critical"]
-    assert not [p for p in differing if any(fnmatch.fnmatchcase(p, pattern) for pattern in critical)]
-    assert "warning" in severities.values() or "info" in severities.values()
+    assert not [path for path in severities if any(match_path(pattern, path) for pattern in critical)]
+    assert severities["postgres.parameters.shared_buffers"] == "warning"
+    assert severities["postgres.storage.size"] == "info"
+    for finding in findings:
+        assert "{" not in finding.remediation, finding.remediation
+
+
+def test_crds_module_check_and_write(tmp_path, capsys):
+    from parity.crds import main as crds_main
+
+    assert crds_main(["--check", "--dir", str(tmp_path)]) == 1
+    assert "parityenvironments.yaml: stale" in capsys.readouterr().err
+    assert crds_main(["--write", "--dir", str(tmp_path)]) == 0
+    assert crds_main(["--check", "--dir", str(tmp_path)]) == 0
+    (tmp_path / CRD_FILES[c.BASELINE_KIND]).write_text("# edited by hand\n")
+    assert crds_main(["--check", "--dir", str(tmp_path)]) == 1
+    assert "paritybaselines.yaml: stale" in capsys.readouterr().err

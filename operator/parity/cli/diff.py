@@ -1,5 +1,263 @@
-"""Placeholder: replaced by the module that implements `parity diff`."""
+"""`parity diff` and `parity validate`: drift against a baseline, from files or from the cluster.
+
+    parity diff ENV.yaml --baseline BASELINE.yaml [--fail-on SEVERITY] [-o FORMAT]
+    parity diff -n NAMESPACE NAME [--fail-on SEVERITY] [-o FORMAT]
+    parity validate FILE.yaml [--baseline BASELINE.yaml] [--fail-on SEVERITY] [-o FORMAT]
+
+Exit codes: 0 nothing at or above the fail-on severity, 2 drift at or above it, 1 bad input
+(the message names the file and field) or an unreachable cluster (the message names the
+endpoint). fail-on precedence: --fail-on, then the environment's spec.drift.failOn (which
+defaults to critical).
+
+File mode compares declared configuration only (the live and runtime levels need a cluster);
+cluster mode shows what the operator last wrote to the ParityEnvironment's status.drift, all
+three levels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from parity import constants
+from parity.api.errors import SpecError, parse_baseline, parse_environment
+from parity.api.models import BaselineSpec, EnvironmentSpec
+from parity.cli.main import EXIT_DRIFT, EXIT_OK, CliError
+from parity.drift.engine import DriftReport, evaluate_drift
+from parity.drift.report import FORMATS, render, use_color
+
+KUBE_TIMEOUT_SECONDS = 10
 
 
 def register(subparsers) -> None:
-    pass
+    diff = subparsers.add_parser(
+        "diff",
+        help="compare an environment with its baseline",
+        description=(
+            "Compare a ParityEnvironment with a ParityBaseline: two files (declared level), or a live "
+            "environment's status (-n NAMESPACE NAME: declared, live and runtime levels). Exit code 0: no "
+            "drift at or above --fail-on; 2: drift at or above it; 1: bad input or cluster unreachable."
+        ),
+    )
+    diff.add_argument("target", metavar="ENV.yaml|NAME", help="environment file, or the environment's name with -n")
+    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file (file mode)")
+    diff.add_argument("--namespace", "-n", metavar="NAMESPACE", help="read the live environment NAME from this namespace")
+    diff.add_argument("--context", metavar="CONTEXT", help="kubeconfig context (cluster mode)")
+    _common(diff)
+    diff.set_defaults(func=run_diff)
+
+    validate = subparsers.add_parser(
+        "validate",
+        help="check a ParityEnvironment or ParityBaseline file (and its drift with --baseline)",
+        description=(
+            "Check that a file holds one valid ParityEnvironment or ParityBaseline. With --baseline, also "
+            "compare the environment with it like `parity diff`, and fail (exit 1) when the environment's "
+            "spec.baselineRef names another baseline."
+        ),
+    )
+    validate.add_argument("target", metavar="FILE.yaml", help="a ParityEnvironment or ParityBaseline manifest")
+    validate.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file to compare with")
+    _common(validate)
+    validate.set_defaults(func=run_validate)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-on",
+        choices=constants.SEVERITIES,
+        default=None,
+        help="lowest severity that makes the exit code 2 (default: spec.drift.failOn, else critical)",
+    )
+    parser.add_argument("-o", "--output", choices=FORMATS, default="table", help="output format (default: table)")
+
+
+# ---- reading files -------------------------------------------------------------------------
+
+
+def load_manifest(path: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """The one YAML document of a file, checked to be a parity.dev manifest of one of `kinds`."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise CliError(f"{path}: is a directory, not a YAML file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(f"{path}: cannot read: {err}") from None
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise CliError(f"{path}: {where}YAML syntax error: {problem}") from None
+    expected = " or ".join(kinds)
+    if not documents:
+        raise CliError(f"{path}: is empty; expected one {expected} manifest")
+    if len(documents) > 1:
+        raise CliError(
+            f"{path}: holds {len(documents)} YAML documents; put exactly one {expected} in the file"
+        )
+    doc = documents[0]
+    if not isinstance(doc, dict):
+        raise CliError(f"{path}: must be a {expected} manifest (a mapping with apiVersion, kind, metadata, spec)")
+    kind = doc.get("kind")
+    if kind not in kinds:
+        got = f"is {kind!r}" if kind is not None else "is missing"
+        raise CliError(f"{path}: kind: {got}; expected {expected}")
+    api_version = doc.get("apiVersion")
+    if api_version != constants.API_VERSION:
+        got = f"is {api_version!r}" if api_version is not None else "is missing"
+        raise CliError(f"{path}: apiVersion: {got}; expected {constants.API_VERSION}")
+    metadata = doc.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise CliError(f"{path}: metadata: must be a mapping")
+    if "spec" in doc and not isinstance(doc["spec"], dict):
+        raise CliError(f"{path}: spec: must be a mapping")
+    return doc
+
+
+def _name(doc: dict[str, Any], path: str) -> str:
+    return str((doc.get("metadata") or {}).get("name") or Path(path).stem)
+
+
+def _parse(doc: dict[str, Any], path: str) -> EnvironmentSpec | BaselineSpec:
+    spec = doc.get("spec") or {}
+    try:
+        if doc["kind"] == constants.ENVIRONMENT_KIND:
+            return parse_environment(spec, path)
+        return parse_baseline(spec, path)
+    except SpecError as err:
+        raise CliError(str(err)) from None
+
+
+def read_environment(path: str) -> tuple[EnvironmentSpec, dict[str, Any]]:
+    doc = load_manifest(path, (constants.ENVIRONMENT_KIND,))
+    return _parse(doc, path), doc  # type: ignore[return-value]
+
+
+def read_baseline(path: str) -> tuple[BaselineSpec, str]:
+    doc = load_manifest(path, (constants.BASELINE_KIND,))
+    return _parse(doc, path), _name(doc, path)  # type: ignore[return-value]
+
+
+# ---- output and exit code ------------------------------------------------------------------
+
+
+def _emit(report: DriftReport, args: argparse.Namespace, fail_on: str) -> int:
+    text = render(report, args.output, fail_on=fail_on, color=args.output == "table" and use_color(sys.stdout))
+    sys.stdout.write(text)
+    if report.truncated and args.output != "table":
+        print(
+            f"parity: note: {report.truncated} more findings are counted in the summary but not kept in status",
+            file=sys.stderr,
+        )
+    return EXIT_DRIFT if report.exceeds(fail_on) else EXIT_OK
+
+
+def _fail_on(args: argparse.Namespace, spec_fail_on: str | None) -> str:
+    return args.fail_on or spec_fail_on or "critical"
+
+
+def _check_reference(env: EnvironmentSpec, env_path: str, baseline_name: str, *, strict: bool) -> None:
+    ref = env.baseline_ref.name if env.baseline_ref is not None else None
+    if ref is None or ref == baseline_name:
+        return
+    message = f"{env_path}: spec.baselineRef.name is {ref!r} but the baseline file holds {baseline_name!r}"
+    if strict:
+        raise CliError(message)
+    print(f"parity: warning: {message}", file=sys.stderr)
+
+
+def _diff_files(args: argparse.Namespace, env_path: str, baseline_path: str, *, strict: bool) -> int:
+    env, _doc = read_environment(env_path)
+    baseline, baseline_name = read_baseline(baseline_path)
+    _check_reference(env, env_path, baseline_name, strict=strict)
+    report = evaluate_drift(env, baseline, baseline_name)
+    return _emit(report, args, _fail_on(args, env.drift.fail_on))
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    if args.namespace:
+        if args.baseline:
+            raise CliError("--baseline is for file mode; with -n NAMESPACE NAME the operator's baseline is used")
+        return _diff_cluster(args)
+    if args.context:
+        raise CliError("--context needs -n NAMESPACE NAME (cluster mode)")
+    if not args.baseline:
+        raise CliError(
+            f"{args.target}: --baseline BASELINE.yaml is required to diff a file "
+            "(or use -n NAMESPACE NAME for a live environment)"
+        )
+    return _diff_files(args, args.target, args.baseline, strict=False)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    doc = load_manifest(args.target, (constants.ENVIRONMENT_KIND, constants.BASELINE_KIND))
+    spec = _parse(doc, args.target)
+    if args.baseline:
+        if not isinstance(spec, EnvironmentSpec):
+            raise CliError(f"{args.target}: kind: is {constants.BASELINE_KIND!r}; --baseline needs a {constants.ENVIRONMENT_KIND}")
+        return _diff_files(args, args.target, args.baseline, strict=True)
+    print(f"{args.target}: valid {doc['kind']} {_name(doc, args.target)!r}", file=sys.stderr if args.output != "table" else sys.stdout)
+    if args.output != "table":
+        # Machine formats still get a document: no findings.
+        sys.stdout.write(render(DriftReport.from_findings("", ()), args.output, fail_on=_fail_on(args, None)))
+    return EXIT_OK
+
+
+# ---- cluster mode --------------------------------------------------------------------------
+
+
+def read_live_environment(namespace: str, name: str, context: str | None = None) -> dict[str, Any]:
+    """The ParityEnvironment object from the cluster of the current kubeconfig."""
+    from kubernetes import client, config
+    from kubernetes.client.rest import ApiException
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        config.load_kube_config(context=context)
+    except (ConfigException, OSError, TypeError, ValueError) as err:
+        try:
+            config.load_incluster_config()
+        except ConfigException:
+            raise CliError(f"cannot load a kubeconfig (KUBECONFIG or ~/.kube/config): {err}") from None
+    api = client.CustomObjectsApi()
+    host = api.api_client.configuration.host
+    try:
+        return api.get_namespaced_custom_object(
+            constants.GROUP,
+            constants.VERSION,
+            namespace,
+            constants.ENVIRONMENT_PLURAL,
+            name,
+            _request_timeout=KUBE_TIMEOUT_SECONDS,
+        )
+    except ApiException as err:
+        if err.status == 404:
+            raise CliError(
+                f"{constants.ENVIRONMENT_KIND} {namespace}/{name} not found at {host} "
+                f"(kubectl get {constants.ENVIRONMENT_SHORT_NAME} -n {namespace})"
+            ) from None
+        raise CliError(f"{host}: reading {constants.ENVIRONMENT_PLURAL} {namespace}/{name}: {err.status} {err.reason}") from None
+    except Exception as err:  # noqa: BLE001 - urllib3/socket errors come in many types; all mean unreachable
+        reason = getattr(err, "reason", None) or err
+        raise CliError(f"cannot reach the Kubernetes API at {host}: {reason}") from None
+
+
+def _diff_cluster(args: argparse.Namespace) -> int:
+    obj = read_live_environment(args.namespace, args.target, args.context)
+    where = f"{constants.ENVIRONMENT_KIND} {args.namespace}/{args.target}"
+    drift = (obj.get("status") or {}).get("drift")
+    if not isinstance(drift, dict):
+        raise CliError(f"{where}: status.drift is not set yet: the operator has not compared it with a baseline")
+    spec = obj.get("spec") or {}
+    spec_fail_on = ((spec.get("drift") or {}) if isinstance(spec, dict) else {}).get("failOn")
+    if spec_fail_on not in constants.SEVERITIES:
+        spec_fail_on = None
+    return _emit(DriftReport.from_status(drift), args, _fail_on(args, spec_fail_on))

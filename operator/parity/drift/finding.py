@@ -91,3 +91,31 @@ def component_of_path(path_keys: list[str]) -> str:
     if path_keys and path_keys[0] in KNOWN_COMPONENTS:
         return path_keys[0]
     return COMPONENT_OPERATOR
+
+
+_COMPONENT_WORDS = (
+    ("sentinel", constants.COMPONENT_SENTINEL),
+    ("patroni", constants.COMPONENT_POSTGRES),
+    ("postgres", constants.COMPONENT_POSTGRES),
+    ("redis", constants.COMPONENT_REDIS),
+    ("etcd", constants.COMPONENT_ETCD),
+    ("prometheus", constants.COMPONENT_OBSERVABILITY),
+    ("grafana", constants.COMPONENT_OBSERVABILITY),
+    ("jaeger", constants.COMPONENT_OBSERVABILITY),
+    ("otel", constants.COMPONENT_OBSERVABILITY),
+    ("exporter", constants.COMPONENT_OBSERVABILITY),
+    ("observability", constants.COMPONENT_OBSERVABILITY),
+)
+
+
+def component_of_name(name: str | None) -> str | None:
+    """A known component for a label value or probe name (`patroni` -> postgres), or None."""
+    if not name:
+        return None
+    value = str(name).lower()
+    if value in KNOWN_COMPONENTS:
+        return value
+    for word, component in _COMPONENT_WORDS:
+        if word in value:
+            return component
+    return None

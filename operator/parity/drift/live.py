@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable
 
 from parity import constants
 from parity.api.models import BaselineSpec
-from parity.drift.finding import COMPONENT_OPERATOR, KNOWN_COMPONENTS, Finding, render_value
+from parity.drift.finding import COMPONENT_OPERATOR, Finding, component_of_name, render_value
 from parity.drift.normalize import equivalent, kind_of_segments
 from parity.drift.paths import Element, Index, Item, Key, Segment, render_path
 from parity.drift.rules import assess
@@ -61,20 +61,6 @@ IGNORED_ANNOTATIONS = frozenset({"kubectl.kubernetes.io/last-applied-configurati
 _KEY_DEFAULTS = {"protocol": "TCP"}
 # How items of a list of objects are told apart when we walk desired against live.
 _LIST_KEYS = (("name",), ("mountPath",), ("containerPort", "protocol"), ("port", "protocol"), ("devicePath",), ("ip",))
-_COMPONENT_WORDS = (
-    ("sentinel", constants.COMPONENT_SENTINEL),
-    ("patroni", constants.COMPONENT_POSTGRES),
-    ("postgres", constants.COMPONENT_POSTGRES),
-    ("redis", constants.COMPONENT_REDIS),
-    ("etcd", constants.COMPONENT_ETCD),
-    ("prometheus", constants.COMPONENT_OBSERVABILITY),
-    ("grafana", constants.COMPONENT_OBSERVABILITY),
-    ("jaeger", constants.COMPONENT_OBSERVABILITY),
-    ("otel", constants.COMPONENT_OBSERVABILITY),
-    ("exporter", constants.COMPONENT_OBSERVABILITY),
-    ("observability", constants.COMPONENT_OBSERVABILITY),
-)
-
 Emit = Callable[[str, tuple, Any, Any], None]
 
 
@@ -93,14 +79,9 @@ def component_of_object(*objs: dict) -> str:
     for obj in objs:
         labels = _meta(obj).get("labels")
         value = labels.get(constants.LABEL_COMPONENT) if isinstance(labels, dict) else None
-        if not value:
-            continue
-        value = str(value).lower()
-        if value in KNOWN_COMPONENTS:
-            return value
-        for word, component in _COMPONENT_WORDS:
-            if word in value:
-                return component
+        component = component_of_name(value)
+        if component is not None:
+            return component
     return COMPONENT_OPERATOR
 
 
@@ -165,7 +146,7 @@ def _children(fields: Any) -> dict:
 def _walk_owned(fields: Any, prefix: tuple, desired: Any, d_ok: bool, live: Any, l_ok: bool, emit: Emit) -> None:
     for raw, child in _children(fields).items():
         seg = _field_segment(raw)
-        if seg is None:
+        if seg is None or not isinstance(child, dict):
             continue
         path = prefix + (seg,)
         if _ignored_field(path):
@@ -196,7 +177,7 @@ def _meaningful(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_meaningful(v) for v in value.values())
     if isinstance(value, list):
-        return any(_meaningful(v) for v in value) or any(isinstance(v, str) for v in value)
+        return any(_meaningful(v) for v in value)
     return True
 
 

@@ -32,4 +32,4 @@ def child_changed(namespace: str, labels: kopf.Labels, type: str | None, memo: k
 
 
 for _group, _version, _plural in CHILD_KINDS:
-    kopf.on.event(_group, _version, _plural, labels=OWNED, id=f"child-{_plural}")(child_changed)
+    kopf.on.event(group=_group, version=_version, plural=_plural, labels=OWNED, id=f"child-{_plural}")(child_changed)

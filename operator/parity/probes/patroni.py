@@ -146,20 +146,24 @@ async def fetch_json(client: httpx.AsyncClient, url: str) -> Any:
     return response.json()
 
 
-async def read_cluster(client: httpx.AsyncClient, rest_urls: Sequence[str]) -> tuple[str, dict, dict]:
-    """(url that answered, /cluster, /config) from the first URL that answers both; raises naming all."""
+async def read_cluster(client: httpx.AsyncClient, rest_urls: Sequence[str]) -> tuple[str, dict, dict, list[str]]:
+    """(URL that answered, /cluster, /config, failures of the other URLs) from the first URL in
+    order that answers both; all are asked at once so a dead member does not use up the time.
+    Raises ConnectionError naming every URL when none answers."""
     failures = []
     answers = await asyncio.gather(
         *(asyncio.gather(fetch_json(client, f"{u}/cluster"), fetch_json(client, f"{u}/config")) for u in rest_urls),
         return_exceptions=True,
     )
+    chosen = None
     for url, answer in zip(rest_urls, answers):
         if isinstance(answer, BaseException):
             failures.append(f"{url}: {describe_error(answer)}")
-            continue
-        cluster, config = answer
-        return url, cluster or {}, config or {}
-    raise ConnectionError("; ".join(failures))
+        elif chosen is None:
+            chosen = (url, answer[0] or {}, answer[1] or {})
+    if chosen is None:
+        raise ConnectionError("; ".join(failures))
+    return (*chosen, failures)
 
 
 async def read_member_statuses(client: httpx.AsyncClient, cluster: dict[str, Any], deadline: Deadline) -> dict[str, dict | str]:
@@ -195,7 +199,7 @@ async def probe_patroni(
     deadline = Deadline(timeout)
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
-            url, cluster, config = await deadline.run(read_cluster(client, urls))
+            url, cluster, config, unreachable = await deadline.run(read_cluster(client, urls))
             statuses = await read_member_statuses(client, cluster, deadline)
     except Exception as err:  # noqa: BLE001 - a probe reports, it does not raise
         message = str(err) if isinstance(err, ConnectionError) else f"{endpoint}: {describe_error(err)}"
@@ -236,7 +240,9 @@ async def probe_patroni(
         "dcsParameters": (config.get("postgresql") or {}).get("parameters", {}),
         "postgresEndpoint": pg_endpoint,
         "postgresError": pg_error,
-        "problems": find_problems(cluster, config, members, pg_error),
+        "unreachableRestUrls": unreachable,
+        "problems": find_problems(cluster, config, members, pg_error)
+        + [problem(WARNING, f"Patroni REST API {failure}") for failure in unreachable],
     }
     if reading is not None:
         details["postgresInRecovery"] = reading.in_recovery

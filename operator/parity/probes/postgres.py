@@ -21,8 +21,9 @@ COMPONENT = "postgres"
 # Sources that say nothing about the server's configuration: built-in defaults, values PostgreSQL
 # derives itself (override), and the probing session's own (client, session).
 UNCONFIGURED_SOURCES = ("default", "override", "client", "session")
-# Settings whose value can carry a password (primary_conninfo on a replica): shown redacted.
-SECRET_SETTING = re.compile(r"conninfo|password|passphrase", re.IGNORECASE)
+# Settings whose value can carry a password (primary_conninfo on a replica, a passphrase
+# command): shown redacted. password_encryption names an algorithm and stays visible.
+SECRET_SETTING = re.compile(r"conninfo|passphrase", re.IGNORECASE)
 
 SETTINGS_COLUMNS = "name, setting, unit, vartype, source, pending_restart"
 REPLICATION_QUERY = """

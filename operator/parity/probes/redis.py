@@ -64,8 +64,11 @@ class SentinelReading:
     replicas: list[dict[str, str]] = field(default_factory=list)
 
 
-def pairs_to_dict(items: Sequence) -> dict[str, Any]:
-    """Redis' flat [key, value, key, value] replies as a dict."""
+def pairs_to_dict(items: Sequence | dict) -> dict[str, Any]:
+    """Redis' flat [key, value, key, value] replies as a dict (redis-py parses some of them itself,
+    depending on its version and the protocol: a dict passes through)."""
+    if isinstance(items, dict):
+        return {str(k): v for k, v in items.items()}
     return {str(items[i]): items[i + 1] for i in range(0, len(items) - 1, 2)}
 
 
@@ -199,7 +202,9 @@ def summarize_redis(
     elif reachable:
         values["redis.replicas"] = len(reachable)
     if source is not None:
-        values["redis.version"] = ".".join(source.version.split(".")[:2]) if source.version else None
+        # The full version: the drift engine matches versions on their leading components, so a
+        # spec `7.2` matches `7.2.4`.
+        values["redis.version"] = source.version
         for key in config_keys:
             if key in source.config:
                 values[f"redis.config.{key}"] = source.config[key]

@@ -1,0 +1,108 @@
+"""Run the probes an environment needs, concurrently, and find its endpoints in a cluster.
+
+`probe_services` is what the operator's runtime level and `parity inspect` share: endpoints and
+credentials in, one ProbeResult per component out. `parameter_names` / `config_keys` say which
+PostgreSQL parameters and Redis keys to read: those the spec or the baseline mention
+(`names_to_probe`), so that the runtime level compares exactly what was declared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Iterable, Mapping
+
+from parity import constants
+from parity.api import EnvironmentSections, EnvironmentSpec, parse_environment
+from parity.kube import resources
+from parity.probes.base import ProbeResult
+from parity.probes.endpoints import (
+    Credentials,
+    ServiceEndpoints,
+    credentials_from_secret,
+    credentials_secret_name,
+    postgres_conninfo,
+    resolve_endpoints,
+)
+from parity.probes.etcd import probe_etcd
+from parity.probes.patroni import probe_patroni
+from parity.probes.redis import probe_redis
+from parity.probes.support import redact_secrets
+
+COMPONENTS = ("etcd", "patroni", "redis")
+
+
+def names_to_probe(*sections: EnvironmentSections | None) -> tuple[frozenset[str], frozenset[str]]:
+    """(PostgreSQL parameter names, Redis config keys) mentioned by any of the sections. Pure."""
+    parameters: set[str] = set()
+    keys: set[str] = set()
+    for section in sections:
+        if section is None:
+            continue
+        parameters.update(name.lower() for name in section.postgres.parameters)
+        keys.update(section.redis.config)
+    return frozenset(parameters), frozenset(keys)
+
+
+async def probe_services(
+    endpoints: ServiceEndpoints,
+    credentials: Credentials = Credentials(),
+    *,
+    components: Iterable[str] = COMPONENTS,
+    parameter_names: Iterable[str] | None = None,
+    config_keys: Iterable[str] | None = None,
+    timeout: float = 5.0,
+) -> list[ProbeResult]:
+    """One ProbeResult per selected component that has endpoints. Never raises."""
+    wanted = set(components)
+    tasks = []
+    if "etcd" in wanted and endpoints.etcd:
+        tasks.append(probe_etcd(endpoints.etcd, timeout))
+    if "patroni" in wanted and endpoints.patroni:
+        tasks.append(
+            probe_patroni(
+                endpoints.patroni,
+                postgres_conninfo(endpoints, credentials),
+                timeout,
+                parameter_names=None if parameter_names is None else list(parameter_names),
+            )
+        )
+    if "redis" in wanted and (endpoints.redis or endpoints.sentinel):
+        tasks.append(
+            probe_redis(
+                endpoints.redis,
+                endpoints.sentinel,
+                endpoints.master_group_name,
+                credentials.redis_password,
+                timeout,
+                config_keys=None if config_keys is None else list(config_keys),
+                sentinel_password=credentials.redis_password,
+            )
+        )
+    results = await asyncio.gather(*tasks)
+    # Belt and braces: no probe puts a secret in an error, but a driver might echo one.
+    return [
+        r if r.error is None else ProbeResult(r.component, r.endpoint, error=redact_secrets(r.error, credentials.secrets()))
+        for r in results
+    ]
+
+
+def read_cluster_targets(
+    kube, namespace: str, name: str, environ: Mapping[str, str] | None = None
+) -> tuple[ServiceEndpoints, Credentials, EnvironmentSpec, dict]:
+    """(endpoints, credentials, spec, body) of a ParityEnvironment, read through parity.kube.
+
+    Blocking (the kube client is): call it from a thread in async code. Raises LookupError
+    naming the object when the environment or its Secret is missing.
+    """
+    body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
+    if body is None:
+        raise LookupError(f"ParityEnvironment {namespace}/{name} not found (kubectl get {constants.ENVIRONMENT_SHORT_NAME} -n {namespace})")
+    spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    endpoints = resolve_endpoints(name, namespace, spec, annotations, os.environ if environ is None else environ)
+    secret_name = credentials_secret_name(name)
+    secret = kube.get(resources.resource_for({"apiVersion": "v1", "kind": "Secret"}).object_path(secret_name, namespace))
+    if secret is None:
+        raise LookupError(f"Secret {namespace}/{secret_name} not found: the PostgreSQL credentials are created with the environment")
+    return endpoints, credentials_from_secret(secret.get("data")), spec, body

@@ -1,0 +1,388 @@
+"""Opt-in observability: Prometheus, Grafana, Jaeger, OpenTelemetry Collector, exporters.
+
+Rendered only when spec.observability.enabled; each part only when its own toggle is on.
+Prometheus scrapes static per-pod DNS names, so it needs no Kubernetes API access (no RBAC).
+Exporter credentials come from the PostgreSQL Secret through secretKeyRef, never inline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parity import constants as c
+from parity.api.models import EnvironmentSpec
+from parity.render import etcd, images, postgres, redis
+from parity.render.common import (
+    ANNOTATION_CONFIG_HASH,
+    Owner,
+    config_hash,
+    config_map,
+    container_port,
+    deployment,
+    dump_json,
+    dump_yaml,
+    empty_dir_volume,
+    env_secret,
+    env_value,
+    http_probe,
+    pod_spec,
+    service,
+    service_port,
+)
+
+COMPONENT = c.COMPONENT_OBSERVABILITY
+
+PROMETHEUS = "prometheus"
+GRAFANA = "grafana"
+JAEGER = "jaeger"
+OTEL_COLLECTOR = "otel-collector"
+POSTGRES_EXPORTER = "postgres-exporter"
+REDIS_EXPORTER = "redis-exporter"
+
+PROMETHEUS_PORT = 9090
+GRAFANA_PORT = 3000
+JAEGER_UI_PORT = 16686
+JAEGER_ADMIN_PORT = 14269
+OTLP_GRPC_PORT = 4317
+OTLP_HTTP_PORT = 4318
+OTEL_PROMETHEUS_PORT = 8889
+OTEL_HEALTH_PORT = 13133
+POSTGRES_EXPORTER_PORT = 9187
+REDIS_EXPORTER_PORT = 9121
+
+# The operator's own metrics Service (deployed with the operator, not per environment).
+OPERATOR_METRICS_TARGET = f"parity-operator-metrics.parity-system.svc:{c.DEFAULT_METRICS_PORT}"
+
+DASHBOARD_UID = "parity-environment"
+DASHBOARD_DIR = "/etc/parity/dashboards"
+
+
+def part_name(env_name: str, part: str) -> str:
+    """Name of every object of one part: `<env>-prometheus`, `<env>-otel-collector`, ..."""
+    return f"{env_name}-{part}"
+
+
+def enabled_parts(spec: EnvironmentSpec) -> list[str]:
+    o = spec.observability
+    if not o.enabled:
+        return []
+    toggles = [(PROMETHEUS, o.prometheus), (GRAFANA, o.grafana), (JAEGER, o.jaeger),
+               (OTEL_COLLECTOR, o.otel_collector), (POSTGRES_EXPORTER, o.exporters), (REDIS_EXPORTER, o.exporters)]
+    return [part for part, toggle in toggles if toggle.enabled]
+
+
+def _url(owner: Owner, part: str, port: int) -> str:
+    return f"http://{owner.service_host(part_name(owner.env_name, part))}:{port}"
+
+
+def _host_port(owner: Owner, part: str, port: int) -> str:
+    return f"{owner.service_host(part_name(owner.env_name, part))}:{port}"
+
+
+# --- Prometheus ------------------------------------------------------------------------------
+
+def build_prometheus_config(owner: Owner, spec: EnvironmentSpec) -> dict[str, Any]:
+    env, ns = owner.env_name, owner.namespace
+    parts = enabled_parts(spec)
+
+    def static(job: str, targets: list[str], **extra: Any) -> dict[str, Any]:
+        return {"job_name": job, "static_configs": [{"targets": targets}], **extra}
+
+    jobs = [
+        static("etcd", [f"{etcd.member_host(env, ns, i)}:{etcd.CLIENT_PORT}" for i in range(spec.etcd.replicas)]),
+        static("patroni", [url.split("://", 1)[1] for url in
+                           postgres.patroni_endpoints(env, ns, spec.postgres.replicas)]),
+    ]
+    if POSTGRES_EXPORTER in parts:
+        jobs.append(static("postgres-exporter", [_host_port(owner, POSTGRES_EXPORTER, POSTGRES_EXPORTER_PORT)]))
+    if REDIS_EXPORTER in parts:
+        exporter = _host_port(owner, REDIS_EXPORTER, REDIS_EXPORTER_PORT)
+        # redis_exporter's multi-target mode: one exporter, one scrape per Redis/Sentinel pod.
+        relabel = [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"replacement": exporter, "target_label": "__address__"},
+        ]
+        jobs.append(static("redis", [f"redis://{h}:{redis.REDIS_PORT}" for h in redis.redis_hosts(env, ns, spec.redis)],
+                           metrics_path="/scrape", relabel_configs=relabel))
+        sentinels = redis.sentinel_hosts(env, ns, spec.redis)
+        if sentinels:
+            jobs.append(static("sentinel", [f"redis://{h}:{redis.SENTINEL_PORT}" for h in sentinels],
+                               metrics_path="/scrape", relabel_configs=relabel))
+        jobs.append(static("redis-exporter", [exporter]))
+    if OTEL_COLLECTOR in parts:
+        jobs.append(static("otel-collector", [_host_port(owner, OTEL_COLLECTOR, OTEL_PROMETHEUS_PORT)]))
+    jobs.append(static("parity-operator", [OPERATOR_METRICS_TARGET]))
+    jobs.append(static("prometheus", [f"localhost:{PROMETHEUS_PORT}"]))
+    return {
+        "global": {
+            "scrape_interval": "15s",
+            "evaluation_interval": "15s",
+            "external_labels": {"parity_environment": env, "namespace": ns},
+        },
+        "scrape_configs": jobs,
+    }
+
+
+def build_prometheus(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    name = part_name(owner.env_name, PROMETHEUS)
+    data = {"prometheus.yml": dump_yaml(build_prometheus_config(owner, spec))}
+    container = {
+        "name": PROMETHEUS,
+        "image": images.observability_image(PROMETHEUS, spec.observability.prometheus),
+        "args": ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"],
+        "ports": [container_port("http", PROMETHEUS_PORT)],
+        "readinessProbe": http_probe("/-/ready", "http", period=5),
+        "livenessProbe": http_probe("/-/healthy", "http", period=10, failures=6),
+        "volumeMounts": [{"mountPath": "/etc/prometheus", "name": "config", "readOnly": True},
+                         {"mountPath": "/prometheus", "name": "data"}],
+    }
+    pod = pod_spec([container], volumes=[{"configMap": {"name": name}, "name": "config"}, empty_dir_volume("data")])
+    return [
+        config_map(owner, COMPONENT, name, data, app=PROMETHEUS),
+        service(owner, COMPONENT, name, PROMETHEUS, [service_port("http", PROMETHEUS_PORT)]),
+        deployment(owner, COMPONENT, name, PROMETHEUS, pod, annotations={ANNOTATION_CONFIG_HASH: config_hash(data)}),
+    ]
+
+
+# --- Grafana ---------------------------------------------------------------------------------
+
+def build_grafana_datasources(owner: Owner, spec: EnvironmentSpec) -> dict[str, Any]:
+    parts = enabled_parts(spec)
+    sources = []
+    if PROMETHEUS in parts:
+        sources.append({"name": "Prometheus", "type": "prometheus", "uid": "prometheus", "access": "proxy",
+                        "url": _url(owner, PROMETHEUS, PROMETHEUS_PORT), "isDefault": True})
+    if JAEGER in parts:
+        sources.append({"name": "Jaeger", "type": "jaeger", "uid": "jaeger", "access": "proxy",
+                        "url": _url(owner, JAEGER, JAEGER_UI_PORT)})
+    return {"apiVersion": 1, "datasources": sources}
+
+
+def build_grafana_dashboard_provider() -> dict[str, Any]:
+    return {"apiVersion": 1, "providers": [{
+        "name": "parity", "folder": "Parity", "type": "file", "disableDeletion": True, "allowUiUpdates": False,
+        "options": {"path": DASHBOARD_DIR},
+    }]}
+
+
+def _panel(index: int, title: str, expr: str, *, kind: str = "timeseries", legend: str = "") -> dict[str, Any]:
+    width, height = 12, 8
+    return {
+        "id": index + 1,
+        "type": kind,
+        "title": title,
+        "datasource": {"type": "prometheus", "uid": "prometheus"},
+        "gridPos": {"h": height, "w": width, "x": (index % 2) * width, "y": (index // 2) * height},
+        "targets": [{"refId": "A", "expr": expr, "legendFormat": legend,
+                     "datasource": {"type": "prometheus", "uid": "prometheus"}}],
+    }
+
+
+def build_grafana_dashboard(env_name: str) -> dict[str, Any]:
+    """One overview of the environment: is every part up, who leads, is anything lagging."""
+    panels = [
+        ("Scrape targets up", "sum by (job) (up)", "stat", "{{job}}"),
+        ("etcd members with a leader", "sum(etcd_server_has_leader)", "stat", ""),
+        ("etcd leader changes (1h)", "sum(increase(etcd_server_leader_changes_seen_total[1h]))", "stat", ""),
+        ("Patroni primaries", "sum(patroni_primary)", "stat", ""),
+        ("PostgreSQL running per member", "patroni_postgres_running", "timeseries", "{{instance}}"),
+        ("Replication lag (bytes)",
+         "(scalar(max(patroni_xlog_location)) - patroni_xlog_replayed_location) and on (instance) (patroni_replica == 1)",
+         "timeseries", "{{instance}}"),
+        ("Redis up", "redis_up", "timeseries", "{{instance}}"),
+        ("Redis connected replicas", "redis_connected_slaves", "timeseries", "{{instance}}"),
+    ]
+    return {
+        "uid": DASHBOARD_UID,
+        "title": f"Parity environment {env_name}",
+        "tags": ["parity"],
+        "schemaVersion": 39,
+        "editable": False,
+        "refresh": "30s",
+        "time": {"from": "now-1h", "to": "now"},
+        "panels": [_panel(i, title, expr, kind=kind, legend=legend)
+                   for i, (title, expr, kind, legend) in enumerate(panels)],
+    }
+
+
+def build_grafana(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    env = owner.env_name
+    name = part_name(env, GRAFANA)
+    provisioning = f"{name}-provisioning"
+    dashboards = f"{name}-dashboards"
+    provisioning_data = {
+        "datasources.yaml": dump_yaml(build_grafana_datasources(owner, spec)),
+        "dashboards.yaml": dump_yaml(build_grafana_dashboard_provider()),
+    }
+    dashboard_data = {"parity-environment.json": dump_json(build_grafana_dashboard(env))}
+    container = {
+        "name": GRAFANA,
+        "image": images.observability_image(GRAFANA, spec.observability.grafana),
+        "env": [
+            # A local environment: anyone who can port-forward may look, nobody edits anonymously.
+            env_value("GF_AUTH_ANONYMOUS_ENABLED", "true"),
+            env_value("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer"),
+        ],
+        "ports": [container_port("http", GRAFANA_PORT)],
+        "readinessProbe": http_probe("/api/health", "http", period=5),
+        "livenessProbe": http_probe("/api/health", "http", period=10, failures=6),
+        "volumeMounts": [
+            {"mountPath": "/etc/grafana/provisioning/datasources", "name": "datasources", "readOnly": True},
+            {"mountPath": "/etc/grafana/provisioning/dashboards", "name": "dashboard-provider", "readOnly": True},
+            {"mountPath": DASHBOARD_DIR, "name": "dashboards", "readOnly": True},
+            {"mountPath": "/var/lib/grafana", "name": "data"},
+        ],
+    }
+    volumes = [
+        {"configMap": {"items": [{"key": "datasources.yaml", "path": "datasources.yaml"}], "name": provisioning},
+         "name": "datasources"},
+        {"configMap": {"items": [{"key": "dashboards.yaml", "path": "dashboards.yaml"}], "name": provisioning},
+         "name": "dashboard-provider"},
+        {"configMap": {"name": dashboards}, "name": "dashboards"},
+        empty_dir_volume("data"),
+    ]
+    digest = config_hash({**provisioning_data, **dashboard_data})
+    return [
+        config_map(owner, COMPONENT, provisioning, provisioning_data, app=GRAFANA),
+        config_map(owner, COMPONENT, dashboards, dashboard_data, app=GRAFANA),
+        service(owner, COMPONENT, name, GRAFANA, [service_port("http", GRAFANA_PORT)]),
+        deployment(owner, COMPONENT, name, GRAFANA, pod_spec([container], volumes=volumes),
+                   annotations={ANNOTATION_CONFIG_HASH: digest}),
+    ]
+
+
+# --- Jaeger ----------------------------------------------------------------------------------
+
+def build_jaeger(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    name = part_name(owner.env_name, JAEGER)
+    container = {
+        "name": JAEGER,
+        "image": images.observability_image(JAEGER, spec.observability.jaeger),
+        # In-memory storage: bound it so a chatty service cannot exhaust the pod's memory.
+        "env": [env_value("MEMORY_MAX_TRACES", "50000")],
+        "ports": [container_port("ui", JAEGER_UI_PORT), container_port("otlp-grpc", OTLP_GRPC_PORT),
+                  container_port("otlp-http", OTLP_HTTP_PORT), container_port("admin", JAEGER_ADMIN_PORT)],
+        "readinessProbe": http_probe("/", "admin", period=5),
+        "livenessProbe": http_probe("/", "admin", period=10, failures=6),
+    }
+    ports = [service_port("ui", JAEGER_UI_PORT), service_port("otlp-grpc", OTLP_GRPC_PORT),
+             service_port("otlp-http", OTLP_HTTP_PORT)]
+    return [
+        service(owner, COMPONENT, name, JAEGER, ports),
+        deployment(owner, COMPONENT, name, JAEGER, pod_spec([container])),
+    ]
+
+
+# --- OpenTelemetry Collector -----------------------------------------------------------------
+
+def build_otel_collector_config(owner: Owner, spec: EnvironmentSpec) -> dict[str, Any]:
+    # Endpoints are spelled out: since collector 0.104 receivers listen on localhost by default.
+    exporters: dict[str, Any] = {"prometheus": {"endpoint": f"0.0.0.0:{OTEL_PROMETHEUS_PORT}"}}
+    if JAEGER in enabled_parts(spec):
+        exporters["otlp/jaeger"] = {"endpoint": _host_port(owner, JAEGER, OTLP_GRPC_PORT), "tls": {"insecure": True}}
+        trace_exporters = ["otlp/jaeger"]
+    else:
+        # Without Jaeger traces are still accepted (clients do not fail) and only counted in the log.
+        exporters["debug"] = {"verbosity": "basic"}
+        trace_exporters = ["debug"]
+    return {
+        "receivers": {"otlp": {"protocols": {
+            "grpc": {"endpoint": f"0.0.0.0:{OTLP_GRPC_PORT}"},
+            "http": {"endpoint": f"0.0.0.0:{OTLP_HTTP_PORT}"},
+        }}},
+        "processors": {"batch": {}},
+        "exporters": exporters,
+        "extensions": {"health_check": {"endpoint": f"0.0.0.0:{OTEL_HEALTH_PORT}"}},
+        "service": {
+            "extensions": ["health_check"],
+            "pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": ["batch"], "exporters": trace_exporters},
+                "metrics": {"receivers": ["otlp"], "processors": ["batch"], "exporters": ["prometheus"]},
+            },
+        },
+    }
+
+
+def build_otel_collector(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    name = part_name(owner.env_name, OTEL_COLLECTOR)
+    data = {"config.yaml": dump_yaml(build_otel_collector_config(owner, spec))}
+    container = {
+        "name": OTEL_COLLECTOR,
+        "image": images.observability_image(OTEL_COLLECTOR, spec.observability.otel_collector),
+        "args": ["--config=/etc/otelcol/config.yaml"],
+        "ports": [container_port("otlp-grpc", OTLP_GRPC_PORT), container_port("otlp-http", OTLP_HTTP_PORT),
+                  container_port("metrics", OTEL_PROMETHEUS_PORT), container_port("health", OTEL_HEALTH_PORT)],
+        "readinessProbe": http_probe("/", "health", period=5),
+        "livenessProbe": http_probe("/", "health", period=10, failures=6),
+        "volumeMounts": [{"mountPath": "/etc/otelcol", "name": "config", "readOnly": True}],
+    }
+    ports = [service_port("otlp-grpc", OTLP_GRPC_PORT), service_port("otlp-http", OTLP_HTTP_PORT),
+             service_port("metrics", OTEL_PROMETHEUS_PORT)]
+    pod = pod_spec([container], volumes=[{"configMap": {"name": name}, "name": "config"}])
+    return [
+        config_map(owner, COMPONENT, name, data, app=OTEL_COLLECTOR),
+        service(owner, COMPONENT, name, OTEL_COLLECTOR, ports),
+        deployment(owner, COMPONENT, name, OTEL_COLLECTOR, pod, annotations={ANNOTATION_CONFIG_HASH: config_hash(data)}),
+    ]
+
+
+# --- exporters -------------------------------------------------------------------------------
+
+def build_postgres_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    env = owner.env_name
+    name = part_name(env, POSTGRES_EXPORTER)
+    secret = postgres.secret_name(env)
+    primary = owner.service_host(postgres.primary_service_name(env))
+    container = {
+        "name": POSTGRES_EXPORTER,
+        "image": images.observability_image(POSTGRES_EXPORTER),
+        "env": [
+            # Spilo refuses non-TLS connections from the network; its certificate is self-signed.
+            env_value("DATA_SOURCE_URI", f"{primary}:{postgres.POSTGRES_PORT}/postgres?sslmode=require"),
+            env_secret("DATA_SOURCE_USER", secret, postgres.SUPERUSER_USERNAME_KEY),
+            env_secret("DATA_SOURCE_PASS", secret, postgres.SUPERUSER_PASSWORD_KEY),
+        ],
+        "ports": [container_port("metrics", POSTGRES_EXPORTER_PORT)],
+        "readinessProbe": http_probe("/", "metrics", period=10),
+        "livenessProbe": http_probe("/", "metrics", period=10, failures=6),
+    }
+    return [
+        service(owner, COMPONENT, name, POSTGRES_EXPORTER, [service_port("metrics", POSTGRES_EXPORTER_PORT)]),
+        deployment(owner, COMPONENT, name, POSTGRES_EXPORTER, pod_spec([container])),
+    ]
+
+
+def build_redis_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    env = owner.env_name
+    name = part_name(env, REDIS_EXPORTER)
+    container = {
+        "name": REDIS_EXPORTER,
+        "image": images.observability_image(REDIS_EXPORTER),
+        # The default target serves /metrics; Prometheus scrapes each pod through /scrape.
+        "env": [env_value("REDIS_ADDR", f"redis://{owner.service_host(redis.service_name(env))}:{redis.REDIS_PORT}")],
+        "ports": [container_port("metrics", REDIS_EXPORTER_PORT)],
+        "readinessProbe": http_probe("/health", "metrics", period=10),
+        "livenessProbe": http_probe("/health", "metrics", period=10, failures=6),
+    }
+    return [
+        service(owner, COMPONENT, name, REDIS_EXPORTER, [service_port("metrics", REDIS_EXPORTER_PORT)]),
+        deployment(owner, COMPONENT, name, REDIS_EXPORTER, pod_spec([container])),
+    ]
+
+
+_BUILDERS = {
+    PROMETHEUS: build_prometheus,
+    GRAFANA: build_grafana,
+    JAEGER: build_jaeger,
+    OTEL_COLLECTOR: build_otel_collector,
+    POSTGRES_EXPORTER: build_postgres_exporter,
+    REDIS_EXPORTER: build_redis_exporter,
+}
+
+
+def build_observability(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for part in enabled_parts(spec):
+        objects.extend(_BUILDERS[part](owner, spec))
+    return objects

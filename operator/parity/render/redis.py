@@ -1,0 +1,295 @@
+"""Redis, standalone or with Sentinel.
+
+standalone: ConfigMap `<env>-redis-config`, Services `<env>-redis-headless` and `<env>-redis`,
+StatefulSet `<env>-redis` with exactly one pod (spec.redis.replicas is not used: a standalone
+server has no replicas to fail over to, and extra independent servers would not be a cluster).
+
+sentinel: the same names with `replicas` Redis pods (pod 0 starts as the primary, the others
+as its replicas), plus ConfigMap `<env>-sentinel-config`, Services `<env>-sentinel-headless`
+and `<env>-sentinel`, StatefulSet `<env>-sentinel` with spec.redis.sentinel.replicas pods.
+
+Every Redis and Sentinel announces its stable per-pod DNS name (not its pod IP), so a
+restarted pod with a new IP is still the same member to the Sentinels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parity import constants as c
+from parity.api.models import RedisSpec
+from parity.render import images
+from parity.render.common import (
+    ANNOTATION_CONFIG_HASH,
+    Owner,
+    config_hash,
+    config_map,
+    container_port,
+    empty_dir_volume,
+    exec_probe,
+    pod_spec,
+    service,
+    service_port,
+    tcp_probe,
+    with_resources,
+)
+
+APP = "redis"
+SENTINEL_APP = "sentinel"
+REDIS_PORT = 6379
+SENTINEL_PORT = 26379
+CONFIG_DIR = "/etc/parity/redis"
+DATA_DIR = "/data"
+
+# Settings the rendered configuration itself depends on; spec.redis.config must not set them.
+RESERVED_CONFIG_KEYS = ("dir", "port", "replica-announce-ip", "replicaof", "slaveof")
+
+
+def statefulset_name(env_name: str) -> str:
+    return f"{env_name}-redis"
+
+
+def service_name(env_name: str) -> str:
+    return f"{env_name}-redis"
+
+
+def headless_service_name(env_name: str) -> str:
+    return f"{env_name}-redis-headless"
+
+
+def config_map_name(env_name: str) -> str:
+    return f"{env_name}-redis-config"
+
+
+def sentinel_statefulset_name(env_name: str) -> str:
+    return f"{env_name}-sentinel"
+
+
+def sentinel_service_name(env_name: str) -> str:
+    return f"{env_name}-sentinel"
+
+
+def sentinel_headless_service_name(env_name: str) -> str:
+    return f"{env_name}-sentinel-headless"
+
+
+def sentinel_config_map_name(env_name: str) -> str:
+    return f"{env_name}-sentinel-config"
+
+
+def redis_replicas(spec: RedisSpec) -> int:
+    return 1 if spec.mode == "standalone" else spec.replicas
+
+
+def redis_hosts(env_name: str, namespace: str, spec: RedisSpec) -> list[str]:
+    """Stable DNS names of the Redis pods, pod 0 first."""
+    domain = f"{headless_service_name(env_name)}.{namespace}.svc"
+    return [f"{statefulset_name(env_name)}-{i}.{domain}" for i in range(redis_replicas(spec))]
+
+
+def sentinel_hosts(env_name: str, namespace: str, spec: RedisSpec) -> list[str]:
+    if spec.mode != "sentinel":
+        return []
+    domain = f"{sentinel_headless_service_name(env_name)}.{namespace}.svc"
+    return [f"{sentinel_statefulset_name(env_name)}-{i}.{domain}" for i in range(spec.sentinel.replicas)]
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+def render_redis_conf(spec: RedisSpec) -> str:
+    lines = [
+        "# Rendered by parity-operator from spec.redis.config; change the ParityEnvironment, not this file.",
+        f"port {REDIS_PORT}",
+        f"dir {DATA_DIR}",
+        # No password is configured, so protected mode would refuse every client from another pod.
+        "protected-mode no",
+    ]
+    lines += [f"{key} {value}" for key, value in sorted(spec.config.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _start_redis_script(owner: Owner, spec: RedisSpec) -> str:
+    env, ns = owner.env_name, owner.namespace
+    return f"""#!/bin/sh
+# Start as a replica of the primary the Sentinels agree on. When no Sentinel answers (the
+# environment's first start, or all Sentinels down) pod 0 is the primary.
+set -eu
+self="$(hostname).{headless_service_name(env)}.{ns}.svc"
+answer=$(timeout 5 redis-cli -h {owner.service_host(sentinel_service_name(env))} -p {SENTINEL_PORT} --raw \\
+  SENTINEL get-master-addr-by-name {spec.sentinel.master_group_name} 2>/dev/null || true)
+primary=$(printf '%s\\n' "$answer" | head -n 1)
+case "$primary" in
+  ""|*" "*) primary="{redis_hosts(env, ns, spec)[0]}" ;;
+esac
+mkdir -p {DATA_DIR}/conf
+cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf
+echo "replica-announce-ip $self" >> {DATA_DIR}/conf/redis.conf
+if [ "$primary" != "$self" ]; then
+  echo "replicaof $primary {REDIS_PORT}" >> {DATA_DIR}/conf/redis.conf
+fi
+exec redis-server {DATA_DIR}/conf/redis.conf
+"""
+
+
+def render_sentinel_conf() -> str:
+    return "\n".join([
+        f"port {SENTINEL_PORT}",
+        "protected-mode no",
+        # Members are known by DNS name; these must precede the `sentinel monitor` line.
+        "sentinel resolve-hostnames yes",
+        "sentinel announce-hostnames yes",
+    ]) + "\n"
+
+
+def render_sentinel_group_conf(spec: RedisSpec) -> str:
+    s = spec.sentinel
+    group = s.master_group_name
+    return "\n".join([
+        f"sentinel down-after-milliseconds {group} {s.down_after_milliseconds}",
+        f"sentinel failover-timeout {group} {s.failover_timeout}",
+        f"sentinel parallel-syncs {group} {s.parallel_syncs}",
+    ]) + "\n"
+
+
+def _start_sentinel_script(owner: Owner, spec: RedisSpec) -> str:
+    env, ns = owner.env_name, owner.namespace
+    s = spec.sentinel
+    return f"""#!/bin/sh
+# Sentinel rewrites its configuration file, so it is assembled in a writable directory on every
+# start. The primary to monitor is the one the other Sentinels agree on, else Redis pod 0.
+set -eu
+self="$(hostname).{sentinel_headless_service_name(env)}.{ns}.svc"
+answer=$(timeout 5 redis-cli -h {owner.service_host(sentinel_service_name(env))} -p {SENTINEL_PORT} --raw \\
+  SENTINEL get-master-addr-by-name {s.master_group_name} 2>/dev/null || true)
+primary=$(printf '%s\\n' "$answer" | head -n 1)
+case "$primary" in
+  ""|*" "*) primary="{redis_hosts(env, ns, spec)[0]}" ;;
+esac
+# Sentinel refuses to start while the primary's name does not resolve (its pod may not exist
+# yet); wait a bounded time for it, then start anyway and let the container restart if needed.
+tries=0
+until timeout 2 redis-cli -h "$primary" -p {REDIS_PORT} ping >/dev/null 2>&1 || [ "$tries" -ge 30 ]; do
+  tries=$((tries + 1))
+  sleep 2
+done
+{{
+  cat {CONFIG_DIR}/sentinel.conf
+  echo "sentinel announce-ip $self"
+  echo "sentinel monitor {s.master_group_name} $primary {REDIS_PORT} {s.quorum}"
+  cat {CONFIG_DIR}/sentinel-group.conf
+}} > {DATA_DIR}/sentinel.conf
+exec redis-sentinel {DATA_DIR}/sentinel.conf
+"""
+
+
+def redis_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
+    data = {"redis.conf": render_redis_conf(spec)}
+    if spec.mode == "sentinel":
+        data["start-redis.sh"] = _start_redis_script(owner, spec)
+    return data
+
+
+def sentinel_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
+    return {
+        "sentinel.conf": render_sentinel_conf(),
+        "sentinel-group.conf": render_sentinel_group_conf(spec),
+        "start-sentinel.sh": _start_sentinel_script(owner, spec),
+    }
+
+
+# --- objects ---------------------------------------------------------------------------------
+
+def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_: str, container: dict,
+                 config_map_: str, data: dict[str, str], *, version: str | None, parallel: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {"replicas": replicas, "serviceName": service_name_}
+    if parallel:
+        spec["podManagementPolicy"] = "Parallel"
+    volumes = [
+        {"configMap": {"defaultMode": 0o555, "name": config_map_}, "name": "config"},
+        # Redis data lives only as long as the pod: in sentinel mode a restarted member resyncs
+        # from the current primary; a development environment needs no durable cache.
+        empty_dir_volume("data"),
+    ]
+    spec["selector"] = {"matchLabels": owner.selector(app)}
+    spec["template"] = {
+        "metadata": owner.pod_metadata(c.COMPONENT_REDIS, app, version=version,
+                                       annotations={ANNOTATION_CONFIG_HASH: config_hash(data)}),
+        "spec": pod_spec([container], volumes=volumes),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": owner.metadata(c.COMPONENT_REDIS, name, app=app, version=version),
+        "spec": spec,
+    }
+
+
+_MOUNTS = [
+    {"mountPath": CONFIG_DIR, "name": "config", "readOnly": True},
+    {"mountPath": DATA_DIR, "name": "data"},
+]
+
+
+def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
+    if spec.mode == "sentinel":
+        command = ["sh", f"{CONFIG_DIR}/start-redis.sh"]
+    else:
+        command = ["redis-server", f"{CONFIG_DIR}/redis.conf"]
+    container = with_resources({
+        "name": APP,
+        "image": images.redis_image(spec),
+        "command": command,
+        "ports": [container_port("redis", REDIS_PORT)],
+        "readinessProbe": exec_probe(["redis-cli", "-p", str(REDIS_PORT), "ping"], period=5),
+        "livenessProbe": tcp_probe("redis", period=10, failures=6),
+        "volumeMounts": [dict(m) for m in _MOUNTS],
+    }, spec.resources)
+    return _statefulset(owner, APP, statefulset_name(owner.env_name), redis_replicas(spec),
+                        headless_service_name(owner.env_name), container, config_map_name(owner.env_name), data,
+                        version=spec.version, parallel=False)
+
+
+def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
+    container = {
+        "name": SENTINEL_APP,
+        "image": images.redis_image(spec),
+        "command": ["sh", f"{CONFIG_DIR}/start-sentinel.sh"],
+        "ports": [container_port("sentinel", SENTINEL_PORT)],
+        "readinessProbe": exec_probe(["redis-cli", "-p", str(SENTINEL_PORT), "ping"], period=5),
+        "livenessProbe": tcp_probe("sentinel", period=10, failures=6),
+        "volumeMounts": [dict(m) for m in _MOUNTS],
+    }
+    return _statefulset(owner, SENTINEL_APP, sentinel_statefulset_name(owner.env_name), spec.sentinel.replicas,
+                        sentinel_headless_service_name(owner.env_name), container,
+                        sentinel_config_map_name(owner.env_name), data, version=spec.version, parallel=True)
+
+
+def build_redis(owner: Owner, spec: RedisSpec) -> list[dict[str, Any]]:
+    env = owner.env_name
+    redis_data = redis_config_data(owner, spec)
+    objects = [
+        config_map(owner, c.COMPONENT_REDIS, config_map_name(env), redis_data, app=APP),
+    ]
+    sentinel_data = None
+    if spec.mode == "sentinel":
+        sentinel_data = sentinel_config_data(owner, spec)
+        objects.append(config_map(owner, c.COMPONENT_REDIS, sentinel_config_map_name(env), sentinel_data,
+                                  app=SENTINEL_APP))
+    objects += [
+        # Members must resolve each other before they are ready (a replica still syncing).
+        service(owner, c.COMPONENT_REDIS, headless_service_name(env), APP, [service_port("redis", REDIS_PORT)],
+                headless=True, publish_not_ready=True),
+        # Every Redis pod: reads anywhere; writers in sentinel mode ask the Sentinels for the primary.
+        service(owner, c.COMPONENT_REDIS, service_name(env), APP, [service_port("redis", REDIS_PORT)]),
+    ]
+    if sentinel_data is not None:
+        objects += [
+            service(owner, c.COMPONENT_REDIS, sentinel_headless_service_name(env), SENTINEL_APP,
+                    [service_port("sentinel", SENTINEL_PORT)], headless=True, publish_not_ready=True),
+            service(owner, c.COMPONENT_REDIS, sentinel_service_name(env), SENTINEL_APP,
+                    [service_port("sentinel", SENTINEL_PORT)]),
+        ]
+    objects.append(build_redis_statefulset(owner, spec, redis_data))
+    if sentinel_data is not None:
+        objects.append(build_sentinel_statefulset(owner, spec, sentinel_data))
+    return objects

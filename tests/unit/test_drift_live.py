@@ -1,0 +1,279 @@
+"""Live level: desired child objects vs live objects, via managedFields ownership."""
+
+import base64
+import copy
+
+from parity import constants
+from parity.api import parse_baseline
+from parity.drift.live import evaluate_live
+
+OURS = constants.FIELD_MANAGER
+
+
+def statefulset(replicas=3, image="quay.io/coreos/etcd:v3.5.17", memory="1024Mi", env=None):
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {
+            "name": "dev-etcd",
+            "namespace": "team-a",
+            "labels": {constants.LABEL_COMPONENT: "etcd", constants.LABEL_ENVIRONMENT: "dev"},
+        },
+        "spec": {
+            "replicas": replicas,
+            "serviceName": "dev-etcd",
+            "template": {
+                "metadata": {"labels": {constants.LABEL_COMPONENT: "etcd"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "etcd",
+                            "image": image,
+                            "env": env if env is not None else [{"name": "ETCD_NAME", "value": "x"}, {"name": "EMPTY", "value": ""}],
+                            "ports": [{"containerPort": 2379, "name": "client"}],
+                            "resources": {"limits": {"memory": memory}},
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+OUR_FIELDS = {
+    "f:metadata": {"f:labels": {f"f:{constants.LABEL_COMPONENT}": {}, f"f:{constants.LABEL_ENVIRONMENT}": {}}},
+    "f:spec": {
+        "f:replicas": {},
+        "f:serviceName": {},
+        "f:template": {
+            "f:metadata": {"f:labels": {f"f:{constants.LABEL_COMPONENT}": {}}},
+            "f:spec": {
+                "f:containers": {
+                    'k:{"name":"etcd"}': {
+                        ".": {},
+                        "f:env": {'k:{"name":"ETCD_NAME"}': {".": {}, "f:name": {}, "f:value": {}}},
+                        "f:image": {},
+                        "f:name": {},
+                        "f:ports": {'k:{"containerPort":2379,"protocol":"TCP"}': {".": {}, "f:containerPort": {}, "f:name": {}}},
+                        "f:resources": {"f:limits": {"f:memory": {}}},
+                    }
+                }
+            },
+        },
+    },
+}
+
+
+def entry(manager, fields, operation="Update", subresource=None, time="2025-01-01T00:00:00Z"):
+    e = {"manager": manager, "operation": operation, "apiVersion": "apps/v1", "time": time, "fieldsType": "FieldsV1", "fieldsV1": fields}
+    if subresource:
+        e["subresource"] = subresource
+    return e
+
+
+def live_of(desired, *entries, mutate=None):
+    obj = copy.deepcopy(desired)
+    # What the API server adds: defaults (no manager) and status.
+    obj["metadata"]["uid"] = "1234"
+    obj["spec"]["podManagementPolicy"] = "OrderedReady"
+    obj["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"] = "TCP"
+    # An empty env value is dropped (omitempty); the item stays.
+    obj["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {k: v for k, v in e.items() if v != ""} for e in obj["spec"]["template"]["spec"]["containers"][0]["env"]
+    ]
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] = "1Gi"
+    obj["status"] = {"replicas": 3, "readyReplicas": 3}
+    obj["metadata"]["managedFields"] = [entry(OURS, OUR_FIELDS, operation="Apply")] + list(entries)
+    if mutate:
+        mutate(obj)
+    return obj
+
+
+def by_path(findings):
+    return {f.path: f for f in findings}
+
+
+def test_untouched_object_has_no_drift():
+    desired = statefulset()
+    controller = entry("kube-controller-manager", {"f:status": {"f:replicas": {}, "f:readyReplicas": {}}}, subresource="status")
+    assert evaluate_live([desired], [live_of(desired, controller)], OURS) == []
+
+
+def test_kubectl_scale_is_modified():
+    desired = statefulset(replicas=3)
+    scale = entry("kubectl", {"f:spec": {"f:replicas": {}}}, subresource="scale")
+    live = live_of(desired, scale, mutate=lambda o: o["spec"].__setitem__("replicas", 5))
+    [f] = evaluate_live([desired], [live], OURS)
+    assert f.path == "live.StatefulSet.spec.replicas"
+    assert (f.level, f.change, f.local, f.baseline) == ("live", "modified", 5, 3)
+    assert (f.kind, f.name, f.manager, f.component) == ("StatefulSet", "dev-etcd", "kubectl", "etcd")
+    assert f.severity == "warning"
+    assert "StatefulSet/dev-etcd" in f.remediation and "enforce" in f.remediation
+    assert f.to_dict()["manager"] == "kubectl"
+
+
+def test_kubectl_edit_image_and_added_container():
+    desired = statefulset()
+    edit = entry("kubectl-edit", {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+        'k:{"name":"etcd"}': {"f:image": {}},
+        'k:{"name":"debug"}': {".": {}, "f:name": {}, "f:image": {}},
+    }}}}})
+
+    def mutate(o):
+        containers = o["spec"]["template"]["spec"]["containers"]
+        containers[0]["image"] = "quay.io/coreos/etcd:v3.6.0"
+        containers.append({"name": "debug", "image": "busybox"})
+
+    found = by_path(evaluate_live([desired], [live_of(desired, edit, mutate=mutate)], OURS))
+    assert set(found) == {
+        "live.StatefulSet.spec.template.spec.containers[name=etcd].image",
+        "live.StatefulSet.spec.template.spec.containers[name=debug]",
+    }
+    image = found["live.StatefulSet.spec.template.spec.containers[name=etcd].image"]
+    assert (image.change, image.local, image.baseline, image.manager) == (
+        "modified", "quay.io/coreos/etcd:v3.6.0", "quay.io/coreos/etcd:v3.5.17", "kubectl-edit")
+    debug = found["live.StatefulSet.spec.template.spec.containers[name=debug]"]
+    assert (debug.change, debug.local, debug.baseline) == ("added", {"name": "debug", "image": "busybox"}, None)
+
+
+def test_labels_annotations_and_kubectl_bookkeeping():
+    desired = statefulset()
+    label = entry("kubectl-label", {"f:metadata": {"f:labels": {"f:owner": {}}}})
+    annotate = entry("kubectl-annotate", {"f:metadata": {"f:annotations": {".": {}, "f:note": {}}}})
+    client_apply = entry("kubectl-client-side-apply", {"f:metadata": {"f:annotations": {
+        ".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}}})
+    restart = entry("kubectl-rollout", {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {
+        ".": {}, "f:kubectl.kubernetes.io/restartedAt": {}}}}}})
+
+    def mutate(o):
+        o["metadata"]["labels"]["owner"] = "bob"
+        o["metadata"]["annotations"] = {"note": "hi", "kubectl.kubernetes.io/last-applied-configuration": "{}"}
+        o["spec"]["template"]["metadata"]["annotations"] = {"kubectl.kubernetes.io/restartedAt": "2025-01-02T00:00:00Z"}
+
+    found = by_path(evaluate_live([desired], [live_of(desired, label, annotate, client_apply, restart, mutate=mutate)], OURS))
+    restarted = 'live.StatefulSet.spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]'
+    assert set(found) == {"live.StatefulSet.metadata.labels.owner", "live.StatefulSet.metadata.annotations.note", restarted}
+    assert found["live.StatefulSet.metadata.labels.owner"].local == "bob"
+    assert found["live.StatefulSet.metadata.labels.owner"].manager == "kubectl-label"
+    assert found[restarted].severity == "info"
+    assert found[restarted].change == "added"
+
+
+def test_ignored_managers_subresources_and_our_own_manager():
+    desired = statefulset()
+    entries = [
+        entry("kube-controller-manager", {"f:spec": {"f:replicas": {}}}, subresource="scale"),  # an autoscaler
+        entry("kubelet", {"f:metadata": {"f:labels": {"f:x": {}}}}),
+        entry("kube-scheduler", {"f:metadata": {"f:labels": {"f:y": {}}}}),
+        entry("someone", {"f:status": {"f:replicas": {}}}, subresource="status"),
+        entry(OURS, {"f:spec": {"f:replicas": {}}}, operation="Apply"),
+    ]
+
+    def mutate(o):
+        o["spec"]["replicas"] = 7
+        o["metadata"]["labels"].update(x="1", y="2")
+
+    assert evaluate_live([desired], [live_of(desired, *entries, mutate=mutate)], OURS) == []
+    # The same change by another manager is drift; a custom ignore list is honoured.
+    other = entry("helm", {"f:spec": {"f:replicas": {}}})
+    assert len(evaluate_live([desired], [live_of(desired, other, mutate=mutate)], OURS)) == 1
+    assert evaluate_live([desired], [live_of(desired, other, mutate=mutate)], OURS, ignored_managers={"helm"}) == []
+
+
+def test_same_value_by_another_manager_and_quantities_are_not_drift():
+    desired = statefulset(memory="1024Mi")
+    shared = entry("kubectl-edit", {"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+        'k:{"name":"etcd"}': {"f:resources": {"f:limits": {"f:memory": {}}}}}}}}})
+    # live has replicas 3 (same) and memory 1Gi (same as 1024Mi)
+    assert evaluate_live([desired], [live_of(desired, shared)], OURS) == []
+
+
+def test_removed_field_is_reported_without_ownership():
+    desired = statefulset(env=[{"name": "ETCD_NAME", "value": "x"}, {"name": "ETCD_DEBUG", "value": "1"}])
+    live = live_of(desired)
+    live["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "ETCD_NAME", "value": "x"}]
+    del live["spec"]["serviceName"]
+    found = by_path(evaluate_live([desired], [live], OURS))
+    assert set(found) == {
+        "live.StatefulSet.spec.template.spec.containers[name=etcd].env[name=ETCD_DEBUG]",
+        "live.StatefulSet.spec.serviceName",
+    }
+    gone = found["live.StatefulSet.spec.serviceName"]
+    assert (gone.change, gone.local, gone.baseline, gone.manager) == ("removed", None, "dev-etcd", None)
+
+
+def test_zero_values_the_api_server_drops_are_not_removed():
+    desired = statefulset()
+    desired["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data", "readOnly": False}]
+    desired["spec"]["template"]["metadata"]["creationTimestamp"] = None
+    live = live_of(desired)
+    live["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    del live["spec"]["template"]["metadata"]["creationTimestamp"]
+    assert evaluate_live([desired], [live], OURS) == []
+
+
+def test_secrets_are_redacted():
+    desired = {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "dev-postgres", "namespace": "team-a", "labels": {constants.LABEL_COMPONENT: "postgres"}},
+        "stringData": {"password": "s3cret-desired"},
+    }
+    live = {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "dev-postgres", "namespace": "team-a", "labels": {constants.LABEL_COMPONENT: "postgres"},
+                     "managedFields": [entry(OURS, {"f:data": {"f:password": {}}}, operation="Apply"),
+                                       entry("kubectl-edit", {"f:data": {"f:password": {}, "f:extra": {}}})]},
+        "data": {"password": base64.b64encode(b"s3cret-live").decode(), "extra": base64.b64encode(b"also-secret").decode()},
+        "type": "Opaque",
+    }
+    found = by_path(evaluate_live([desired], [live], OURS))
+    assert set(found) == {"live.Secret.data.password", "live.Secret.data.extra"}
+    for f in found.values():
+        assert f.component == "postgres"
+        text = repr(f.to_dict())
+        for secret in ("s3cret", "also-secret", live["data"]["password"], live["data"]["extra"]):
+            assert secret not in text
+    assert found["live.Secret.data.password"].local == constants.REDACTED
+    assert found["live.Secret.data.password"].baseline == constants.REDACTED
+    assert found["live.Secret.data.extra"].baseline is None
+    # Same secret value: no drift.
+    live["data"]["password"] = base64.b64encode(b"s3cret-desired").decode()
+    assert set(by_path(evaluate_live([desired], [live], OURS))) == {"live.Secret.data.extra"}
+
+
+def test_missing_objects_and_garbage_are_skipped():
+    desired = statefulset()
+    other = copy.deepcopy(desired)
+    other["metadata"]["name"] = "not-there"
+    garbage = live_of(desired)
+    garbage["metadata"]["managedFields"] += [
+        "not-a-dict",
+        {"manager": "x", "operation": "Update", "fieldsV1": {"k:not-json": {}, "q:odd": {}, "f:spec": "nonsense"}},
+        {"manager": "y", "operation": "Update", "fieldsV1": None},
+        {"manager": "z", "operation": "Delete", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+    ]
+    garbage["spec"]["replicas"] = 9  # owned by us, changed: not visible through ownership, not drift
+    assert evaluate_live([desired, other, "junk"], [garbage, 42], OURS) == []
+    assert evaluate_live([], [], OURS) == []
+
+
+def test_latest_manager_is_reported_and_baseline_rules_apply():
+    desired = statefulset()
+    first = entry("kubectl-edit", {"f:spec": {"f:replicas": {}}}, time="2025-01-01T00:00:00Z")
+    second = entry("kubectl", {"f:spec": {"f:replicas": {}}}, subresource="scale", time="2025-02-01T00:00:00Z")
+    live = live_of(desired, second, first, mutate=lambda o: o["spec"].__setitem__("replicas", 1))
+    bl = parse_baseline({"rules": [{"path": "live.StatefulSet.spec.replicas", "severity": "critical",
+                                    "remediation": "{kind}/{name} scaled by {manager}"}]})
+    [f] = evaluate_live([desired], [live], OURS, baseline=bl)
+    assert f.manager == "kubectl"
+    assert f.severity == "critical"
+    assert f.remediation == "StatefulSet/dev-etcd scaled by kubectl"
+
+
+def test_component_from_label_words():
+    desired = statefulset()
+    desired["metadata"]["labels"][constants.LABEL_COMPONENT] = "grafana"
+    label = entry("kubectl-label", {"f:metadata": {"f:labels": {"f:owner": {}}}})
+    live = live_of(desired, label, mutate=lambda o: o["metadata"]["labels"].__setitem__("owner", "me"))
+    [f] = evaluate_live([desired], [live], OURS)
+    assert f.component == "observability"

@@ -1,0 +1,209 @@
+"""Patroni/PostgreSQL: configuration, credentials, Services, RBAC, storage."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import yaml
+
+from parity.api.models import EnvironmentSpec
+from parity.render import (
+    PRIMARY_ROLE,
+    REPLICA_ROLE,
+    ROLE_LABEL,
+    build_children,
+    build_patroni_config,
+    build_postgres_secret,
+    etcd_endpoints,
+    generate_passwords,
+)
+
+ENV, NS, UID = "dev", "team-a", "uid-1"
+
+
+def children(raw: dict | None = None, **kwargs) -> list[dict]:
+    return build_children(ENV, NS, UID, EnvironmentSpec.model_validate(raw or {}), **kwargs)
+
+
+def by_key(objs: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(o["kind"], o["metadata"]["name"]): o for o in objs}
+
+
+def patroni_config(raw: dict | None = None) -> dict:
+    cm = by_key(children(raw))[("ConfigMap", "dev-postgres-config")]
+    return yaml.safe_load(cm["data"]["patroni.yaml"])
+
+
+def statefulset(raw: dict | None = None) -> dict:
+    return by_key(children(raw))[("StatefulSet", "dev-postgres")]
+
+
+def container_env(raw: dict | None = None) -> dict[str, dict]:
+    container = statefulset(raw)["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e for e in container["env"]}
+
+
+def test_patroni_config_carries_parameters_dcs_settings_and_etcd_hosts():
+    config = patroni_config({
+        "etcd": {"replicas": 5},
+        "postgres": {
+            "replicas": 2,
+            "parameters": {"max_connections": "250", "shared_buffers": "256MB"},
+            "patroni": {"ttl": 40, "loopWait": 5, "retryTimeout": 7, "maximumLagOnFailover": 1024,
+                        "synchronousMode": True, "failsafeMode": True},
+        },
+    })
+    dcs = config["bootstrap"]["dcs"]
+    assert dcs["postgresql"]["parameters"] == {"max_connections": "250", "shared_buffers": "256MB"}
+    assert dcs["synchronous_mode"] is True
+    assert dcs["failsafe_mode"] is True
+    assert (dcs["ttl"], dcs["loop_wait"], dcs["retry_timeout"], dcs["maximum_lag_on_failover"]) == (40, 5, 7, 1024)
+    assert config["etcd3"]["hosts"] == [f"dev-etcd-{i}.dev-etcd-peer.team-a.svc:2379" for i in range(5)]
+    assert config["etcd3"]["protocol"] == "http"
+    assert config["scope"] == ENV
+    assert config["namespace"] == "/service/"
+    assert config["bootstrap"]["post_init"] == "/etc/parity/postgres/post-init.sh"
+
+
+def test_patroni_config_follows_etcd_endpoints():
+    spec = EnvironmentSpec().postgres
+    config = build_patroni_config(ENV, spec, etcd_endpoints(ENV, NS, 1))
+    assert config["etcd3"]["hosts"] == ["dev-etcd-0.dev-etcd-peer.team-a.svc:2379"]
+
+
+def test_spilo_reads_the_config_map_and_the_secret_never_inline_values():
+    env = container_env()
+    assert env["SPILO_CONFIGURATION"]["valueFrom"] == {
+        "configMapKeyRef": {"name": "dev-postgres-config", "key": "patroni.yaml"}}
+    for name, key in [("PGPASSWORD_SUPERUSER", "superuser-password"), ("PGPASSWORD_STANDBY", "replication-password"),
+                      ("PGUSER_SUPERUSER", "superuser-username"), ("PGUSER_STANDBY", "replication-username")]:
+        assert env[name] == {"name": name, "valueFrom": {"secretKeyRef": {"name": "dev-postgres-credentials",
+                                                                          "key": key}}}
+    assert env["SCOPE"]["value"] == ENV
+    assert env["PGVERSION"]["value"] == "16"
+    assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+
+
+def test_secret_holds_usernames_and_the_given_passwords():
+    passwords = {"superuser-password": "su-pass", "replication-password": "repl-pass", "app-password": "app-pass"}
+    secret = build_postgres_secret(ENV, NS, UID, passwords)
+    decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert decoded == {
+        "superuser-username": "postgres", "superuser-password": "su-pass",
+        "replication-username": "standby", "replication-password": "repl-pass",
+        "app-username": "app", "app-password": "app-pass",
+    }
+    assert secret["type"] == "Opaque"
+    assert "stringData" not in secret
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == UID
+
+
+def test_secret_refuses_missing_passwords():
+    with pytest.raises(ValueError, match="app-password"):
+        build_postgres_secret(ENV, NS, UID, {"superuser-password": "a", "replication-password": "b"})
+
+
+def test_retained_secret_has_no_owner_so_it_outlives_the_environment_with_its_volumes():
+    passwords = generate_passwords()
+    secret = by_key(children({"postgres": {"storage": {"retainOnDelete": True}}}, secret_values=passwords))[
+        ("Secret", "dev-postgres-credentials")]
+    assert "ownerReferences" not in secret["metadata"]
+    assert secret["metadata"]["labels"]["parity.dev/environment"] == ENV
+
+
+def test_generate_passwords_gives_distinct_strong_values_for_every_key():
+    first, second = generate_passwords(), generate_passwords()
+    assert set(first) == {"superuser-password", "replication-password", "app-password"}
+    assert len(set(first.values())) == 3
+    assert all(len(value) >= 24 for value in first.values())
+    assert first != second
+
+
+def test_no_password_appears_in_any_object_but_the_secret():
+    passwords = generate_passwords()
+    objs = children({"observability": {"enabled": True}}, secret_values=passwords)
+    assert any(o["kind"] == "Secret" for o in objs)
+    needles = set(passwords.values()) | {base64.b64encode(p.encode()).decode() for p in passwords.values()}
+    for obj in objs:
+        text = json.dumps(obj)
+        if obj["kind"] == "Secret":
+            assert all(base64.b64encode(p.encode()).decode() in text for p in passwords.values())
+            continue
+        for needle in needles:
+            assert needle not in text, f"{obj['kind']}/{obj['metadata']['name']} leaks a password"
+
+
+def test_retention_policy_follows_retain_on_delete():
+    assert statefulset()["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Delete", "whenScaled": "Retain"}
+    retained = statefulset({"postgres": {"storage": {"retainOnDelete": True}}})
+    assert retained["spec"]["persistentVolumeClaimRetentionPolicy"] == {"whenDeleted": "Retain", "whenScaled": "Retain"}
+
+
+def test_volume_claim_template_from_storage():
+    claim = statefulset({"postgres": {"storage": {"size": "5Gi", "storageClassName": "fast"}}})[
+        "spec"]["volumeClaimTemplates"][0]
+    assert claim["metadata"]["name"] == "pgdata"
+    assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}},
+                             "storageClassName": "fast"}
+    default = statefulset()["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert "storageClassName" not in default
+    assert default["resources"]["requests"]["storage"] == "1Gi"
+
+
+def test_primary_and_replica_services_select_by_the_spilo_role_label():
+    objs = by_key(children())
+    primary = objs[("Service", "dev-postgres-primary")]["spec"]
+    replicas = objs[("Service", "dev-postgres-replicas")]["spec"]
+    assert (ROLE_LABEL, PRIMARY_ROLE, REPLICA_ROLE) == ("spilo-role", "primary", "replica")
+    assert primary["selector"][ROLE_LABEL] == PRIMARY_ROLE
+    assert replicas["selector"][ROLE_LABEL] == REPLICA_ROLE
+    assert [p["port"] for p in primary["ports"]] == [5432]
+    headless = objs[("Service", "dev-postgres")]["spec"]
+    assert headless["clusterIP"] == "None"
+    assert sorted(p["port"] for p in headless["ports"]) == [5432, 8008]
+    assert ROLE_LABEL not in headless["selector"]
+    assert objs[("StatefulSet", "dev-postgres")]["spec"]["serviceName"] == "dev-postgres"
+
+
+def test_rbac_allows_only_patching_the_statefulset_pods():
+    objs = by_key(children({"postgres": {"replicas": 2}}))
+    role = objs[("Role", "dev-postgres")]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"],
+                              "resourceNames": ["dev-postgres-0", "dev-postgres-1"], "verbs": ["patch"]}]
+    binding = objs[("RoleBinding", "dev-postgres")]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "dev-postgres"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "dev-postgres", "namespace": NS}]
+    assert ("ServiceAccount", "dev-postgres") in objs
+    pod = objs[("StatefulSet", "dev-postgres")]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "dev-postgres"
+
+
+def test_replicas_version_and_image_override():
+    sts = statefulset({"postgres": {"replicas": 1, "version": "15"}})
+    assert sts["spec"]["replicas"] == 1
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "ghcr.io/zalando/spilo-17:4.0-p3"
+    assert {e["name"]: e.get("value") for e in container["env"]}["PGVERSION"] == "15"
+    assert sts["metadata"]["labels"]["app.kubernetes.io/version"] == "15"
+    custom = statefulset({"postgres": {"image": "registry.local/spilo:mine"}})
+    assert custom["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.local/spilo:mine"
+
+
+def test_post_init_reads_app_credentials_from_files_and_keeps_them_out_of_logs():
+    objs = by_key(children())
+    script = objs[("ConfigMap", "dev-postgres-config")]["data"]["post-init.sh"]
+    assert "/etc/parity/postgres-credentials/app-password" in script
+    assert "SET log_statement = 'none'" in script
+    volumes = {v["name"]: v for v in objs[("StatefulSet", "dev-postgres")]["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["credentials"]["secret"]["secretName"] == "dev-postgres-credentials"
+    assert {i["key"] for i in volumes["credentials"]["secret"]["items"]} == {"app-username", "app-password"}
+
+
+def test_probes_use_patroni_rest_api():
+    container = statefulset()["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readiness", "port": "patroni"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/liveness", "port": "patroni"}
+    assert {(p["name"], p["containerPort"]) for p in container["ports"]} == {("postgresql", 5432), ("patroni", 8008)}

@@ -1,0 +1,125 @@
+"""Redis standalone and Redis + Sentinel."""
+
+from __future__ import annotations
+
+from parity.api.models import EnvironmentSpec
+from parity.render import build_children
+
+ENV, NS, UID = "dev", "team-a", "uid-1"
+
+
+def redis_objects(raw_redis: dict | None = None) -> dict[tuple[str, str], dict]:
+    spec = EnvironmentSpec.model_validate({"redis": raw_redis or {}})
+    return {(o["kind"], o["metadata"]["name"]): o for o in build_children(ENV, NS, UID, spec)
+            if o["metadata"]["labels"]["app.kubernetes.io/component"] == "redis"}
+
+
+def container(obj: dict) -> dict:
+    return obj["spec"]["template"]["spec"]["containers"][0]
+
+
+def test_standalone_is_exactly_one_server_without_sentinels():
+    objs = redis_objects({"mode": "standalone", "replicas": 5})
+    assert set(objs) == {
+        ("ConfigMap", "dev-redis-config"),
+        ("Service", "dev-redis-headless"),
+        ("Service", "dev-redis"),
+        ("StatefulSet", "dev-redis"),
+    }
+    sts = objs[("StatefulSet", "dev-redis")]
+    assert sts["spec"]["replicas"] == 1
+    assert container(sts)["command"] == ["redis-server", "/etc/parity/redis/redis.conf"]
+    assert "start-redis.sh" not in objs[("ConfigMap", "dev-redis-config")]["data"]
+
+
+def test_sentinel_mode_creates_redis_and_sentinel_sets_and_services():
+    objs = redis_objects({"mode": "sentinel", "replicas": 3, "sentinel": {"replicas": 5}})
+    assert set(objs) == {
+        ("ConfigMap", "dev-redis-config"),
+        ("ConfigMap", "dev-sentinel-config"),
+        ("Service", "dev-redis-headless"),
+        ("Service", "dev-redis"),
+        ("Service", "dev-sentinel-headless"),
+        ("Service", "dev-sentinel"),
+        ("StatefulSet", "dev-redis"),
+        ("StatefulSet", "dev-sentinel"),
+    }
+    assert objs[("StatefulSet", "dev-redis")]["spec"]["replicas"] == 3
+    assert objs[("StatefulSet", "dev-sentinel")]["spec"]["replicas"] == 5
+    assert container(objs[("StatefulSet", "dev-redis")])["command"] == ["sh", "/etc/parity/redis/start-redis.sh"]
+    sentinel_service = objs[("Service", "dev-sentinel")]["spec"]
+    assert [(p["name"], p["port"]) for p in sentinel_service["ports"]] == [("sentinel", 26379)]
+    assert sentinel_service["selector"]["app.kubernetes.io/name"] == "sentinel"
+    sentinel_labels = objs[("StatefulSet", "dev-sentinel")]["metadata"]["labels"]
+    assert sentinel_labels["app.kubernetes.io/name"] == "sentinel"
+    assert sentinel_labels["app.kubernetes.io/component"] == "redis"
+
+
+def test_redis_conf_carries_spec_config_sorted_after_the_base():
+    objs = redis_objects({"config": {"maxmemory-policy": "allkeys-lru", "appendonly": "yes", "maxmemory": "64mb"}})
+    conf = objs[("ConfigMap", "dev-redis-config")]["data"]["redis.conf"].splitlines()
+    user = [line for line in conf if line.split(" ", 1)[0] in {"maxmemory-policy", "appendonly", "maxmemory"}]
+    assert user == ["appendonly yes", "maxmemory 64mb", "maxmemory-policy allkeys-lru"]
+    assert "port 6379" in conf and "protected-mode no" in conf
+    assert conf.index("port 6379") < conf.index("appendonly yes")
+
+
+def test_start_script_follows_the_sentinels_and_falls_back_to_pod_zero():
+    objs = redis_objects({"sentinel": {"masterGroupName": "cache"}})
+    script = objs[("ConfigMap", "dev-redis-config")]["data"]["start-redis.sh"]
+    assert "redis-cli -h dev-sentinel.team-a.svc -p 26379" in script
+    assert "get-master-addr-by-name cache" in script
+    assert 'primary="dev-redis-0.dev-redis-headless.team-a.svc"' in script
+    assert "replicaof $primary 6379" in script
+    assert 'self="$(hostname).dev-redis-headless.team-a.svc"' in script
+
+
+def test_sentinel_settings_come_from_the_spec():
+    objs = redis_objects({"sentinel": {"replicas": 3, "quorum": 2, "downAfterMilliseconds": 7000,
+                                       "failoverTimeout": 90000, "parallelSyncs": 2, "masterGroupName": "cache"}})
+    data = objs[("ConfigMap", "dev-sentinel-config")]["data"]
+    assert data["sentinel-group.conf"].splitlines() == [
+        "sentinel down-after-milliseconds cache 7000",
+        "sentinel failover-timeout cache 90000",
+        "sentinel parallel-syncs cache 2",
+    ]
+    assert 'echo "sentinel monitor cache $primary 6379 2"' in data["start-sentinel.sh"]
+    conf = data["sentinel.conf"].splitlines()
+    assert "sentinel resolve-hostnames yes" in conf and "port 26379" in conf
+    script = data["start-sentinel.sh"]
+    # Hostname resolution must be configured before the monitor line names a host.
+    assert script.index("cat /etc/parity/redis/sentinel.conf") < script.index("sentinel monitor")
+
+
+def test_headless_services_publish_not_ready_members():
+    objs = redis_objects()
+    for name in ("dev-redis-headless", "dev-sentinel-headless"):
+        spec = objs[("Service", name)]["spec"]
+        assert spec["clusterIP"] == "None" and spec["publishNotReadyAddresses"] is True
+    assert objs[("StatefulSet", "dev-redis")]["spec"]["serviceName"] == "dev-redis-headless"
+    assert objs[("StatefulSet", "dev-sentinel")]["spec"]["serviceName"] == "dev-sentinel-headless"
+
+
+def test_config_changes_roll_the_pods_through_the_hash_annotation():
+    def hashes(raw):
+        objs = redis_objects(raw)
+        return {name: objs[("StatefulSet", name)]["spec"]["template"]["metadata"]["annotations"][
+            "parity.dev/config-hash"] for name in ("dev-redis", "dev-sentinel")}
+
+    base = hashes({})
+    assert hashes({}) == base
+    changed_config = hashes({"config": {"maxmemory": "64mb"}})
+    assert changed_config["dev-redis"] != base["dev-redis"]
+    assert changed_config["dev-sentinel"] == base["dev-sentinel"]
+    changed_sentinel = hashes({"sentinel": {"downAfterMilliseconds": 9000}})
+    assert changed_sentinel["dev-sentinel"] != base["dev-sentinel"]
+    assert changed_sentinel["dev-redis"] == base["dev-redis"]
+
+
+def test_image_from_version_and_override_used_by_both_redis_and_sentinel():
+    objs = redis_objects({"version": "7.2.5"})
+    assert container(objs[("StatefulSet", "dev-redis")])["image"] == "redis:7.2.5"
+    assert container(objs[("StatefulSet", "dev-sentinel")])["image"] == "redis:7.2.5"
+    objs = redis_objects({"image": "registry.local/redis:7"})
+    assert container(objs[("StatefulSet", "dev-redis")])["image"] == "registry.local/redis:7"
+    assert container(objs[("StatefulSet", "dev-sentinel")])["image"] == "registry.local/redis:7"

@@ -1,0 +1,74 @@
+"""status.py: components, phase and conditions from plain child objects."""
+
+from parity import constants
+from parity.status import (
+    compute_phase,
+    component_conditions,
+    merge_conditions,
+    ready_condition,
+    summarize_components,
+)
+
+
+def sts(name, component, replicas, ready=None, generation=1, observed=1, kind="StatefulSet"):
+    obj = {"kind": kind, "metadata": {"name": name, "generation": generation,
+                                      "labels": {constants.LABEL_COMPONENT: component}},
+           "spec": {"replicas": replicas}}
+    if ready is not None:
+        obj["status"] = {"readyReplicas": ready, "observedGeneration": observed, "updatedReplicas": replicas}
+    return obj
+
+
+def test_components_sum_desired_from_rendered_and_ready_from_live():
+    desired = [sts("e", "etcd", 3), sts("p", "postgres", 3), sts("r", "redis", 3), sts("s", "sentinel", 3),
+               sts("g", "grafana", 1, kind="Deployment"), {"kind": "Service", "metadata": {"name": "x"}}]
+    live = [sts("e", "etcd", 3, ready=3), sts("p", "postgres", 3, ready=1), sts("s", "sentinel", 3, ready=3)]
+    comps = summarize_components(desired, live)
+    assert comps["etcd"].to_dict() == {"ready": 3, "desired": 3}
+    assert comps["postgres"].to_dict() == {"ready": 1, "desired": 3}
+    assert comps["redis"].to_dict() == {"ready": 0, "desired": 3}  # not created yet
+    assert comps["observability"].to_dict() == {"ready": 0, "desired": 1}
+
+
+def test_live_status_for_an_older_generation_is_not_fully_ready():
+    desired = [sts("e", "etcd", 3)]
+    live = [sts("e", "etcd", 3, ready=3, generation=2, observed=1)]
+    assert summarize_components(desired, live)["etcd"].ready == 2
+
+
+def test_phase_progression():
+    comps_ready = summarize_components([sts("e", "etcd", 1)], [sts("e", "etcd", 1, ready=1)])
+    comps_short = summarize_components([sts("e", "etcd", 3)], [sts("e", "etcd", 3, ready=2)])
+    assert compute_phase({}, None) == "Provisioning"
+    assert compute_phase(comps_short, None) == "Provisioning"
+    assert compute_phase(comps_ready, "Provisioning") == "Ready"
+    assert compute_phase(comps_short, "Ready") == "Degraded"
+    assert compute_phase(comps_short, "Degraded") == "Degraded"
+    assert compute_phase(comps_ready, "Degraded") == "Ready"
+
+
+def test_transition_time_moves_only_when_status_flips():
+    first = merge_conditions(None, [{"type": "Ready", "status": "False", "reason": "a", "message": "m"}], "T1")
+    same = merge_conditions(first, [{"type": "Ready", "status": "False", "reason": "b", "message": "n"}], "T2")
+    flipped = merge_conditions(same, [{"type": "Ready", "status": "True", "reason": "c", "message": "o"}], "T3")
+    assert first[0]["lastTransitionTime"] == "T1"
+    assert same[0]["lastTransitionTime"] == "T1" and same[0]["reason"] == "b"
+    assert flipped[0]["lastTransitionTime"] == "T3"
+
+
+def test_conditions_kept_when_not_recomputed_and_sorted():
+    prev = [{"type": "Zeta", "status": "True", "lastTransitionTime": "T0"}]
+    merged = merge_conditions(prev, [{"type": "Alpha", "status": "True"}], "T1")
+    assert [c["type"] for c in merged] == ["Alpha", "Zeta"]
+
+
+def test_component_and_ready_conditions_name_what_is_missing():
+    comps = summarize_components([sts("r", "redis", 3), sts("s", "sentinel", 3)],
+                                 [sts("r", "redis", 3, ready=3), sts("s", "sentinel", 3, ready=1)])
+    conds = {c["type"]: c for c in component_conditions(comps, set(comps), 4)}
+    assert conds["RedisReady"]["status"] == "False"
+    assert "sentinel 1/3" in conds["RedisReady"]["message"]
+    assert conds["RedisReady"]["observedGeneration"] == 4
+    ready = ready_condition("Provisioning", comps, 4)
+    assert ready["status"] == "False" and "sentinel 1/3" in ready["message"]
+    assert ready_condition("Ready", comps, 4)["status"] == "True"
