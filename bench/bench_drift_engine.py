@@ -32,7 +32,7 @@ def build(parameters: int):
     for i in range(parameters // 20):
         remote[f"extra_{i:03d}"] = "on"
     local["shared_buffers"], remote["shared_buffers"] = "256MB", "32768"
-    env = parse_environment({"postgres": {"version": "15", "parameters": local}, "drift": {"ignore": ["postgres.parameters.param_099*"]}})
+    env = parse_environment({"postgres": {"version": "15", "parameters": local}, "drift": {"ignore": ["postgres.parameters.param_0990", "etcd.**"]}})
     baseline = parse_baseline({
         "environment": {"postgres": {"version": "16", "parameters": remote}, "etcd": {"replicas": 5}},
         "rules": [

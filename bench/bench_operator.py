@@ -24,7 +24,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from integration.conftest import Operator  # noqa: E402
+from support import Operator  # noqa: E402
 
 from parity.controlplane import ControlPlane, find_binaries  # noqa: E402
 from parity.kube import resources  # noqa: E402

@@ -2,64 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
-
-from parity.controlplane.cluster import free_port
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_until(predicate, timeout: float = 60.0, interval: float = 0.25, what: str = "condition"):
-    """Poll until predicate() returns something truthy; fail with the last value seen."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last value: {last!r}")
-
-
-class Operator:
-    """`parity run` as a subprocess, restartable."""
-
-    def __init__(self, plane, log_path: Path):
-        self.plane = plane
-        self.log_path = log_path
-        self.metrics_port = free_port()
-        self.health_port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "KUBECONFIG": str(self.plane.kubeconfig), "PARITY_RUNTIME_PROBES": "off",
-               "PARITY_METRICS_PORT": str(self.metrics_port), "PARITY_RESYNC_SECONDS": "30"}
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "parity.cli.main", "run", "--liveness",
-             f"http://127.0.0.1:{self.health_port}/healthz"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-        log.close()
-
-    def stop(self, kill: bool = False) -> None:
-        if self.proc and self.proc.poll() is None:
-            (self.proc.kill if kill else self.proc.terminate)()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def log_tail(self, chars: int = 6000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+from support import REPO_ROOT, Operator
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +28,3 @@ def namespace(control_plane, request):
     control_plane.kubectl("create", "namespace", name)
     yield name
     control_plane.kubectl("delete", "namespace", name, "--wait=false", check=False)
-
-
-def kget(plane, *args) -> dict:
-    return json.loads(plane.kubectl("get", *args, "-o", "json").stdout)

@@ -10,7 +10,7 @@ import yaml
 
 from parity import constants
 
-from .conftest import REPO_ROOT, kget, wait_until
+from support import REPO_ROOT, kget, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -135,6 +136,8 @@ class Process:
     user: str | None = None
     env: dict[str, str] | None = None
     cwd: Path | None = None
+    # File the Reaper reads: one process-group id per line.
+    registry: Path | None = None
     popen: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -154,6 +157,9 @@ class Process:
             )
         finally:
             handle.close()
+        if self.registry is not None:
+            with open(self.registry, "a") as registry:
+                registry.write(f"{self.popen.pid}\n")
 
     @property
     def pid(self) -> int | None:
@@ -214,6 +220,7 @@ class EtcdCluster:
     base_dir: Path
     size: int = 3
     binary: str = ""
+    registry: Path | None = None
     processes: list[Process] = field(default_factory=list)
     client_ports: list[int] = field(default_factory=list)
 
@@ -246,7 +253,7 @@ class EtcdCluster:
                 "--election-timeout=1000",
                 "--log-level=warn",
             ]
-            process = Process(name, argv, self.base_dir / f"{name}.log")
+            process = Process(name, argv, self.base_dir / f"{name}.log", registry=self.registry)
             process.start()
             self.processes.append(process)
         logs = [p.log for p in self.processes]
@@ -337,6 +344,7 @@ class PatroniCluster:
     scope: str = PATRONI_SCOPE
     nodes: list[PatroniNode] = field(default_factory=list)
     user: str | None = None
+    registry: Path | None = None
 
     @property
     def api_urls(self) -> list[str]:
@@ -428,8 +436,11 @@ class PatroniCluster:
             user=self.user,
             env=env,
             cwd=node.directory,
+            registry=self.registry,
         )
         node.process.start()
+        # For kill commands in tests: the Patroni process of this member.
+        (node.directory / "patroni.pid").write_text(f"{node.process.pid}\n")
 
     def cluster_state(self) -> dict | None:
         for url in self.api_urls:
@@ -471,8 +482,18 @@ class PatroniCluster:
                 self.start_node(node)
         self.wait_healthy(timeout)
 
+    def _answering_api(self) -> str:
+        for url in self.api_urls:
+            with contextlib.suppress(OSError, ValueError):
+                http_json(f"{url}/cluster")
+                return url
+        raise HarnessError("no Patroni REST API answers")
+
+    def dcs_config(self) -> dict:
+        return http_json(f"{self._answering_api()}/config")
+
     def patch_config(self, patch: dict) -> dict:
-        return http_json(f"{self.api_urls[0]}/config", method="PATCH", body=patch)
+        return http_json(f"{self._answering_api()}/config", method="PATCH", body=patch)
 
     def stop(self) -> None:
         for node in self.nodes:
@@ -508,6 +529,7 @@ class RedisCluster:
     master_group: str = REDIS_MASTER_GROUP
     nodes: list[RedisNode] = field(default_factory=list)
     sentinel_nodes: list[RedisNode] = field(default_factory=list)
+    registry: Path | None = None
 
     @property
     def addresses(self) -> list[str]:
@@ -550,7 +572,7 @@ class RedisCluster:
         if replica_of:
             host, port = replica_of.split(":")
             argv += ["--replicaof", host, port]
-        node.process = Process(node.name, argv, node.directory / "redis.log")
+        node.process = Process(node.name, argv, node.directory / "redis.log", registry=self.registry)
         node.process.start()
 
     def _write_sentinel_config(self, node: RedisNode, primary: RedisNode) -> None:
@@ -567,7 +589,12 @@ class RedisCluster:
         )
 
     def start_sentinel(self, node: RedisNode) -> None:
-        node.process = Process(node.name, [REDIS_SENTINEL_BIN, str(node.directory / "sentinel.conf")], node.directory / "sentinel.log")
+        node.process = Process(
+            node.name,
+            [REDIS_SENTINEL_BIN, str(node.directory / "sentinel.conf")],
+            node.directory / "sentinel.log",
+            registry=self.registry,
+        )
         node.process.start()
 
     def _cli(self, address: str, *args: str) -> str:
@@ -632,3 +659,86 @@ class RedisCluster:
         for node in self.sentinel_nodes + self.nodes:
             if node.process is not None:
                 node.process.kill()
+
+
+# ------------------------------------------------------------------------------------------ reaper
+
+REAPER_SCRIPT = r"""
+import os, signal, sys, time, shutil, glob
+watched, base = int(sys.argv[1]), sys.argv[2]
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+while alive(watched):
+    time.sleep(0.5)
+def children(parent):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    return found
+try:
+    pgids = [int(line) for line in open(os.path.join(base, "pgids")) if line.strip()]
+except OSError:
+    pgids = []
+for pgid in pgids:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+for pidfile in glob.glob(os.path.join(base, "**", "postmaster.pid"), recursive=True):
+    try:
+        pid = int(open(pidfile).readline())
+    except (OSError, ValueError):
+        continue
+    for victim in [pid] + children(pid):
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except OSError:
+            pass
+time.sleep(1)
+shutil.rmtree(base, ignore_errors=True)
+"""
+
+
+@dataclass
+class Reaper:
+    """A detached watchdog: when the test process dies without tearing down (SIGKILL, a crash),
+    it kills every server started under `base_dir` and removes the directory. A normal teardown
+    stops the servers itself and then stops the reaper."""
+
+    base_dir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def registry(self) -> Path:
+        return self.base_dir / "pgids"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", REAPER_SCRIPT, str(os.getpid()), str(self.base_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def stop(self, remove: bool = True) -> None:
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            self.process.wait(timeout=10)
+        if remove:
+            shutil.rmtree(self.base_dir, ignore_errors=True)

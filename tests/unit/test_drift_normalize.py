@@ -71,7 +71,7 @@ def test_postgres_equivalent(name, a, b):
         ("shared_buffers", "256MB", "128MB"),
         ("shared_buffers", "256MB", "256kB"),
         # Without a known unit a bare number is not assumed to be anything in particular.
-        ("unknown_memory", "256MB", "262144kB"),
+        ("unknown_memory", "256MB", "32768"),
         ("shared_buffers", "256mb", "256MB"),  # PostgreSQL units are case-sensitive: 256mb is not valid
         ("statement_timeout", "30s", "30"),
         ("fsync", "on", "off"),
@@ -197,3 +197,10 @@ def test_format_postgres_setting():
     assert format_postgres_setting("4096", "kB") == "4096kB"
     assert format_postgres_setting("100", None) == "100"
     assert format_postgres_setting("on", "") == "on"
+
+
+def test_unknown_parameters_compare_spelled_out_units():
+    assert equivalent("5min", "300s", pg("some_extension.interval"))
+    assert equivalent("1GB", "1024MB", pg("some_extension.memory"))
+    assert not equivalent("5min", "300", pg("some_extension.interval"))
+    assert not equivalent("1GB", "1s", pg("some_extension.memory"))

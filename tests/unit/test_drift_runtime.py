@@ -117,3 +117,31 @@ def test_versions_match_is_symmetric_prefix():
     assert not versions_match("7.2", "7.20")
     assert not versions_match("", "16")
 
+
+
+def test_postgres_parameter_names_are_case_insensitive():
+    env = parse_environment({"postgres": {"parameters": {"datestyle": "ISO, MDY", "Shared_Buffers": "128MB"}}})
+    result = ProbeResult("postgres", "p:5432", values={
+        "postgres.parameters.DateStyle": "ISO, DMY",
+        "postgres.parameters.shared_buffers": "131072kB",
+    }, pending_restart=("shared_buffers",))
+    found = by_path(evaluate_runtime([result], env))
+    assert set(found) == {"postgres.parameters.datestyle", "postgres.parameters.Shared_Buffers"}
+    assert found["postgres.parameters.datestyle"].local == "ISO, DMY"
+    assert found["postgres.parameters.Shared_Buffers"].local == "pending restart"
+
+
+def test_probe_values_in_the_probes_own_form():
+    # What parity.probes.units produces: units spelled out, booleans as bool, numbers as int.
+    env = parse_environment({
+        "postgres": {"parameters": {"shared_buffers": "256MB", "checkpoint_timeout": "5min", "fsync": "on", "max_connections": "100"}},
+        "redis": {"config": {"maxmemory": "1gb", "appendonly": "yes"}},
+    })
+    result = ProbeResult("postgres", "p:5432", values={
+        "postgres.parameters.shared_buffers": "262144kB",
+        "postgres.parameters.checkpoint_timeout": "300s",
+        "postgres.parameters.fsync": True,
+        "postgres.parameters.max_connections": 100,
+    })
+    redis = ProbeResult("redis", "r:6379", values={"redis.config.maxmemory": 1073741824, "redis.config.appendonly": True})
+    assert evaluate_runtime([result, redis], env) == []

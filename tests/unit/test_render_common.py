@@ -214,6 +214,9 @@ def test_any_valid_spec_renders_deterministically_with_unique_labelled_children(
     assert len(keys) == len(set(keys))
     assert all(obj["metadata"]["labels"][c.LABEL_ENVIRONMENT] == ENV for obj in first)
     assert any(obj["kind"] == "Secret" for obj in first) == with_secret
+    found: list = []
+    _containers(first, found)
+    assert len({id(x) for x in found}) == len(found)
     # The checks never crash on a valid spec either.
     assert isinstance(check_combinations(spec), list)
 
@@ -222,3 +225,30 @@ def test_secret_is_only_rendered_when_values_are_given():
     assert not [obj for obj in render() if obj["kind"] == "Secret"]
     secrets = [obj for obj in render(secret_values=generate_passwords()) if obj["kind"] == "Secret"]
     assert [obj["metadata"]["name"] for obj in secrets] == ["dev-postgres-credentials"]
+
+
+def _containers(value, found: list) -> None:
+    if isinstance(value, (dict, list)):
+        found.append(value)
+        for item in value.values() if isinstance(value, dict) else value:
+            _containers(item, found)
+
+
+def test_no_dict_or_list_is_shared_so_callers_may_mutate_the_output():
+    children = render(ALL_ON, secret_values=generate_passwords())
+    found: list = []
+    _containers(children, found)
+    assert len({id(x) for x in found}) == len(found)
+    for obj in children:
+        obj["metadata"].setdefault("annotations", {})["mutated"] = "yes"
+        obj["metadata"]["labels"].clear()
+    assert json.dumps(render(ALL_ON)) == json.dumps(build_children(ENV, NS, UID, make_spec(ALL_ON)))
+    assert "mutated" not in json.dumps(render(ALL_ON))
+
+
+def test_rendered_config_files_repeat_values_instead_of_yaml_aliases():
+    config_maps = [obj for obj in render(ALL_ON) if obj["kind"] == "ConfigMap"]
+    assert config_maps
+    for obj in config_maps:
+        for key, text in obj["data"].items():
+            assert "&id0" not in text and "*id0" not in text, f"{obj['metadata']['name']}/{key}"

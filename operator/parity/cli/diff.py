@@ -17,6 +17,8 @@ three levels.
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ import yaml
 from parity import constants
 from parity.api.errors import SpecError, parse_baseline, parse_environment
 from parity.api.models import BaselineSpec, EnvironmentSpec
-from parity.cli.main import EXIT_DRIFT, EXIT_OK, CliError
+from parity.cli.main import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError
 from parity.drift.engine import DriftReport, evaluate_drift
 from parity.drift.report import FORMATS, render, use_color
 
@@ -45,7 +47,9 @@ def register(subparsers) -> None:
     )
     diff.add_argument("target", metavar="ENV.yaml|NAME", help="environment file, or the environment's name with -n")
     diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file (file mode)")
-    diff.add_argument("--namespace", "-n", metavar="NAMESPACE", help="read the live environment NAME from this namespace")
+    diff.add_argument(
+        "--namespace", "-n", metavar="NAMESPACE", help="read the live environment NAME from this namespace"
+    )
     diff.add_argument("--context", metavar="CONTEXT", help="kubeconfig context (cluster mode)")
     _common(diff)
     diff.set_defaults(func=run_diff)
@@ -66,13 +70,31 @@ def register(subparsers) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    # Choices are checked in _check_choices, not by argparse, and usage errors exit 1: argparse's
+    # own exit code 2 would read as "drift found" to a CI job.
     parser.add_argument(
         "--fail-on",
-        choices=constants.SEVERITIES,
+        metavar="{" + ",".join(constants.SEVERITIES) + "}",
         default=None,
         help="lowest severity that makes the exit code 2 (default: spec.drift.failOn, else critical)",
     )
-    parser.add_argument("-o", "--output", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument(
+        "-o", "--output", metavar="{" + ",".join(FORMATS) + "}", default="table", help="output format (default: table)"
+    )
+    parser.error = functools.partial(_usage_error, parser)  # type: ignore[method-assign]
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> None:
+    parser.print_usage(sys.stderr)
+    print(f"parity: {parser.prog.split()[-1]}: {message}", file=sys.stderr)
+    sys.exit(EXIT_ERROR)
+
+
+def _check_choices(args: argparse.Namespace) -> None:
+    if args.fail_on is not None and args.fail_on not in constants.SEVERITIES:
+        raise CliError(f"--fail-on: {args.fail_on!r} is not one of {', '.join(constants.SEVERITIES)}")
+    if args.output not in FORMATS:
+        raise CliError(f"--output: {args.output!r} is not one of {', '.join(FORMATS)}")
 
 
 # ---- reading files -------------------------------------------------------------------------
@@ -183,6 +205,7 @@ def _diff_files(args: argparse.Namespace, env_path: str, baseline_path: str, *, 
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    _check_choices(args)
     if args.namespace:
         if args.baseline:
             raise CliError("--baseline is for file mode; with -n NAMESPACE NAME the operator's baseline is used")
@@ -198,16 +221,22 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    _check_choices(args)
     doc = load_manifest(args.target, (constants.ENVIRONMENT_KIND, constants.BASELINE_KIND))
     spec = _parse(doc, args.target)
     if args.baseline:
         if not isinstance(spec, EnvironmentSpec):
-            raise CliError(f"{args.target}: kind: is {constants.BASELINE_KIND!r}; --baseline needs a {constants.ENVIRONMENT_KIND}")
+            raise CliError(
+                f"{args.target}: kind: is {constants.BASELINE_KIND!r}; --baseline needs a {constants.ENVIRONMENT_KIND}"
+            )
         return _diff_files(args, args.target, args.baseline, strict=True)
-    print(f"{args.target}: valid {doc['kind']} {_name(doc, args.target)!r}", file=sys.stderr if args.output != "table" else sys.stdout)
-    if args.output != "table":
-        # Machine formats still get a document: no findings.
-        sys.stdout.write(render(DriftReport.from_findings("", ()), args.output, fail_on=_fail_on(args, None)))
+    verdict = f"{args.target}: valid {doc['kind']} {_name(doc, args.target)!r}"
+    if args.output == "table":
+        print(verdict)
+        return EXIT_OK
+    # Machine formats still get a document (with no findings); the verdict goes to stderr.
+    print(verdict, file=sys.stderr)
+    sys.stdout.write(render(DriftReport.from_findings("", ()), args.output, fail_on=_fail_on(args, None)))
     return EXIT_OK
 
 
@@ -221,7 +250,8 @@ def read_live_environment(namespace: str, name: str, context: str | None = None)
     from kubernetes.config.config_exception import ConfigException
 
     try:
-        config.load_kube_config(context=context)
+        # KUBECONFIG is read now, not when the kubernetes package was first imported.
+        config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None, context=context)
     except (ConfigException, OSError, TypeError, ValueError) as err:
         try:
             config.load_incluster_config()
@@ -244,7 +274,9 @@ def read_live_environment(namespace: str, name: str, context: str | None = None)
                 f"{constants.ENVIRONMENT_KIND} {namespace}/{name} not found at {host} "
                 f"(kubectl get {constants.ENVIRONMENT_SHORT_NAME} -n {namespace})"
             ) from None
-        raise CliError(f"{host}: reading {constants.ENVIRONMENT_PLURAL} {namespace}/{name}: {err.status} {err.reason}") from None
+        raise CliError(
+            f"{host}: reading {constants.ENVIRONMENT_PLURAL} {namespace}/{name}: {err.status} {err.reason}"
+        ) from None
     except Exception as err:  # noqa: BLE001 - urllib3/socket errors come in many types; all mean unreachable
         reason = getattr(err, "reason", None) or err
         raise CliError(f"cannot reach the Kubernetes API at {host}: {reason}") from None

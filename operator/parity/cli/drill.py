@@ -32,12 +32,41 @@ WRITE_TIMEOUT_HELP = "a write or connection taking longer counts as failed (defa
 
 def _drill_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", metavar="NAME", help="the ParityEnvironment (cluster mode, with -n)")
-    parser.add_argument("--kill", choices=KILL_STRATEGIES, default=None, help="how to kill the leader (default: pod with -n, else local)")
-    parser.add_argument("--kill-command", metavar="CMD", help="shell command that kills the leader; {member} {host} {port} {api_url} are filled in")
-    parser.add_argument("--interval", type=float, default=0.02, metavar="SECONDS", help="pause between writes (default: 0.02)")
-    parser.add_argument("--warmup", type=int, default=20, metavar="WRITES", help="acknowledged writes before the kill (default: 20)")
-    parser.add_argument("--settle", type=float, default=2.0, metavar="SECONDS", help="keep writing this long on the new leader (default: 2)")
-    parser.add_argument("--failover-timeout", type=float, default=120.0, metavar="SECONDS", help="give up waiting for a new leader after this (default: 120)")
+    parser.add_argument(
+        "--kill",
+        choices=KILL_STRATEGIES,
+        default=None,
+        help="how to kill the leader (default: pod with -n, else local)",
+    )
+    parser.add_argument(
+        "--kill-command",
+        metavar="CMD",
+        help="shell command that kills the leader; {member} {host} {port} {api_url} are filled in",
+    )
+    parser.add_argument(
+        "--interval", type=float, default=0.02, metavar="SECONDS", help="pause between writes (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        metavar="WRITES",
+        help="acknowledged writes before the kill (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="keep writing this long on the new leader (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--failover-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="give up waiting for a new leader after this (default: %(default)s)",
+    )
 
 
 def register(subparsers) -> None:
@@ -72,7 +101,11 @@ def register(subparsers) -> None:
 
 
 def _settings(args: argparse.Namespace) -> DrillSettings:
-    for flag, value in (("--interval", args.interval), ("--settle", args.settle), ("--failover-timeout", args.failover_timeout)):
+    for flag, value in (
+        ("--interval", args.interval),
+        ("--settle", args.settle),
+        ("--failover-timeout", args.failover_timeout),
+    ):
         if value < 0:
             raise CliError(f"{flag} must not be negative (got {value})")
     if args.timeout <= 0:
@@ -144,11 +177,15 @@ def run_redis_failover_drill(args: argparse.Namespace) -> int:
     settings = _settings(args)
     endpoints, credentials, kube = _targets(args)
     if not endpoints.sentinel:
-        raise CliError("drill redis-failover: no Sentinel endpoints; give --sentinel HOST:PORT... (or -n NAMESPACE NAME)")
+        raise CliError(
+            "drill redis-failover: no Sentinel endpoints; give --sentinel HOST:PORT... (or -n NAMESPACE NAME)"
+        )
     killer = _killer(args, kube)
     try:
         report = asyncio.run(
-            run_redis_drill(endpoints.sentinel, endpoints.master_group_name, killer, credentials.redis_password, settings)
+            run_redis_drill(
+                endpoints.sentinel, endpoints.master_group_name, killer, credentials.redis_password, settings
+            )
         )
     except DrillError as err:
         raise CliError(f"drill redis-failover ({', '.join(endpoints.sentinel)}): {err}") from None

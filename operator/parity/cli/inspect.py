@@ -45,12 +45,16 @@ def add_target_arguments(
     timeout_help: str = "per-probe timeout (default: %(default)s)",
     timeout_default: float = 5.0,
 ) -> None:
-    parser.add_argument("-n", "--namespace", metavar="NAMESPACE", help="cluster mode: the environment's namespace (give NAME too)")
+    parser.add_argument(
+        "-n", "--namespace", metavar="NAMESPACE", help="cluster mode: the environment's namespace (give NAME too)"
+    )
     parser.add_argument("--context", metavar="CONTEXT", help="kubeconfig context (cluster mode)")
     if "etcd" in components:
         parser.add_argument("--etcd", nargs="+", default=[], metavar="URL", help="etcd client URLs (http://host:2379)")
     if "patroni" in components:
-        parser.add_argument("--patroni", nargs="+", default=[], metavar="URL", help="Patroni REST URLs (http://host:8008), any members")
+        parser.add_argument(
+            "--patroni", nargs="+", default=[], metavar="URL", help="Patroni REST URLs (http://host:8008), any members"
+        )
         parser.add_argument(
             "--postgres",
             metavar="DSN",
@@ -59,12 +63,16 @@ def add_target_arguments(
     if "redis" in components:
         parser.add_argument("--redis", nargs="+", default=[], metavar="HOST:PORT", help="Redis nodes")
         parser.add_argument("--sentinel", nargs="+", default=[], metavar="HOST:PORT", help="Sentinels")
-        parser.add_argument("--master-group", default=None, metavar="NAME", help="Sentinel master group name (default: mymaster)")
+        parser.add_argument(
+            "--master-group", default=None, metavar="NAME", help="Sentinel master group name (default: mymaster)"
+        )
     parser.add_argument("--timeout", type=float, default=timeout_default, metavar="SECONDS", help=timeout_help)
     parser.add_argument("-o", "--output", choices=OUTPUTS, default="table", help="output format (default: table)")
 
 
-def explicit_targets(args: argparse.Namespace, environ: dict[str, str] | None = None) -> tuple[ServiceEndpoints, Credentials]:
+def explicit_targets(
+    args: argparse.Namespace, environ: dict[str, str] | None = None
+) -> tuple[ServiceEndpoints, Credentials]:
     environ = os.environ if environ is None else environ
     endpoints = ServiceEndpoints(
         etcd=tuple(getattr(args, "etcd", []) or []),
@@ -136,12 +144,18 @@ def _table(headers: Sequence[str], rows: list[Sequence[Any]], indent: str = "  "
 
 def render_etcd(result: ProbeResult) -> list[str]:
     d = result.details
-    head = f"etcd {result.values.get('etcd.version', '?')} (cluster {d.get('clusterVersion') or '?'})  {result.values.get('etcd.replicas', 0)} members  leader {d.get('leader') or 'NONE'}"
+    head = (
+        f"etcd {result.values.get('etcd.version', '?')} (cluster {d.get('clusterVersion') or '?'})  "
+        f"{result.values.get('etcd.replicas', 0)} members  leader {d.get('leader') or 'NONE'}"
+    )
     rows = []
     for m in d.get("members", []):
         health = "-" if "healthy" not in m else (OK_MARK if m["healthy"] else CRITICAL_MARK)
+        if m.get("error"):
+            health = f"{CRITICAL_MARK} {m['error']}"
         role = "leader" if m.get("isLeader") else ("learner" if m.get("learner") else "follower")
-        rows.append([m["name"], role, health if not m.get("error") else f"{CRITICAL_MARK} {m['error']}", _bytes(m.get("dbSize")), m.get("raftTerm"), m.get("raftIndex"), ", ".join(m.get("clientUrls", []))])
+        urls = ", ".join(m.get("clientUrls", []))
+        rows.append([m["name"], role, health, _bytes(m.get("dbSize")), m.get("raftTerm"), m.get("raftIndex"), urls])
     return [head] + _table(["MEMBER", "ROLE", "HEALTH", "DB SIZE", "TERM", "INDEX", "CLIENT URL"], rows)
 
 
@@ -149,7 +163,8 @@ def render_patroni(result: ProbeResult) -> list[str]:
     d, v = result.details, result.values
     sync = v.get("postgres.patroni.synchronousMode")
     head = (
-        f"Patroni {d.get('patroniVersion') or '?'}  scope {d.get('scope') or '?'}  PostgreSQL {v.get('postgres.version', '?')}  "
+        f"Patroni {d.get('patroniVersion') or '?'}  scope {d.get('scope') or '?'}  "
+        f"PostgreSQL {v.get('postgres.version', '?')}  "
         f"leader {d.get('leader') or 'NONE'}  timeline {d.get('timeline') or '-'}  "
         f"synchronous_mode {'on' if sync else 'off'}  ttl {v.get('postgres.patroni.ttl')}s"
     )
@@ -162,8 +177,14 @@ def render_patroni(result: ProbeResult) -> list[str]:
         if replay is None and rep.get("replay_lag_bytes") == 0:
             replay = 0.0  # PostgreSQL clears the lag times once a standby has caught up
         address = f"{m.get('host')}:{m.get('port')}" if m.get("host") else ""
-        rows.append([m["name"], m.get("role"), m.get("state"), m.get("timeline"), lag, _bytes(rep.get("replay_lag_bytes")) if rep else "", _seconds(replay) if rep else "", rep.get("sync_state", ""), address])
-    lines = [head] + _table(["MEMBER", "ROLE", "STATE", "TL", "LAG (PATRONI)", "REPLAY LAG", "REPLAY LAG TIME", "SYNC", "ADDRESS"], rows)
+        replay_bytes = _bytes(rep.get("replay_lag_bytes")) if rep else ""
+        replay_time = _seconds(replay) if rep else ""
+        rows.append(
+            [m["name"], m.get("role"), m.get("state"), m.get("timeline"), lag, replay_bytes, replay_time,
+             rep.get("sync_state", ""), address]
+        )  # fmt: skip
+    headers = ["MEMBER", "ROLE", "STATE", "TL", "LAG (PATRONI)", "REPLAY LAG", "REPLAY LAG TIME", "SYNC", "ADDRESS"]
+    lines = [head] + _table(headers, rows)
     if result.pending_restart:
         lines.append(f"  {WARNING_MARK} pending restart: {', '.join(result.pending_restart)}")
     return lines
@@ -182,14 +203,17 @@ def render_redis(result: ProbeResult) -> list[str]:
             rows.append([n["address"], f"{CRITICAL_MARK} unreachable", "", "", "", "", ""])
             continue
         role = "primary" if n.get("role") == "master" else "replica"
-        rows.append([n["address"], role, n.get("primary", ""), n.get("linkStatus", ""), n.get("offset"), _bytes(n.get("lagBytes")) if role == "replica" else "", f"{n['lagSeconds']}s" if n.get("lagSeconds") is not None else ""])
+        lag = _bytes(n.get("lagBytes")) if role == "replica" else ""
+        ack_age = f"{n['lagSeconds']}s" if n.get("lagSeconds") is not None else ""
+        rows.append([n["address"], role, n.get("primary", ""), n.get("linkStatus", ""), n.get("offset"), lag, ack_age])
     lines = [head] + _table(["NODE", "ROLE", "FOLLOWS", "LINK", "OFFSET", "LAG", "ACK AGE"], rows)
     srows = []
     for s in d.get("sentinels", []):
         if s.get("error"):
             srows.append([s["address"], f"{CRITICAL_MARK} {s['error']}", "", "", ""])
         else:
-            srows.append([s["address"], s.get("primary"), s.get("quorum"), (s.get("otherSentinels") or 0) + 1, s.get("flags")])
+            known = (s.get("otherSentinels") or 0) + 1
+            srows.append([s["address"], s.get("primary"), s.get("quorum"), known, s.get("flags")])
     if srows:
         lines += _table(["SENTINEL", "NAMES PRIMARY", "QUORUM", "KNOWS", "FLAGS"], srows)
     return lines
@@ -244,7 +268,8 @@ def split_positionals(words: Sequence[str], choices: Sequence[str]) -> tuple[str
     if words and words[0] in choices:
         component = words.pop(0)
     if len(words) > 1:
-        raise CliError(f"unexpected arguments: {' '.join(words[1:])} (usage: parity inspect [{'|'.join(choices)}] [-n NAMESPACE NAME])")
+        usage = f"parity inspect [{'|'.join(choices)}] [-n NAMESPACE NAME]"
+        raise CliError(f"unexpected arguments: {' '.join(words[1:])} (usage: {usage})")
     return component, (words[0] if words else None)
 
 
@@ -258,7 +283,12 @@ def register(subparsers) -> None:
             "mode: --etcd/--patroni/--postgres/--redis/--sentinel. Exit 1 when a selected component cannot be read."
         ),
     )
-    parser.add_argument("words", nargs="*", metavar="[COMPONENT] [NAME]", help=f"component ({', '.join(CHOICES)}; default all), then the environment NAME with -n")
+    parser.add_argument(
+        "words",
+        nargs="*",
+        metavar="[COMPONENT] [NAME]",
+        help=f"component ({', '.join(CHOICES)}; default all), then the environment NAME with -n",
+    )
     add_target_arguments(parser)
     parser.set_defaults(func=run_inspect)
 
@@ -279,10 +309,16 @@ def run_inspect(args: argparse.Namespace) -> int:
     elif has_explicit_targets(args):
         endpoints, credentials = explicit_targets(args)
     else:
-        raise CliError("nothing to inspect: give -n NAMESPACE NAME, or endpoints with --etcd/--patroni/--redis/--sentinel")
+        raise CliError(
+            "nothing to inspect: give -n NAMESPACE NAME, or endpoints with --etcd/--patroni/--redis/--sentinel"
+        )
 
     flags = {"etcd": "--etcd", "patroni": "--patroni", "redis": "--redis/--sentinel"}
-    available = {"etcd": bool(endpoints.etcd), "patroni": bool(endpoints.patroni), "redis": bool(endpoints.redis or endpoints.sentinel)}
+    available = {
+        "etcd": bool(endpoints.etcd),
+        "patroni": bool(endpoints.patroni),
+        "redis": bool(endpoints.redis or endpoints.sentinel),
+    }
     if component != "all" and not available[component]:
         raise CliError(f"inspect {component}: no endpoints; give {flags[component]} (or -n NAMESPACE NAME)")
     selected = [c for c in wanted if available[c]]
@@ -297,6 +333,10 @@ def run_inspect(args: argparse.Namespace) -> int:
         )
     )
     if results and all(not r.ok for r in results):
-        raise CliError("nothing reachable: " + "; ".join(f"{TITLES.get(r.component, r.component)}: {r.error}" for r in results))
-    print(results_to_json(results) if args.output == "json" else render_inspect(results), end="" if args.output == "table" else "\n")
+        reasons = "; ".join(f"{TITLES.get(r.component, r.component)}: {r.error}" for r in results)
+        raise CliError(f"nothing reachable: {reasons}")
+    if args.output == "json":
+        print(results_to_json(results))
+    else:
+        print(render_inspect(results), end="")
     return EXIT_ERROR if any(not r.ok for r in results) else EXIT_OK

@@ -25,9 +25,10 @@ def run_operator(args) -> int:
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    namespaces = args.namespace or None
+    namespaces = args.namespace
+    # kopf wants a collection here even when cluster-wide (None crashes its namespace observer).
     asyncio.run(kopf.operator(
-        clusterwide=namespaces is None,
+        clusterwide=not namespaces,
         namespaces=namespaces,
         standalone=True,
         liveness_endpoint=args.liveness or None,

@@ -112,6 +112,7 @@ class ControlPlane:
             self._spawn("kube-scheduler", self._scheduler_args(ports))
             self._spawn("kwok", self._kwok_args(ports))
             self._create_kwok_node()
+            self._create_storage_class()
             say("waiting for the kwok node and the default ServiceAccount")
             self._wait_ready(timeout)
         except BaseException:
@@ -262,6 +263,10 @@ class ControlPlane:
             f"--secure-port={p.controller_manager}",
             f"--cert-dir={self.state_dir / 'certs' / 'kcm'}",
             # No cloud and no real nodes: node IPAM and the service/route controllers have nothing to do.
+            # Kubernetes' own host-path provisioner (for single-node dev/test clusters) gives
+            # PersistentVolumeClaims real PersistentVolumes, so StatefulSets with volume
+            # claim templates schedule; see _create_storage_class.
+            "--enable-hostpath-provisioner=true",
             "--controllers=*,-node-ipam-controller,-service-lb-controller,-cloud-node-lifecycle-controller,-node-route-controller",
         ]
 
@@ -300,6 +305,9 @@ class ControlPlane:
         }
         self.kubeconfig.write_text(yaml.safe_dump(config, sort_keys=False))
 
+    def _create_storage_class(self) -> None:
+        self.kubectl("apply", "-f", "-", input=json.dumps(STORAGE_CLASS))
+
     def _create_kwok_node(self) -> None:
         node = {
             "apiVersion": "v1",
@@ -315,6 +323,17 @@ class ControlPlane:
                        "capacity": {"cpu": "64", "memory": "256Gi", "pods": "1000"}},
         }
         self.kubectl("apply", "-f", "-", input=json.dumps(node))
+
+
+STORAGE_CLASS = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    # The same name as kind's default class, so manifests behave alike on both.
+    "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+    "provisioner": "kubernetes.io/host-path",
+    "reclaimPolicy": "Delete",
+    "volumeBindingMode": "Immediate",
+}
 
 
 def _alive(pid: int) -> bool:

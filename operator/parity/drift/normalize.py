@@ -10,8 +10,9 @@ construction. Nothing here raises: a value that cannot be read is compared as te
 Which reading applies depends on where the value sits (`kind_of_path`):
 - `postgres.parameters.<name>`: PostgreSQL units from POSTGRES_UNITS (a bare number is in the
   parameter's base unit, as pg_settings reports it; integer parameters are rounded to a whole
-  base unit like PostgreSQL does), booleans for POSTGRES_BOOLEANS (and any value spelled as a
-  boolean word), otherwise numbers or text;
+  base unit like PostgreSQL does; for other parameters only values that spell out a unit are
+  read as amounts), booleans for POSTGRES_BOOLEANS (and any value spelled as a boolean word),
+  otherwise numbers or text;
 - `redis.config.<name>`: Redis memory units (`k`=1000, `kb`=1024, ..., case-insensitive),
   `yes`/`no`, case-insensitive words, compared token by token for multi-word values;
 - anything under `resources`, `postgres.storage.size`, `sizeLimit`, `storage`: Kubernetes quantities;
@@ -212,6 +213,12 @@ def _postgres(name: str, value: Any) -> tuple:
         parsed = _postgres_quantity(value, base, real)
         if parsed is not None:
             return parsed
+    else:
+        # Unknown base unit: values that spell out a unit still compare ("5min" == "300s");
+        # a bare number stays a plain number, since its unit is not known.
+        parsed = _postgres_absolute(value)
+        if parsed is not None:
+            return parsed
     if isinstance(value, str):
         stripped = value.strip()
         if len(stripped) >= 2 and stripped[0] == stripped[-1] == "'":
@@ -222,7 +229,7 @@ def _postgres(name: str, value: Any) -> tuple:
 
 def _postgres_quantity(value: Any, base: str, real: bool) -> tuple | None:
     base_factor = _BASE_FACTORS[base]
-    memory = base in ("8kB",) or base in _MEMORY_UNITS
+    memory = base == "8kB" or base in _MEMORY_UNITS
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         amount, unit = _number(value), ""
     elif isinstance(value, str):
@@ -246,6 +253,23 @@ def _postgres_quantity(value: Any, base: str, real: bool) -> tuple | None:
             base_units = base_units.to_integral_value(rounding=decimal.ROUND_HALF_EVEN)
         total = base_units * Decimal(base_factor)
     return ("bytes" if memory else "ms", total)
+
+
+def _postgres_absolute(value: Any) -> tuple | None:
+    if not isinstance(value, str):
+        return None
+    m = _PG_VALUE.match(value.strip().strip("'"))
+    if not m or not m.group(2):
+        return None
+    amount, unit = _decimal(m.group(1)), m.group(2)
+    if amount is None:
+        return None
+    with decimal.localcontext(_PRECISION):
+        if unit in _MEMORY_UNITS:
+            return ("bytes", amount * Decimal(_MEMORY_UNITS[unit]))
+        if unit in _TIME_UNITS:
+            return ("ms", amount * Decimal(_TIME_UNITS[unit]))
+    return None
 
 
 def _redis_token(token: str) -> tuple:

@@ -24,7 +24,14 @@ from typing import Any, Iterable
 
 from parity import constants
 from parity.api.models import BaselineSpec, EnvironmentSpec
-from parity.drift.finding import COMPONENT_OPERATOR, Finding, component_of_name, component_of_path, quote_value, render_value
+from parity.drift.finding import (
+    COMPONENT_OPERATOR,
+    Finding,
+    component_of_name,
+    component_of_path,
+    quote_value,
+    render_value,
+)
 from parity.drift.normalize import equivalent, kind_of_segments
 from parity.drift.paths import Key, Segment, render_path, resolve
 from parity.drift.rules import FALLBACK_SEVERITY, assess
@@ -119,6 +126,22 @@ def _pending_path(name: str) -> str:
     return render_path((Key("postgres"), Key("parameters"), Key(name)))
 
 
+def _resolve_spec(env_wire: dict, path: str) -> tuple[bool, Any, tuple[Segment, ...]]:
+    """The spec value at a probe path. PostgreSQL parameter names are case-insensitive
+    (pg_settings says `DateStyle`, a spec may say `datestyle`), so they are matched that way."""
+    found, value, segments = resolve(env_wire, path)
+    if found:
+        return found, value, segments
+    prefix = "postgres.parameters."
+    if path.startswith(prefix):
+        wanted = path[len(prefix):].lower()
+        parameters = env_wire.get("postgres", {}).get("parameters", {})
+        for key, value in parameters.items():
+            if key.lower() == wanted:
+                return True, value, (Key("postgres"), Key("parameters"), Key(key))
+    return False, None, segments
+
+
 def _scope(result: ProbeResult) -> str:
     for key in ("scope", "cluster"):
         value = result.details.get(key) if isinstance(result.details, dict) else None
@@ -171,7 +194,7 @@ def evaluate_runtime(
             continue
 
         for raw_path, effective in (result.values or {}).items():
-            found, desired, segments = resolve(env_wire, str(raw_path))
+            found, desired, segments = _resolve_spec(env_wire, str(raw_path))
             if not found or not segments or _same(segments, effective, desired):
                 continue
             path = render_path(segments)
@@ -186,7 +209,7 @@ def evaluate_runtime(
             )
 
         for name in result.pending_restart or ():
-            found, desired, segments = resolve(env_wire, _pending_path(str(name)))
+            found, desired, segments = _resolve_spec(env_wire, _pending_path(str(name)))
             path = render_path(segments) if found else _pending_path(str(name))
             note = (
                 f'{path} was changed but PostgreSQL applies it only after a restart (pending_restart); run '

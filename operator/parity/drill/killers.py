@@ -118,11 +118,14 @@ class LocalProcessKiller:
 
     async def kill(self, target: KillTarget) -> str:
         if not is_local_host(target.host):
-            raise KillError(f"{target.member} runs on {target.host}, not on this machine: use --kill-command or cluster mode")
+            raise KillError(
+                f"{target.member} runs on {target.host}, not on this machine: use --kill-command or cluster mode"
+            )
         ports = [p for p in (_port_of(target.api_url), target.port) if p]
         pids = [pid for port in ports for pid in find_listening_pids(port)]
         if not pids:
-            raise KillError(f"no process of ours listens on {target.host}:{', '.join(map(str, ports))} ({target.member})")
+            listed = ", ".join(map(str, ports))
+            raise KillError(f"no process of ours listens on {target.host}:{listed} ({target.member})")
         # PostgreSQL's children call setsid(): no process group covers them, so list them before
         # their parent dies and they are re-parented.
         victims = list(dict.fromkeys(pids + [c for pid in pids for c in children_of(pid)]))
@@ -158,7 +161,10 @@ class CommandKiller:
         try:
             command = self.command_for(target)
         except (KeyError, IndexError, ValueError) as err:
-            raise KillError(f"--kill-command {self.template!r}: unknown placeholder {err}; use {{member}} {{host}} {{port}} {{api_url}}") from None
+            raise KillError(
+                f"--kill-command {self.template!r}: unknown placeholder {err}; "
+                "use {member} {host} {port} {api_url}"
+            ) from None
         process = await asyncio.create_subprocess_shell(
             command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True
         )
@@ -169,7 +175,8 @@ class CommandKiller:
                 os.killpg(process.pid, signal.SIGKILL)
             raise KillError(f"kill command did not finish within {self.timeout:.0f}s: {command}") from None
         if process.returncode != 0:
-            raise KillError(f"kill command exited {process.returncode}: {command}: {stderr.decode(errors='replace').strip()[:300]}")
+            reason = stderr.decode(errors="replace").strip()[:300]
+            raise KillError(f"kill command exited {process.returncode}: {command}: {reason}")
         return f"ran {command}"
 
 
@@ -196,7 +203,9 @@ class PodKiller:
         with contextlib.suppress(ValueError):
             ipaddress.ip_address(target.host)
             selector = f"{constants.LABEL_ENVIRONMENT}={self.env_name}"
-            pods = self.kube.request("GET", f"/api/v1/namespaces/{self.namespace}/pods", query=[("labelSelector", selector)])
+            pods = self.kube.request(
+                "GET", f"/api/v1/namespaces/{self.namespace}/pods", query=[("labelSelector", selector)]
+            )
             for pod in pods.get("items", []):
                 if (pod.get("status") or {}).get("podIP") == target.host:
                     return pod["metadata"]["name"]

@@ -60,7 +60,14 @@ def running_leader(cluster: dict) -> Member | None:
 class PatroniWriter:
     """Writes seq, seq+1, ... to whichever node Patroni names leader, recording acknowledgements."""
 
-    def __init__(self, urls: Sequence[str], dsn: str | dict, start_seq: int, settings: DrillSettings, client: httpx.AsyncClient):
+    def __init__(
+        self,
+        urls: Sequence[str],
+        dsn: str | dict,
+        start_seq: int,
+        settings: DrillSettings,
+        client: httpx.AsyncClient,
+    ):
         self.urls = urls
         self.dsn = dsn
         self.seq = start_seq
@@ -77,7 +84,9 @@ class PatroniWriter:
         if leader is None:
             raise DrillError("no running leader yet")
         conninfo = build_conninfo(self.dsn, host=leader.host, port=leader.port, connect_timeout=2)
-        conn = await asyncio.wait_for(psycopg.AsyncConnection.connect(conninfo, autocommit=True), self.settings.write_timeout)
+        conn = await asyncio.wait_for(
+            psycopg.AsyncConnection.connect(conninfo, autocommit=True), self.settings.write_timeout
+        )
         cur = await conn.execute("SELECT pg_is_in_recovery()")
         if (await cur.fetchone())[0]:
             await conn.close()
@@ -141,23 +150,33 @@ async def run_patroni_drill(
             leader = running_leader(cluster)
             if leader is None:
                 return None
-            if parse_bool(config.get("synchronous_mode")) and not any(m.get("role") == "sync_standby" for m in cluster.get("members", [])):
+            roles = [m.get("role") for m in cluster.get("members", [])]
+            if parse_bool(config.get("synchronous_mode")) and "sync_standby" not in roles:
                 return None
             return leader, config
 
-        leader, config = await wait_for(ready, settings.ready_timeout, "no running leader (and synchronous standby, if synchronous_mode is on)")
+        leader, config = await wait_for(
+            ready, settings.ready_timeout, "no running leader (and synchronous standby, if synchronous_mode is on)"
+        )
         report.old_leader = leader.name
         report.synchronous = bool(parse_bool(config.get("synchronous_mode")))
         report.zero_loss_required = report.synchronous
         try:
             start_seq = await prepare_table(build_conninfo(dsn, host=leader.host, port=leader.port, connect_timeout=3))
         except Exception as err:  # noqa: BLE001
-            raise DrillError(f"cannot prepare {TABLE} on {leader.name} ({leader.host}:{leader.port}): {redact_secrets(describe_error(err), [password])}") from None
+            reason = redact_secrets(describe_error(err), [password])
+            where = f"{leader.name} ({leader.host}:{leader.port})"
+            raise DrillError(f"cannot prepare {TABLE} on {where}: {reason}") from None
 
         writer = PatroniWriter(urls, dsn, start_seq, settings, client)
         task = asyncio.create_task(writer.run())
         try:
-            await wait_until_true(lambda: len(writer.log.acks) >= settings.warmup_writes, settings.ready_timeout, "no writes acknowledged before the kill", interval=0.02)
+            await wait_until_true(
+                lambda: len(writer.log.acks) >= settings.warmup_writes,
+                settings.ready_timeout,
+                "no writes acknowledged before the kill",
+                interval=0.02,
+            )
             target = KillTarget("postgres", leader.name, leader.host, leader.port, leader.api_url)
             killed_at = time.monotonic()
             try:
@@ -175,7 +194,11 @@ async def run_patroni_drill(
                 elected = await wait_for(new_leader, settings.timeout, "no new leader")
                 report.new_leader = elected.name
                 report.leader_elected_seconds = time.monotonic() - killed_at
-                await wait_until_true(lambda: any(a.node != leader.name for a in writer.log.acks), settings.timeout, "no write acknowledged by the new leader", interval=0.05)
+                await wait_until_true(
+                    lambda: any(a.node != leader.name for a in writer.log.acks),
+                    settings.timeout,
+                    "no write acknowledged by the new leader",
+                )
                 await asyncio.sleep(settings.settle_seconds)
             except DrillError as err:
                 report.error = f"{err}; last write error: {writer.log.last_error}"
@@ -196,7 +219,8 @@ async def run_patroni_drill(
                 current = running_leader(cluster)
                 if current is None:
                     raise DrillError("no leader to verify on")
-                present = await read_present(build_conninfo(dsn, host=current.host, port=current.port, connect_timeout=3), start_seq, writer.seq)
+                conninfo = build_conninfo(dsn, host=current.host, port=current.port, connect_timeout=3)
+                present = await read_present(conninfo, start_seq, writer.seq)
             except Exception as err:  # noqa: BLE001
                 report.error = f"cannot verify the writes: {redact_secrets(describe_error(err), [password])}"
             else:

@@ -71,7 +71,9 @@ class RedisWriter:
         self.node: str | None = None
 
     async def _connect(self) -> None:
-        primary = await sentinel_primary(self.sentinels, self.group, self.sentinel_password, self.settings.write_timeout)
+        primary = await sentinel_primary(
+            self.sentinels, self.group, self.sentinel_password, self.settings.write_timeout
+        )
         if primary is None:
             raise DrillError("no Sentinel names a primary")
         # Sentinel keeps naming the dead primary until it fails over: check before writing.
@@ -149,14 +151,23 @@ async def run_redis_drill(
             return primary
         return None
 
-    old = await wait_for(primary_ready, settings.ready_timeout, f"no primary for {master_group_name!r} from Sentinels {', '.join(sentinels)}")
+    old = await wait_for(
+        primary_ready,
+        settings.ready_timeout,
+        f"no primary for {master_group_name!r} from Sentinels {', '.join(sentinels)}",
+    )
     report.old_leader = old
     start_seq = await last_item(old, password, settings.write_timeout) + 1
 
     writer = RedisWriter(sentinels, master_group_name, password, sentinel_password, start_seq, settings)
     task = asyncio.create_task(writer.run())
     try:
-        await wait_until_true(lambda: len(writer.log.acks) >= settings.warmup_writes, settings.ready_timeout, "no writes acknowledged before the kill", interval=0.02)
+        await wait_until_true(
+            lambda: len(writer.log.acks) >= settings.warmup_writes,
+            settings.ready_timeout,
+            "no writes acknowledged before the kill",
+            interval=0.02,
+        )
         host, port = split_host_port(old, REDIS_PORT)
         killed_at = time.monotonic()
         try:
@@ -172,7 +183,11 @@ async def run_redis_drill(
         try:
             report.new_leader = await wait_for(new_primary, settings.timeout, "no new primary")
             report.leader_elected_seconds = time.monotonic() - killed_at
-            await wait_until_true(lambda: any(a.node != old for a in writer.log.acks), settings.timeout, "no write acknowledged by the new primary", interval=0.05)
+            await wait_until_true(
+                lambda: any(a.node != old for a in writer.log.acks),
+                settings.timeout,
+                "no write acknowledged by the new primary",
+            )
             await asyncio.sleep(settings.settle_seconds)
         except DrillError as err:
             report.error = f"{err}; last write error: {writer.log.last_error}"

@@ -8,6 +8,7 @@ from typing import Iterable, Sequence
 
 # At most this many lost sequence numbers are listed; the count is always complete.
 MAX_LISTED_LOST = 20
+TITLES = {"patroni": "Patroni failover drill", "redis": "Redis Sentinel failover drill"}
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _seconds(value: float | None) -> str:
 def render_report(report: DrillReport, output: str = "table") -> str:
     if output == "json":
         return json.dumps(report.to_dict(), indent=2, sort_keys=True)
-    title = {"patroni": "Patroni failover drill", "redis": "Redis Sentinel failover drill"}.get(report.kind, report.kind)
+    title = TITLES.get(report.kind, report.kind)
     mark = "✓" if report.passed else "✗"
     rows = [
         ("result", f"{mark} {'passed' if report.passed else 'FAILED'}" + (f": {report.error}" if report.error else "")),
@@ -102,10 +103,16 @@ def render_report(report: DrillReport, output: str = "table") -> str:
         ("new leader", report.new_leader or "-"),
         ("killed", report.killed or "-"),
         ("synchronous", "-" if report.synchronous is None else ("on" if report.synchronous else "off")),
-        ("without writable primary", _seconds(report.unavailable_seconds) + "  (last ack before kill → first ack after)"),
+        (
+            "without writable primary",
+            f"{_seconds(report.unavailable_seconds)}  (last ack before → first ack after the kill)",
+        ),
         ("new leader visible after", _seconds(report.leader_elected_seconds) + "  (from the kill)"),
         ("writes attempted", str(report.attempted_writes)),
-        ("writes acknowledged", f"{report.acked_writes}  ({report.acked_before_kill} before the kill, {report.acked_after_kill} after)"),
+        (
+            "writes acknowledged",
+            f"{report.acked_writes}  ({report.acked_before_kill} before the kill, {report.acked_after_kill} after)",
+        ),
         ("writes failed", str(report.failed_writes)),
         ("acknowledged and present", str(report.present_acked)),
     ]
@@ -114,7 +121,9 @@ def render_report(report: DrillReport, output: str = "table") -> str:
         listed = ", ".join(map(str, report.lost_seqs))
         more = " …" if report.lost_acked_writes > len(report.lost_seqs) else ""
         lost = f"{'✗' if report.zero_loss_required else '!'} {lost}  (seq {listed}{more})"
-    rows.append(("acknowledged but LOST", lost + ("  (zero required: synchronous mode)" if report.zero_loss_required else "")))
+    if report.zero_loss_required:
+        lost += "  (zero required: synchronous mode)"
+    rows.append(("acknowledged but LOST", lost))
     rows.append(("unacknowledged but present", str(report.unacked_but_present)))
     width = max(len(r[0]) for r in rows)
     return "\n".join([title] + [f"  {name.ljust(width)}  {value}" for name, value in rows])

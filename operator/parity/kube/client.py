@@ -53,21 +53,21 @@ class Kube:
     def request(self, method: str, path: str, *, body: Any = None, query: list[tuple[str, str]] | None = None,
                 content_type: str = "application/json") -> dict:
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        _, url, headers, _, _ = self.api.param_serialize(
+            method, path, query_params=query or [], header_params=headers, auth_settings=["BearerToken"])
+        # The REST layer JSON-encodes dict bodies for json and apply-patch+yaml content types alike.
         try:
-            response = self.api.call_api(
-                path, method, query_params=query or [], header_params=headers, body=body,
-                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=REQUEST_TIMEOUT,
-                _return_http_data_only=True,
-            )
+            response = self.api.call_api(method, url, header_params=headers, body=body,
+                                         _request_timeout=REQUEST_TIMEOUT)
         except ApiException as err:
-            raise _error(err) from None
-        except OSError as err:  # urllib3 wraps connection errors in OSError subclasses
-            raise KubeError(0, "Unreachable", f"cannot reach the Kubernetes API at {self.host}: {err}") from None
-        except Exception as err:  # urllib3.exceptions.MaxRetryError and friends
-            if err.__class__.__module__.startswith("urllib3"):
+            raise _error(err.status, err.reason, err.body) from None
+        except Exception as err:  # urllib3 connection errors: the endpoint is what the user needs
+            if isinstance(err, OSError) or err.__class__.__module__.startswith("urllib3"):
                 raise KubeError(0, "Unreachable", f"cannot reach the Kubernetes API at {self.host}: {err}") from None
             raise
-        data = response.data
+        data = response.read()
+        if not 200 <= response.status < 300:
+            raise _error(response.status, response.reason, data)
         return json.loads(data) if data else {}
 
     def get(self, path: str) -> dict | None:
@@ -86,13 +86,13 @@ def _in_cluster() -> bool:
         "/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
-def _error(err: ApiException) -> KubeError:
-    message = err.reason or ""
+def _error(status: int | None, http_reason: str | None, body: bytes | str | None) -> KubeError:
+    message = http_reason or ""
     reason = ""
     try:
-        payload = json.loads(err.body or "{}")
+        payload = json.loads(body or "{}")
         message = payload.get("message", message)
         reason = payload.get("reason", "")
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):
         pass
-    return KubeError(err.status or 0, reason, f"{err.status} {reason}: {message}".strip())
+    return KubeError(status or 0, reason, f"{status} {reason}: {message}".strip())

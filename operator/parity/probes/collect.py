@@ -4,6 +4,9 @@
 credentials in, one ProbeResult per component out. `parameter_names` / `config_keys` say which
 PostgreSQL parameters and Redis keys to read: those the spec or the baseline mention
 (`names_to_probe`), so that the runtime level compares exactly what was declared.
+
+`probe_environment(kube, body)` is the whole runtime level for one ParityEnvironment, for the
+operator's timer (a sync kopf handler, so it runs the async probes with asyncio.run).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ import os
 from typing import Iterable, Mapping
 
 from parity import constants
-from parity.api import EnvironmentSections, EnvironmentSpec, parse_environment
+from parity.api import BaselineSpec, EnvironmentSections, EnvironmentSpec, SpecError, parse_environment
 from parity.kube import resources
 from parity.probes.base import ProbeResult
 from parity.probes.endpoints import (
     Credentials,
+    EndpointError,
     ServiceEndpoints,
     credentials_from_secret,
     credentials_secret_name,
@@ -30,6 +34,7 @@ from parity.probes.redis import probe_redis
 from parity.probes.support import redact_secrets
 
 COMPONENTS = ("etcd", "patroni", "redis")
+_SECRETS = resources.resource_for({"apiVersion": "v1", "kind": "Secret"})
 
 
 def names_to_probe(*sections: EnvironmentSections | None) -> tuple[frozenset[str], frozenset[str]]:
@@ -39,7 +44,7 @@ def names_to_probe(*sections: EnvironmentSections | None) -> tuple[frozenset[str
     for section in sections:
         if section is None:
             continue
-        parameters.update(name.lower() for name in section.postgres.parameters)
+        parameters.update(section.postgres.parameters)
         keys.update(section.redis.config)
     return frozenset(parameters), frozenset(keys)
 
@@ -82,9 +87,43 @@ async def probe_services(
     results = await asyncio.gather(*tasks)
     # Belt and braces: no probe puts a secret in an error, but a driver might echo one.
     return [
-        r if r.error is None else ProbeResult(r.component, r.endpoint, error=redact_secrets(r.error, credentials.secrets()))
+        r
+        if r.error is None
+        else ProbeResult(r.component, r.endpoint, error=redact_secrets(r.error, credentials.secrets()))
         for r in results
     ]
+
+
+def probe_environment(
+    kube,
+    body: dict,
+    *,
+    baseline: BaselineSpec | None = None,
+    environ: Mapping[str, str] | None = None,
+    timeout: float = 5.0,
+) -> list[ProbeResult]:
+    """Probe one environment's services. Never raises: what cannot be resolved becomes a
+    ProbeResult error per component (the drift engine turns it into a finding). Blocking."""
+    metadata = body.get("metadata") or {}
+    name, namespace = metadata.get("name", ""), metadata.get("namespace", "")
+    try:
+        spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
+        endpoints = resolve_endpoints(
+            name, namespace, spec, metadata.get("annotations") or {}, os.environ if environ is None else environ
+        )
+    except (SpecError, EndpointError) as err:
+        return [ProbeResult(c, f"{namespace}/{name}", error=str(err)) for c in ("etcd", "postgres", "redis")]
+    try:
+        secret = kube.get(_SECRETS.object_path(credentials_secret_name(name), namespace))
+    except Exception:  # noqa: BLE001 - without the password the REST side is still worth reading
+        secret = None
+    credentials = credentials_from_secret((secret or {}).get("data"))
+    parameter_names, config_keys = names_to_probe(spec, baseline.environment if baseline is not None else None)
+    return asyncio.run(
+        probe_services(
+            endpoints, credentials, parameter_names=parameter_names, config_keys=config_keys, timeout=timeout
+        )
+    )
 
 
 def read_cluster_targets(
@@ -97,12 +136,17 @@ def read_cluster_targets(
     """
     body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None:
-        raise LookupError(f"ParityEnvironment {namespace}/{name} not found (kubectl get {constants.ENVIRONMENT_SHORT_NAME} -n {namespace})")
+        raise LookupError(
+            f"ParityEnvironment {namespace}/{name} not found "
+            f"(kubectl get {constants.ENVIRONMENT_SHORT_NAME} -n {namespace})"
+        )
     spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
     annotations = (body.get("metadata") or {}).get("annotations") or {}
     endpoints = resolve_endpoints(name, namespace, spec, annotations, os.environ if environ is None else environ)
     secret_name = credentials_secret_name(name)
-    secret = kube.get(resources.resource_for({"apiVersion": "v1", "kind": "Secret"}).object_path(secret_name, namespace))
+    secret = kube.get(_SECRETS.object_path(secret_name, namespace))
     if secret is None:
-        raise LookupError(f"Secret {namespace}/{secret_name} not found: the PostgreSQL credentials are created with the environment")
+        raise LookupError(
+            f"Secret {namespace}/{secret_name} not found: the PostgreSQL credentials are created with the environment"
+        )
     return endpoints, credentials_from_secret(secret.get("data")), spec, body

@@ -76,9 +76,13 @@ def build_service_endpoints(name: str, namespace: str, spec: EnvironmentSpec) ->
         etcd=tuple(etcd_render.etcd_endpoints(name, namespace, spec.etcd.replicas)),
         patroni=tuple(postgres_render.patroni_endpoints(name, namespace, spec.postgres.replicas)),
         postgres=f"host={primary}.{namespace}.svc port={postgres_render.POSTGRES_PORT} dbname=postgres",
-        redis=tuple(format_address(h, redis_render.REDIS_PORT) for h in redis_render.redis_hosts(name, namespace, spec.redis)),
+        redis=tuple(
+            format_address(host, redis_render.REDIS_PORT)
+            for host in redis_render.redis_hosts(name, namespace, spec.redis)
+        ),
         sentinel=tuple(
-            format_address(h, redis_render.SENTINEL_PORT) for h in redis_render.sentinel_hosts(name, namespace, spec.redis)
+            format_address(host, redis_render.SENTINEL_PORT)
+            for host in redis_render.sentinel_hosts(name, namespace, spec.redis)
         ),
         master_group_name=spec.redis.sentinel.master_group_name,
     )
@@ -134,7 +138,8 @@ def resolve_endpoints(
     endpoints = build_service_endpoints(name, namespace, spec)
     env_text = (environ or {}).get(ENDPOINTS_ENV)
     if env_text:
-        endpoints = apply_overrides(endpoints, parse_endpoint_overrides(env_text, f"environment variable {ENDPOINTS_ENV}"))
+        source = f"environment variable {ENDPOINTS_ENV}"
+        endpoints = apply_overrides(endpoints, parse_endpoint_overrides(env_text, source))
     annotation_text = (annotations or {}).get(ENDPOINTS_ANNOTATION)
     if annotation_text:
         source = f"ParityEnvironment {namespace}/{name}: metadata.annotations[{ENDPOINTS_ANNOTATION}]"

@@ -92,7 +92,8 @@ def summarize_etcd(members: list[dict], readings: list[dict]) -> tuple[dict[str,
             "isLeader": member_id in leaders,
         }
         if reading is None:
-            unreadable = next((r for r in readings if r.get("url") in [u.rstrip("/") for u in client_urls] and r.get("error")), None)
+            urls = [u.rstrip("/") for u in client_urls]
+            unreadable = next((r for r in readings if r.get("url") in urls and r.get("error")), None)
             row["error"] = unreadable["error"] if unreadable else "not reachable"
             found.append(problem(WARNING, f"member {row['name']}: {row['error']}"))
         else:
@@ -111,7 +112,10 @@ def summarize_etcd(members: list[dict], readings: list[dict]) -> tuple[dict[str,
             )
             versions.add(status.get("version"))
             if not row["healthy"]:
-                reason = health.get("reason") if isinstance(health, dict) else describe_error(health) if isinstance(health, BaseException) else ""
+                if isinstance(health, dict):
+                    reason = health.get("reason")
+                else:
+                    reason = describe_error(health) if isinstance(health, BaseException) else ""
                 found.append(problem(CRITICAL, f"member {row['name']} is unhealthy{': ' + reason if reason else ''}"))
             for error in row["errors"]:
                 found.append(problem(WARNING, f"member {row['name']}: {error}"))
@@ -125,7 +129,9 @@ def summarize_etcd(members: list[dict], readings: list[dict]) -> tuple[dict[str,
     voting = [m for m in members if not m.get("isLearner")]
     healthy_voting = [r for r in rows if not r["learner"] and r.get("healthy")]
     if voting and len(healthy_voting) <= len(voting) // 2:
-        found.append(problem(CRITICAL, f"only {len(healthy_voting)} of {len(voting)} voting members healthy: no quorum"))
+        found.append(
+            problem(CRITICAL, f"only {len(healthy_voting)} of {len(voting)} voting members healthy: no quorum")
+        )
 
     server_versions = [r["version"] for r in readings if isinstance(r.get("version"), dict)]
     values: dict[str, Any] = {"etcd.replicas": len(members)}

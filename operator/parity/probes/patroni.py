@@ -124,10 +124,15 @@ def find_problems(
             found.append(problem(WARNING, f"member {member['name']}: replication lag unknown"))
         elif member["lagBytes"] is not None and isinstance(max_lag, int) and member["lagBytes"] > max_lag:
             found.append(
-                problem(WARNING, f"member {member['name']} lags {member['lagBytes']} bytes, more than maximum_lag_on_failover={max_lag}: it cannot be promoted")
+                problem(
+                    WARNING,
+                    f"member {member['name']} lags {member['lagBytes']} bytes, more than "
+                    f"maximum_lag_on_failover={max_lag}: it cannot be promoted",
+                )
             )
         if leader_timeline is not None and member["timeline"] is not None and member["timeline"] != leader_timeline:
-            found.append(problem(WARNING, f"member {member['name']} is on timeline {member['timeline']}, the leader on {leader_timeline}"))
+            message = f"member {member['name']} is on timeline {member['timeline']}, the leader on {leader_timeline}"
+            found.append(problem(WARNING, message))
         if member["restApi"] == "unreachable":
             found.append(problem(WARNING, f"member {member['name']}: REST API unreachable ({member['restError']})"))
     if parse_bool(config.get("synchronous_mode")) and leader is not None and len(members) > 1:
@@ -166,7 +171,9 @@ async def read_cluster(client: httpx.AsyncClient, rest_urls: Sequence[str]) -> t
     return (*chosen, failures)
 
 
-async def read_member_statuses(client: httpx.AsyncClient, cluster: dict[str, Any], deadline: Deadline) -> dict[str, dict | str]:
+async def read_member_statuses(
+    client: httpx.AsyncClient, cluster: dict[str, Any], deadline: Deadline
+) -> dict[str, dict | str]:
     """Each member's /patroni (a dict) or why it could not be read (a str)."""
     members = [m for m in cluster.get("members", []) if m.get("api_url")]
 
@@ -213,7 +220,9 @@ async def probe_patroni(
         overrides = {}
         if not conninfo_params(pg_dsn_or_params).get("host") and leader is not None:
             overrides = {"host": leader.get("host"), "port": leader.get("port")}
-        pg_endpoint = describe_conninfo({**conninfo_params(pg_dsn_or_params), **{k: v for k, v in overrides.items() if v}})
+        pg_endpoint = describe_conninfo(
+            {**conninfo_params(pg_dsn_or_params), **{k: v for k, v in overrides.items() if v}}
+        )
         try:
             reading = await read_postgres(pg_dsn_or_params, parameter_names, deadline.remaining(), **overrides)
         except Exception as err:  # noqa: BLE001
@@ -228,10 +237,12 @@ async def probe_patroni(
     if reading is not None:
         values.update(postgres_values(reading))
 
+    # Patroni's own name and version, from whichever member answered /patroni.
+    patroni_info = next((s["patroni"] for s in statuses.values() if isinstance(s, dict) and "patroni" in s), {})
     details: dict[str, Any] = {
         "restUrl": url,
-        "scope": next((s["patroni"].get("scope") for s in statuses.values() if isinstance(s, dict) and "patroni" in s), None),
-        "patroniVersion": next((s["patroni"].get("version") for s in statuses.values() if isinstance(s, dict) and "patroni" in s), None),
+        "scope": patroni_info.get("scope"),
+        "patroniVersion": patroni_info.get("version"),
         "leader": leader.get("name") if leader else None,
         "timeline": leader.get("timeline") if leader else None,
         "members": members,
@@ -250,7 +261,9 @@ async def probe_patroni(
         details["replication"] = list(reading.replication)
         details["unknownParameters"] = list(reading.unknown_parameters)
         if reading.in_recovery:
-            details["problems"].append(problem(WARNING, f"{reading.endpoint} is in recovery: parameters were read from a replica"))
+            details["problems"].append(
+                problem(WARNING, f"{reading.endpoint} is in recovery: parameters were read from a replica")
+            )
     return ProbeResult(
         COMPONENT,
         url,

@@ -14,7 +14,14 @@ import psycopg
 
 from parity import constants
 from parity.probes.base import ProbeResult
-from parity.probes.support import build_conninfo, conninfo_params, describe_conninfo, describe_error, redact_secrets, within
+from parity.probes.support import (
+    build_conninfo,
+    conninfo_params,
+    describe_conninfo,
+    describe_error,
+    redact_secrets,
+    within,
+)
 from parity.probes.units import normalize_pg_setting
 
 COMPONENT = "postgres"
@@ -60,15 +67,24 @@ def settings_query(parameter_names: Iterable[str] | None) -> tuple[str, tuple]:
             f"SELECT {SETTINGS_COLUMNS} FROM pg_settings WHERE source <> ALL(%s) ORDER BY name",
             (list(UNCONFIGURED_SOURCES),),
         )
-    return f"SELECT {SETTINGS_COLUMNS} FROM pg_settings WHERE name = ANY(%s) ORDER BY name", (sorted(parameter_names),)
+    # PostgreSQL's parameter names are case-insensitive (DateStyle, TimeZone): match them so.
+    lowered = sorted({n.lower() for n in parameter_names})
+    return f"SELECT {SETTINGS_COLUMNS} FROM pg_settings WHERE lower(name) = ANY(%s) ORDER BY name", (lowered,)
 
 
-def normalize_settings_rows(rows: Iterable[tuple]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], tuple[str, ...]]:
-    """pg_settings rows → (canonical values, raw rows for inspect, names pending a restart). Pure."""
+def normalize_settings_rows(
+    rows: Iterable[tuple], spelling: dict[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], tuple[str, ...]]:
+    """pg_settings rows → (canonical values, raw rows for inspect, names pending a restart). Pure.
+
+    `spelling` maps lower-cased names to the spelling the caller asked for (the spec's), so that
+    values come back under the spec's keys.
+    """
     values: dict[str, Any] = {}
     raw: dict[str, dict[str, Any]] = {}
     pending = []
-    for name, setting, unit, vartype, source, pending_restart in rows:
+    for pg_name, setting, unit, vartype, source, pending_restart in rows:
+        name = (spelling or {}).get(pg_name.lower(), pg_name)
         secret = bool(SECRET_SETTING.search(name)) and bool(setting)
         values[name] = constants.REDACTED if secret else normalize_pg_setting(setting, unit, vartype)
         raw[name] = {
@@ -89,7 +105,7 @@ async def read_postgres(
     **overrides: Any,
 ) -> PostgresReading:
     """One connection, a handful of catalogue queries. Raises on failure (callers turn it into a result)."""
-    names = None if parameter_names is None else {n.lower() for n in parameter_names}
+    spelling = None if parameter_names is None else {n.lower(): n for n in parameter_names}
     # libpq's connect_timeout is whole seconds, at least 2; the asyncio deadline is the real bound.
     conninfo = build_conninfo(dsn_or_params, connect_timeout=max(2, int(timeout)), **overrides)
     endpoint = describe_conninfo(conninfo)
@@ -100,15 +116,15 @@ async def read_postgres(
                 "SELECT current_setting('server_version_num')::int, pg_is_in_recovery()"
             )
             version_num, in_recovery = await cur.fetchone()
-            query, params = settings_query(names)
+            query, params = settings_query(None if spelling is None else spelling.values())
             cur = await conn.execute(query, params)
-            values, raw, pending = normalize_settings_rows(await cur.fetchall())
+            values, raw, pending = normalize_settings_rows(await cur.fetchall(), spelling)
             replication: list[dict[str, Any]] = []
             if not in_recovery:
                 cur = await conn.execute(REPLICATION_QUERY)
                 columns = [c.name for c in cur.description]
                 replication = [dict(zip(columns, row)) for row in await cur.fetchall()]
-            unknown = tuple(sorted(names - set(values))) if names is not None else ()
+            unknown = tuple(sorted(set(spelling.values()) - set(values))) if spelling is not None else ()
             return PostgresReading(
                 endpoint=endpoint,
                 version_num=version_num,

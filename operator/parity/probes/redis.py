@@ -136,7 +136,8 @@ async def _read_sentinel(address: str, group: str, password: str | None, timeout
         master = pairs_to_dict(await client.execute_command("SENTINEL", "MASTER", group))
         replicas = [pairs_to_dict(r) for r in await client.execute_command("SENTINEL", "REPLICAS", group)]
         primary = format_address(addr[0], int(addr[1])) if addr else None
-        return SentinelReading(address, primary=primary, master={k: str(v) for k, v in master.items()}, replicas=replicas)
+        master = {k: str(v) for k, v in master.items()}
+        return SentinelReading(address, primary=primary, master=master, replicas=replicas)
     except Exception as err:  # noqa: BLE001
         return SentinelReading(address, error=redact_secrets(describe_error(err), [password]))
     finally:
@@ -181,12 +182,15 @@ def summarize_redis(
     agreement = True
     if len(views) > 1:
         agreement = False
-        found.append(problem(CRITICAL, "Sentinels disagree about the primary: " + "; ".join(f"{a} per {', '.join(s)}" for a, s in sorted(views.items()))))
+        opinions = "; ".join(f"{a} per {', '.join(s)}" for a, s in sorted(views.items()))
+        found.append(problem(CRITICAL, f"Sentinels disagree about the primary: {opinions}"))
     if majority and majority in by_address and by_address[majority].role != "master":
         agreement = False
-        found.append(problem(CRITICAL, f"Sentinels name {majority} as primary but it reports role {by_address[majority].role}"))
+        role = by_address[majority].role
+        found.append(problem(CRITICAL, f"Sentinels name {majority} as primary but it reports role {role}"))
     if len(primaries) > 1:
-        found.append(problem(CRITICAL, "more than one node reports role master: " + ", ".join(n.address for n in primaries)))
+        addresses = ", ".join(n.address for n in primaries)
+        found.append(problem(CRITICAL, f"more than one node reports role master: {addresses}"))
     if not primaries and reachable:
         found.append(problem(CRITICAL, "no reachable node reports role master"))
     if not agreement:
@@ -221,7 +225,9 @@ def summarize_redis(
             offset = int(node.replication.get("slave_repl_offset", 0))
             row.update(
                 {
-                    "primary": format_address(str(node.replication.get("master_host")), int(node.replication.get("master_port", 0))),
+                    "primary": format_address(
+                        str(node.replication.get("master_host")), int(node.replication.get("master_port", 0))
+                    ),
                     "linkStatus": node.replication.get("master_link_status"),
                     "offset": offset,
                     "lagBytes": max(0, primary_offset - offset) if primary_offset is not None else None,
@@ -233,12 +239,15 @@ def summarize_redis(
             if row["linkStatus"] != "up":
                 found.append(problem(CRITICAL, f"replica {node.address}: link to its primary is {row['linkStatus']}"))
             if primary is not None and row["primary"] != primary.address:
-                found.append(problem(WARNING, f"replica {node.address} follows {row['primary']}, not the primary {primary.address}"))
+                message = f"replica {node.address} follows {row['primary']}, not the primary {primary.address}"
+                found.append(problem(WARNING, message))
         if source is not None and node.error is None and node is not source:
             differing = sorted(k for k in config_keys if k in node.config and node.config[k] != source.config.get(k))
             if differing:
                 row["configDiffers"] = differing
-                found.append(problem(WARNING, f"{node.address} config differs from {source.address}: {', '.join(differing)}"))
+                found.append(
+                    problem(WARNING, f"{node.address} config differs from {source.address}: {', '.join(differing)}")
+                )
         rows.append(row)
 
     sentinel_rows = []
@@ -261,7 +270,13 @@ def summarize_redis(
             if "o_down" in flags or "s_down" in flags:
                 found.append(problem(CRITICAL, f"Sentinel {sentinel.address} sees the primary as down ({flags})"))
             if row["otherSentinels"] + 1 < row["quorum"]:
-                found.append(problem(CRITICAL, f"Sentinel {sentinel.address} knows {row['otherSentinels'] + 1} Sentinels, fewer than the quorum {row['quorum']}"))
+                known = row["otherSentinels"] + 1
+                found.append(
+                    problem(
+                        CRITICAL,
+                        f"Sentinel {sentinel.address} knows {known} Sentinels, fewer than the quorum {row['quorum']}",
+                    )
+                )
         sentinel_rows.append(row)
     if answering:
         master = answering[0].master
@@ -315,7 +330,9 @@ async def probe_redis(
     sentinels, nodes = list(sentinels_and_nodes[0]), list(sentinels_and_nodes[1])
     discovered: list[str] = []
     for sentinel in sentinels:
-        known = [sentinel.primary] + [format_address(r.get("ip", ""), int(r.get("port", 0))) for r in sentinel.replicas if r.get("ip")]
+        known = [sentinel.primary] + [
+            format_address(r.get("ip", ""), int(r.get("port", 0))) for r in sentinel.replicas if r.get("ip")
+        ]
         discovered += [a for a in known if a and a not in addresses and a not in discovered]
     nodes += await asyncio.gather(*(read_node(a, password, keys, deadline) for a in discovered))
     if not any(n.error is None for n in nodes) and not any(s.error is None for s in sentinels):

@@ -72,7 +72,8 @@ def describe_conninfo(dsn_or_params: str | dict | None) -> str:
     params = conninfo_params(dsn_or_params)
     host = str(params.get("host") or params.get("hostaddr") or "localhost")
     port = str(params.get("port") or 5432)
-    return f"{format_address(host, int(port) if port.isdigit() else 5432)}/{params.get('dbname') or params.get('user') or 'postgres'}"
+    database = params.get("dbname") or params.get("user") or "postgres"
+    return f"{format_address(host, int(port) if port.isdigit() else 5432)}/{database}"
 
 
 def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:

@@ -127,9 +127,6 @@ class Owner:
     def service_host(self, service: str) -> str:
         return service_host(service, self.namespace)
 
-    def pod_host(self, pod: str, service: str) -> str:
-        return f"{pod}.{service}.{self.namespace}.svc"
-
 
 def service_host(service: str, namespace: str) -> str:
     return f"{service}.{namespace}.svc"
@@ -163,7 +160,9 @@ def env_config(name: str, config_map: str, key: str) -> dict[str, Any]:
 
 
 def http_probe(path: str, port: str | int, *, period: int = 10, failures: int = 3, delay: int | None = None) -> dict:
-    probe: dict[str, Any] = {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "failureThreshold": failures}
+    probe: dict[str, Any] = {
+        "httpGet": {"path": path, "port": port}, "periodSeconds": period, "failureThreshold": failures,
+    }
     if delay is not None:
         probe["initialDelaySeconds"] = delay
     return probe
@@ -191,15 +190,6 @@ def with_resources(container: dict[str, Any], resources: Resources | None) -> di
     if rendered:
         container["resources"] = rendered
     return container
-
-
-def config_map_volume(name: str, config_map: str, *, mode: int | None = None, items: list[str] | None = None) -> dict:
-    source: dict[str, Any] = {"name": config_map}
-    if mode is not None:
-        source["defaultMode"] = mode
-    if items is not None:
-        source["items"] = [{"key": key, "path": key} for key in items]
-    return {"name": name, "configMap": source}
 
 
 def empty_dir_volume(name: str) -> dict[str, Any]:
@@ -230,8 +220,16 @@ def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, servi
 
 # --- deterministic serialisation ------------------------------------------------------------
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value used twice in full both times: anchors and aliases (&id001 / *id001)
+    are legal YAML but surprise anyone reading or diffing a rendered file."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=True)
+    return yaml.dump(data, Dumper=_PlainDumper, sort_keys=True, default_flow_style=False, allow_unicode=True)
 
 
 def dump_json(data: Any) -> str:

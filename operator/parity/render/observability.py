@@ -188,7 +188,8 @@ def build_grafana_dashboard(env_name: str) -> dict[str, Any]:
         ("Patroni primaries", "sum(patroni_primary)", "stat", ""),
         ("PostgreSQL running per member", "patroni_postgres_running", "timeseries", "{{instance}}"),
         ("Replication lag (bytes)",
-         "(scalar(max(patroni_xlog_location)) - patroni_xlog_replayed_location) and on (instance) (patroni_replica == 1)",
+         "(scalar(max(patroni_xlog_location)) - patroni_xlog_replayed_location)"
+         " and on (instance) (patroni_replica == 1)",
          "timeseries", "{{instance}}"),
         ("Redis up", "redis_up", "timeseries", "{{instance}}"),
         ("Redis connected replicas", "redis_connected_slaves", "timeseries", "{{instance}}"),
@@ -323,7 +324,8 @@ def build_otel_collector(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
     return [
         config_map(owner, COMPONENT, name, data, app=OTEL_COLLECTOR),
         service(owner, COMPONENT, name, OTEL_COLLECTOR, ports),
-        deployment(owner, COMPONENT, name, OTEL_COLLECTOR, pod, annotations={ANNOTATION_CONFIG_HASH: config_hash(data)}),
+        deployment(owner, COMPONENT, name, OTEL_COLLECTOR, pod,
+                   annotations={ANNOTATION_CONFIG_HASH: config_hash(data)}),
     ]
 
 

@@ -241,16 +241,17 @@ def build_postgres_rbac(owner: Owner, spec: PostgresSpec) -> list[dict[str, Any]
 
 def build_postgres_services(owner: Owner) -> list[dict[str, Any]]:
     env = owner.env_name
-    ports = [service_port("postgresql", POSTGRES_PORT)]
     return [
         # Per-member DNS for the StatefulSet; not-ready members stay resolvable so that their
         # REST API and metrics can be read while they are catching up.
         service(owner, c.COMPONENT_POSTGRES, headless_service_name(env), APP,
                 [service_port("postgresql", POSTGRES_PORT), service_port("patroni", PATRONI_PORT)],
                 headless=True, publish_not_ready=True),
-        service(owner, c.COMPONENT_POSTGRES, primary_service_name(env), APP, ports,
+        service(owner, c.COMPONENT_POSTGRES, primary_service_name(env), APP,
+                [service_port("postgresql", POSTGRES_PORT)],
                 selector={**owner.selector(APP), ROLE_LABEL: PRIMARY_ROLE}),
-        service(owner, c.COMPONENT_POSTGRES, replicas_service_name(env), APP, ports,
+        service(owner, c.COMPONENT_POSTGRES, replicas_service_name(env), APP,
+                [service_port("postgresql", POSTGRES_PORT)],
                 selector={**owner.selector(APP), ROLE_LABEL: REPLICA_ROLE}),
     ]
 
@@ -299,7 +300,9 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
                       {"key": APP_PASSWORD_KEY, "path": APP_PASSWORD_KEY}]}},
     ]
     storage = spec.storage
-    claim_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage.size}}}
+    claim_spec: dict[str, Any] = {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage.size}},
+    }
     if storage.storage_class_name:
         claim_spec["storageClassName"] = storage.storage_class_name
     return {
