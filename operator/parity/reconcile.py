@@ -17,6 +17,7 @@ from parity.kube import resources
 from parity.kube.apply import (
     HASH_ANNOTATION,
     apply_object,
+    delete_object,
     list_children,
     object_key,
     patch_status,
@@ -109,6 +110,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
             apply_object(kube, manifest, force=True)
             outcome.applied.append("{}/{}".format(*object_key(manifest)[::2]))
             changed = True
+    if apply_changes:
+        changed |= _prune(kube, desired, live, outcome)
     if changed:
         live = list_children(kube, namespace, name)
 
@@ -207,6 +210,21 @@ def _evaluate(kube, spec, baseline_name, desired, live, runtime, previous_drift,
     elif not drifted and had_drift:
         events.append(Event("Normal", constants.EVENT_DRIFT_RESOLVED, f"back in parity with {baseline_name}"))
     return drift, cond, events, report
+
+
+def _prune(kube: Kube, desired: list[dict], live: list[dict], outcome: Outcome) -> bool:
+    """Delete children the spec no longer asks for (observability switched off, standalone
+    Redis without Sentinels). The credentials Secret is never pruned: it is generated once and
+    leaves only with its environment, through garbage collection."""
+    wanted = {object_key(m) for m in desired}
+    pruned = False
+    for obj in live:
+        if obj["kind"] == "Secret" or object_key(obj) in wanted:
+            continue
+        delete_object(kube, obj)
+        outcome.applied.append(f"-{obj['kind']}/{obj['metadata']['name']}")
+        pruned = True
+    return pruned
 
 
 def _enforce(kube: Kube, desired: list[dict], report) -> list[str]:

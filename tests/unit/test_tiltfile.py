@@ -403,17 +403,11 @@ def test_diff_buttons_are_manual_and_run_real_commands(mode, request):
     assert loaded.depends_on("parity-diff", loaded.resource_holding("ParityEnvironment", "dev").name)
 
 
-def test_offline_diff_button_command_runs(in_cluster, capsys):
+def test_offline_diff_button_command_runs(in_cluster, capsys, monkeypatch):
     """The offline button's command, run in-process: exit 0 or 2 (drift), never 1 (bad input)."""
     argv = _parity_argv(in_cluster.resources["parity-diff-offline"].args["cmd"])
-    import os
-
-    cwd = os.getcwd()
-    os.chdir(REPO)
-    try:
-        code = parity_main(argv)
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(REPO)  # Tilt runs local_resource commands from the Tiltfile's directory
+    code = parity_main(argv)
     out = capsys.readouterr()
     assert code in (0, 2), out.err
 
