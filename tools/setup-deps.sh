@@ -4,7 +4,7 @@
 # the project and its test extras, and the control plane built from Go modules (cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES=(postgresql-15 patroni redis-server redis-sentinel openssl ca-certificates)
+APT_PACKAGES=(postgresql-15 patroni python3-etcd redis-server redis-sentinel redis-tools openssl ca-certificates)
 PYTHON="${PYTHON:-python3}"
 
 missing=()

@@ -106,7 +106,9 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
         wanted_hash = manifest["metadata"]["annotations"][HASH_ANNOTATION]
         missing = current is None
         stale = current is not None and current["metadata"].get("annotations", {}).get(HASH_ANNOTATION) != wanted_hash
-        if missing or (apply_changes and stale):
+        # Event-driven syncs (children, baseline, timer) do not write children: a deleted or
+        # edited child is live drift, which only the enforce policy reverts.
+        if (missing or stale) and (apply_changes or (missing and spec.drift.policy == "enforce")):
             apply_object(kube, manifest, force=True)
             outcome.applied.append("{}/{}".format(*object_key(manifest)[::2]))
             changed = True
@@ -200,8 +202,12 @@ def _evaluate(kube, spec, baseline_name, desired, live, runtime, previous_drift,
         cond = condition(constants.CONDITION_DRIFTED, False, "NoDrift", f"in parity with {baseline_name}", generation)
 
     events = []
-    old_keys = {(f.get("level"), f.get("path")) for f in previous_drift.get("findings") or []}
-    new_findings = [f for f in drift["findings"] if (f.get("level"), f.get("path")) not in old_keys]
+    def key(f: dict) -> tuple:
+        # Live findings on two objects of one kind share a path; the name tells them apart.
+        return f.get("level"), f.get("kind"), f.get("name"), f.get("path")
+
+    old_keys = {key(f) for f in previous_drift.get("findings") or []}
+    new_findings = [f for f in drift["findings"] if key(f) not in old_keys]
     if drifted and new_findings:
         shown = ", ".join(f"{f['path']} ({f['severity']})" for f in new_findings[:5])
         more = f" and {len(new_findings) - 5} more" if len(new_findings) > 5 else ""

@@ -30,8 +30,17 @@ def env_status(plane, namespace: str, name: str = "dev") -> dict:
 
 
 def wait_phase(plane, namespace, phase, name="dev", timeout=90):
-    return wait_until(lambda: env_status(plane, namespace, name).get("phase") == phase and env_status(plane, namespace, name),
-                      timeout=timeout, what=f"penv/{name} phase {phase}")
+    seen = {}
+
+    def reached():
+        seen["status"] = env_status(plane, namespace, name)
+        return seen["status"].get("phase") == phase and seen["status"]
+
+    try:
+        return wait_until(reached, timeout=timeout, what=f"penv/{name} phase {phase}")
+    except AssertionError as err:
+        objects = plane.kubectl("get", "sts,deploy,pods,pvc", "-n", namespace, "-o", "wide", check=False).stdout
+        raise AssertionError(f"{err}\nlast status: {json.dumps(seen.get('status'))[:2500]}\n{objects}") from None
 
 
 def children(plane, namespace: str, name: str = "dev") -> list[dict]:

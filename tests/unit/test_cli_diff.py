@@ -291,3 +291,18 @@ def test_validate_refuses_a_baseline_reference_mismatch(files, capsys):
 def test_validate_invalid_file(files, capsys):
     env, _ = files(env_text=ENV.format(drift="  drift:\n    policy: sometimes\n"))
     assert_error(capsys, ["validate", env], f"{env}: spec.drift.policy")
+
+
+def test_invalid_combination_is_refused_offline_like_the_operator_does(tmp_path, capsys):
+    from parity.cli.main import main
+
+    env = tmp_path / "env.yaml"
+    env.write_text(
+        "apiVersion: parity.dev/v1alpha1\nkind: ParityEnvironment\nmetadata: {name: dev}\n"
+        "spec:\n  redis: {mode: sentinel, replicas: 1, sentinel: {replicas: 1, quorum: 1}}\n"
+    )
+    base = tmp_path / "base.yaml"
+    base.write_text("apiVersion: parity.dev/v1alpha1\nkind: ParityBaseline\nmetadata: {name: production}\nspec: {}\n")
+    assert main(["diff", str(env), "--baseline", str(base)]) == 1
+    err = capsys.readouterr().err
+    assert str(env) in err and "spec.redis.replicas" in err

@@ -27,6 +27,7 @@ import yaml
 
 from parity import constants
 from parity.api.errors import SpecError, parse_baseline, parse_environment
+from parity.render.checks import check_combinations
 from parity.api.models import BaselineSpec, EnvironmentSpec
 from parity.cli.main import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError
 from parity.drift.engine import DriftReport, evaluate_drift
@@ -152,7 +153,12 @@ def _parse(doc: dict[str, Any], path: str) -> EnvironmentSpec | BaselineSpec:
     spec = doc.get("spec") or {}
     try:
         if doc["kind"] == constants.ENVIRONMENT_KIND:
-            return parse_environment(spec, path)
+            env = parse_environment(spec, path)
+            # The same checks the operator runs before it builds anything (Ready=False InvalidSpec).
+            problems = check_combinations(env)
+            if problems:
+                raise SpecError(path, problems)
+            return env
         return parse_baseline(spec, path)
     except SpecError as err:
         raise CliError(str(err)) from None

@@ -30,9 +30,17 @@ class CliError(Exception):
     """A user-facing error: printed as `parity: <message>` with exit code 1."""
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, which CI would read as "drift found": use 1."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parity", description="Keep a local environment identical to production.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = ArgumentParser(prog="parity", description="Keep a local environment identical to production.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     subparsers.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

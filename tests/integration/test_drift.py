@@ -1,0 +1,177 @@
+"""Drift on the real API server: status, printer columns, describe, events, baseline fan-out,
+live drift from a child edit, enforce, and `parity diff -n` against the cluster."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+from support import REPO_ROOT, kget, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def sample() -> dict:
+    return yaml.safe_load((REPO_ROOT / "manifests/samples/dev.yaml").read_text())
+
+
+def production() -> dict:
+    return yaml.safe_load((REPO_ROOT / "baselines/production.yaml").read_text())
+
+
+def apply(plane, manifest: dict, namespace: str | None = None) -> None:
+    args = ["apply", "-f", "-"] + (["-n", namespace] if namespace else [])
+    plane.kubectl(*args, input=json.dumps(manifest))
+
+
+def drift(plane, namespace, name="dev") -> dict:
+    return (kget(plane, "penv", name, "-n", namespace).get("status") or {}).get("drift") or {}
+
+
+def wait_drift(plane, namespace, predicate, what, name="dev", timeout=60):
+    return wait_until(lambda: (d := drift(plane, namespace, name)) and predicate(d) and d, timeout=timeout, what=what)
+
+
+def events(plane, namespace, reason) -> list[dict]:
+    items = kget(plane, "events", "-n", namespace, "--field-selector", f"reason={reason}")["items"]
+    return [e for e in items if e["involvedObject"]["kind"] == "ParityEnvironment"]
+
+
+def test_declared_drift_shows_in_status_columns_describe_and_events(operator, namespace):
+    plane = operator.plane
+    env = sample()
+    env["spec"]["postgres"]["version"] = "15"  # production runs 16: critical
+    apply(plane, env, namespace)
+    d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+    assert d["baseline"] == "production" and d["summary"]["critical"] >= 1
+    assert d["firstDetectedAt"] and d["checkedAt"]
+    top = d["findings"][0]
+    assert top["path"] == "postgres.version" and top["severity"] == "critical" and top["level"] == "declared"
+    assert "16" in top["remediation"] and "15" in top["remediation"]
+    cond = {c["type"]: c for c in kget(plane, "penv", "dev", "-n", namespace)["status"]["conditions"]}["Drifted"]
+    assert cond["status"] == "True" and cond["reason"] == "CriticalDrift"
+
+    table = plane.kubectl("get", "penv", "-n", namespace).stdout
+    header, row = table.splitlines()[:2]
+    assert header.split()[:7] == ["NAME", "PHASE", "READY", "DRIFT", "CRITICAL", "WARNINGS", "BASELINE"]
+    assert row.split()[3] == "critical" and int(row.split()[4]) == d["summary"]["critical"]
+    assert row.split()[6] == "production"
+
+    described = plane.kubectl("describe", "penv", "dev", "-n", namespace).stdout
+    for text in ("Drifted", "CriticalDrift", "postgres.version", "DriftDetected"):
+        assert text in described, text
+    assert re.search(r"Highest Severity:\s+critical", described), described
+
+    detected = wait_until(lambda: events(plane, namespace, "DriftDetected"), timeout=30, what="DriftDetected event")
+    assert detected[0]["type"] == "Warning" and "postgres.version" in detected[0]["message"]
+
+    # No event storm: resyncs with nothing new post nothing new.
+    count = sum(e.get("count", 1) for e in events(plane, namespace, "DriftDetected"))
+    for i in range(3):
+        plane.kubectl("label", "--overwrite", "penv", "dev", "-n", namespace, f"touch={i}")
+        plane.kubectl("annotate", "--overwrite", "statefulset", "dev-etcd", "-n", namespace, f"parity.dev/ping={i}")
+    time.sleep(3)
+    assert sum(e.get("count", 1) for e in events(plane, namespace, "DriftDetected")) == count
+
+    # Secrets never leak into status or events.
+    secret = kget(plane, "secret", "dev-postgres-credentials", "-n", namespace)
+    passwords = [base64.b64decode(v).decode() for k, v in secret["data"].items() if "password" in k]
+    assert passwords
+    exposed = json.dumps(kget(plane, "penv", "dev", "-n", namespace)) + json.dumps(kget(plane, "events", "-n", namespace))
+    assert not [p for p in passwords if p in exposed]
+
+
+def test_drift_resolves_when_the_environment_matches_its_baseline(operator, namespace):
+    plane = operator.plane
+    env = sample()
+    env["spec"]["postgres"]["version"] = "15"
+    apply(plane, env, namespace)
+    first = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+    matching = copy.deepcopy(env)
+    for section, value in production()["spec"]["environment"].items():
+        matching["spec"][section] = value
+    apply(plane, matching, namespace)
+    d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "none", "no drift")
+    assert d["summary"] == {"critical": 0, "warning": 0, "info": 0} and not d.get("findings")
+    assert "firstDetectedAt" not in d and first["firstDetectedAt"]
+    resolved = wait_until(lambda: events(plane, namespace, "DriftResolved"), timeout=30, what="DriftResolved event")
+    assert resolved[0]["type"] == "Normal"
+    cond = {c["type"]: c for c in kget(plane, "penv", "dev", "-n", namespace)["status"]["conditions"]}["Drifted"]
+    assert cond["status"] == "False" and cond["reason"] == "NoDrift"
+
+
+def test_baseline_change_re_evaluates_every_environment_that_uses_it(operator, namespace):
+    plane = operator.plane
+    baseline = production()
+    baseline["metadata"] = {"name": f"fanout-{namespace}"}
+    apply(plane, baseline)
+    try:
+        for name in ("alpha", "beta"):
+            env = sample()
+            env["metadata"] = {"name": name}
+            env["spec"]["baselineRef"] = {"name": baseline["metadata"]["name"]}
+            apply(plane, env, namespace)
+            wait_drift(plane, namespace, lambda d: d.get("baseline") == baseline["metadata"]["name"], "first check", name=name)
+        baseline["spec"]["environment"]["postgres"]["version"] = "17"
+        apply(plane, baseline)
+        generation = kget(plane, "pbl", baseline["metadata"]["name"])["metadata"]["generation"]
+        for name in ("alpha", "beta"):
+            d = wait_drift(plane, namespace, lambda d: d.get("baselineGeneration") == generation, f"{name} re-evaluated",
+                           name=name)
+            assert any(f["path"] == "postgres.version" and f["severity"] == "critical" for f in d["findings"])
+    finally:
+        plane.kubectl("delete", "pbl", baseline["metadata"]["name"], "--wait=false", check=False)
+
+
+def test_child_edit_is_live_drift_and_enforce_reverts_it(operator, namespace):
+    plane = operator.plane
+    env = sample()
+    apply(plane, env, namespace)
+    wait_until(lambda: (kget(plane, "penv", "dev", "-n", namespace).get("status") or {}).get("phase") == "Ready",
+               timeout=90, what="Ready")
+    plane.kubectl("scale", "statefulset", "dev-redis", "-n", namespace, "--replicas=5")
+    d = wait_drift(plane, namespace, lambda d: any(f["level"] == "live" for f in d.get("findings", [])), "live drift")
+    live = [f for f in d["findings"] if f["level"] == "live"]
+    assert any(f["kind"] == "StatefulSet" and f["name"] == "dev-redis" and f["path"].endswith("spec.replicas")
+               and f["local"] == "5" and f["baseline"] == "3" and f.get("manager") for f in live), live
+    # report policy: the edit stays.
+    time.sleep(2)
+    assert kget(plane, "statefulset", "dev-redis", "-n", namespace)["spec"]["replicas"] == 5
+
+    env["spec"]["drift"] = {**env["spec"].get("drift", {}), "policy": "enforce"}
+    apply(plane, env, namespace)
+    wait_until(lambda: kget(plane, "statefulset", "dev-redis", "-n", namespace)["spec"]["replicas"] == 3, timeout=60,
+               what="replicas reverted")
+    corrected = wait_until(lambda: events(plane, namespace, "DriftCorrected"), timeout=30, what="DriftCorrected event")
+    assert "StatefulSet/dev-redis" in corrected[0]["message"]
+    wait_drift(plane, namespace, lambda d: not any(f["level"] == "live" for f in d.get("findings", [])), "no live drift")
+
+    # With enforce on, the next edit is reverted as it happens.
+    plane.kubectl("scale", "statefulset", "dev-redis", "-n", namespace, "--replicas=4")
+    wait_until(lambda: kget(plane, "statefulset", "dev-redis", "-n", namespace)["spec"]["replicas"] == 3, timeout=60,
+               what="replicas reverted again")
+
+
+def test_parity_diff_reads_a_live_environment(operator, namespace):
+    plane = operator.plane
+    env = sample()
+    env["spec"]["postgres"]["version"] = "15"
+    apply(plane, env, namespace)
+    wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+    cli = [sys.executable, "-m", "parity.cli.main", "diff", "-n", namespace, "dev", "-o", "json"]
+    run_env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig)}
+    proc = subprocess.run(cli, capture_output=True, text=True, env=run_env)
+    assert proc.returncode == 2, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["baseline"] == "production" and report["summary"]["critical"] >= 1
+    assert any(i["path"] == "postgres.version" for i in report["items"])
+    missing = subprocess.run(cli[:-4] + ["-n", namespace, "nope"], capture_output=True, text=True, env=run_env)
+    assert missing.returncode == 1 and "nope" in missing.stderr and "Traceback" not in missing.stderr
