@@ -77,7 +77,10 @@ def test_declared_drift_shows_in_status_columns_describe_and_events(operator, na
     count = sum(e.get("count", 1) for e in events(plane, namespace, "DriftDetected"))
     for i in range(3):
         plane.kubectl("label", "--overwrite", "penv", "dev", "-n", namespace, f"touch={i}")
-        plane.kubectl("annotate", "--overwrite", "statefulset", "dev-etcd", "-n", namespace, f"parity.dev/ping={i}")
+    operator.stop()
+    operator.start()  # resumes and fully re-syncs every environment
+    wait_until(lambda: kget(plane, "penv", "dev", "-n", namespace)["status"]["drift"]["checkedAt"] != d["checkedAt"]
+               or operator.log_tail(400000).count("Resuming is processed") > 0, timeout=30, what="resync")
     time.sleep(3)
     assert sum(e.get("count", 1) for e in events(plane, namespace, "DriftDetected")) == count
 
@@ -173,5 +176,6 @@ def test_parity_diff_reads_a_live_environment(operator, namespace):
     report = json.loads(proc.stdout)
     assert report["baseline"] == "production" and report["summary"]["critical"] >= 1
     assert any(i["path"] == "postgres.version" for i in report["items"])
-    missing = subprocess.run(cli[:-4] + ["-n", namespace, "nope"], capture_output=True, text=True, env=run_env)
+    missing = subprocess.run([sys.executable, "-m", "parity.cli.main", "diff", "-n", namespace, "nope"],
+                             capture_output=True, text=True, env=run_env)
     assert missing.returncode == 1 and "nope" in missing.stderr and "Traceback" not in missing.stderr

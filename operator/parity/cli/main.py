@@ -21,13 +21,7 @@ COMMAND_MODULES = (
     "parity.cli.docs",  # docs crd-reference
 )
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_DRIFT = 2
-
-
-class CliError(Exception):
-    """A user-facing error: printed as `parity: <message>` with exit code 1."""
+from parity.cli.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError  # noqa: F401  (re-exported)
 
 
 class ArgumentParser(argparse.ArgumentParser):
