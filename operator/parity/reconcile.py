@@ -80,21 +80,14 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     problems = check_combinations(spec)
     if problems:
         # Nothing is applied: a half-built topology is worse than none.
-        message = "; ".join(problems)
-        conditions = [
-            condition(constants.CONDITION_READY, False, "InvalidSpec", message, generation),
-            condition(constants.CONDITION_STALLED, True, "InvalidSpec", message, generation),
-            condition(constants.CONDITION_RECONCILING, False, "InvalidSpec", "waiting for a valid spec", generation),
-        ]
-        status = {"observedGeneration": generation, "phase": "Failed",
-                  "conditions": merge_conditions(previous.get("conditions"), conditions, now)}
-        outcome.status = status
-        outcome.status_written = _write_status(kube, namespace, name, previous, status)
-        if outcome.status_written and previous.get("phase") != "Failed":
-            outcome.events.append(Event("Warning", "InvalidSpec", message))
-        return outcome
+        return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(problems), "Failed", generation, now)
 
     live = list_children(kube, namespace, name)
+    etcd_change = etcd_membership_change(previous, live, spec.etcd.replicas, f"{name}-etcd")
+    if etcd_change:
+        # The running cluster keeps serving; the change waits until it is undone or re-created.
+        return _refuse(kube, outcome, previous, "EtcdScalingRefused", etcd_change,
+                       previous.get("phase") or "Provisioning", generation, now)
     has_secret = any(o["kind"] == "Secret" for o in live)
     desired = [with_hash(m) for m in build_children(
         name, namespace, meta["uid"], spec, secret_values=None if has_secret else generate_passwords())]
@@ -155,6 +148,39 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     outcome.status = status
     outcome.status_written = _write_status(kube, namespace, name, previous, status)
     metrics.record_environment(namespace, name, drift_status)
+    return outcome
+
+
+def etcd_membership_change(previous: dict, live: list[dict], replicas: int, statefulset: str) -> str | None:
+    """Why a change of etcd member count is refused, or None. A new member started from the
+    StatefulSet's initial-cluster flags would form a second cluster (split brain), and removing
+    one without `etcdctl member remove` leaves a quorum that counts a ghost; so the count that
+    the cluster was bootstrapped with (what status last recorded as desired) is kept."""
+    exists = any(o["kind"] == "StatefulSet" and o["metadata"]["name"] == statefulset for o in live)
+    current = ((previous.get("components") or {}).get("etcd") or {}).get("desired")
+    if not exists or not current or current == replicas:
+        return None
+    return (f"spec.etcd.replicas changed from {current} to {replicas}, but etcd membership is not changed in place "
+            f"(a new member would start a second cluster): set spec.etcd.replicas back to {current}, "
+            "or delete and re-create the environment to get a new etcd cluster")
+
+
+def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: str, phase: str,
+            generation: int | None, now: str) -> Outcome:
+    """Status for a spec the operator will not act on: nothing is applied, Stalled says why."""
+    meta = outcome.body["metadata"]
+    conditions = [
+        condition(constants.CONDITION_READY, False, reason, message, generation),
+        condition(constants.CONDITION_STALLED, True, reason, message, generation),
+        condition(constants.CONDITION_RECONCILING, False, reason, "waiting for a spec that can be applied", generation),
+    ]
+    status = {**previous, "observedGeneration": generation, "phase": phase,
+              "conditions": merge_conditions(previous.get("conditions"), conditions, now)}
+    outcome.status = status
+    outcome.status_written = _write_status(kube, meta["namespace"], meta["name"], previous, status)
+    stalled_before = {c.get("type"): c for c in previous.get("conditions") or []}.get(constants.CONDITION_STALLED, {})
+    if outcome.status_written and stalled_before.get("reason") != reason:
+        outcome.events.append(Event("Warning", reason, message))
     return outcome
 
 

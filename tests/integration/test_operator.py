@@ -182,3 +182,26 @@ def test_degraded_when_members_are_lost(operator, namespace):
     finally:
         plane.kubectl("uncordon", "kwok-node-0")
     wait_phase(plane, namespace, "Ready")
+
+
+def test_etcd_member_count_change_is_refused_with_a_clear_condition(operator, namespace):
+    plane = operator.plane
+    env = sample()
+    apply(plane, env, namespace)
+    wait_phase(plane, namespace, "Ready")
+    members = kget(plane, "statefulset", "dev-etcd", "-n", namespace)["spec"]["replicas"]
+    env["spec"]["etcd"]["replicas"] = members + 2
+    apply(plane, env, namespace)
+    stalled = wait_until(
+        lambda: {c["type"]: c for c in env_status(plane, namespace).get("conditions", [])}.get("Stalled", {})
+        .get("reason") == "EtcdScalingRefused" and env_status(plane, namespace), timeout=60, what="EtcdScalingRefused")
+    cond = {c["type"]: c for c in stalled["conditions"]}["Stalled"]
+    assert cond["status"] == "True" and f"set spec.etcd.replicas back to {members}" in cond["message"]
+    assert kget(plane, "statefulset", "dev-etcd", "-n", namespace)["spec"]["replicas"] == members
+    # Undoing the change lets the environment converge again.
+    env["spec"]["etcd"]["replicas"] = members
+    apply(plane, env, namespace)
+    status = wait_until(lambda: (s := env_status(plane, namespace)).get("phase") == "Ready"
+                        and {c["type"]: c for c in s["conditions"]}["Stalled"]["status"] == "False" and s,
+                        timeout=60, what="converged after undo")
+    assert status["observedGeneration"] == kget(plane, "penv", "dev", "-n", namespace)["metadata"]["generation"]

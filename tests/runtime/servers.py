@@ -25,6 +25,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parity.procs import children_of, pid_alive
+
 PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 PATRONI_BIN = Path("/usr/bin/patroni")
 REDIS_SERVER_BIN = "redis-server"
@@ -304,30 +306,6 @@ class PatroniNode:
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and pid_alive(postmaster):
                 time.sleep(0.05)
-
-
-def children_of(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry.name))
-    return found
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers signal 0; read its state to treat it as gone.
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
 
 
 @dataclass
@@ -665,30 +643,10 @@ class RedisCluster:
 
 REAPER_SCRIPT = r"""
 import os, signal, sys, time, shutil, glob
+from parity.procs import children_of, pid_alive
 watched, base = int(sys.argv[1]), sys.argv[2]
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-while alive(watched):
+while pid_alive(watched, if_unreadable=False):
     time.sleep(0.5)
-def children(parent):
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == parent:
-                    found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                pass
-    return found
 try:
     pgids = [int(line) for line in open(os.path.join(base, "pgids")) if line.strip()]
 except OSError:
@@ -703,7 +661,7 @@ for pidfile in glob.glob(os.path.join(base, "**", "postmaster.pid"), recursive=T
         pid = int(open(pidfile).readline())
     except (OSError, ValueError):
         continue
-    for victim in [pid] + children(pid):
+    for victim in [pid] + children_of(pid):
         try:
             os.kill(victim, signal.SIGKILL)
         except OSError:

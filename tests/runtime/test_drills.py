@@ -35,6 +35,19 @@ def assert_consistent(report: dict) -> None:
     assert report["leader_elected_seconds"] > 0
 
 
+def run_drill_cli(capsys, failover_timeout: int, *argv: str) -> tuple[dict, str]:
+    """`parity drill ARGV... -o json`, settling 1s; asserts it exited 0 with a passed report.
+    Returns (the report, the raw output)."""
+    code = main(
+        ["drill", *argv, "--settle", "1", "--failover-timeout", str(failover_timeout), "-o", "json"]
+    )
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert code == 0, out
+    assert data["passed"] is True and data["error"] is None
+    return data, out
+
+
 def rows_present(patroni, leader_name: str, seqs: list[int]) -> int:
     with psycopg.connect(patroni.dsn_for(patroni.node(leader_name)), autocommit=True) as conn:
         return conn.execute(f"SELECT count(*) FROM {TABLE} WHERE seq = ANY(%s)", (seqs,)).fetchone()[0]
@@ -71,20 +84,13 @@ def test_patroni_drill_without_synchronous_mode_reports_its_loss_count(patroni, 
     old = patroni.leader()
     nodes_dir = patroni.nodes[0].directory.parent
     kill_command = f"kill -9 $(cat {nodes_dir}/{{member}}/patroni.pid) $(head -1 {nodes_dir}/{{member}}/data/postmaster.pid)"
-    code = main(
-        [
-            "drill", "failover",
-            "--patroni", *patroni.api_urls,
-            "--postgres", f"user={servers.SUPERUSER} password={servers.SUPERUSER_PASSWORD} dbname=postgres",
-            "--kill-command", kill_command,
-            "--settle", "1", "--failover-timeout", "90",
-            "-o", "json",
-        ]
+    data, out = run_drill_cli(
+        capsys, 90,
+        "failover",
+        "--patroni", *patroni.api_urls,
+        "--postgres", f"user={servers.SUPERUSER} password={servers.SUPERUSER_PASSWORD} dbname=postgres",
+        "--kill-command", kill_command,
     )  # fmt: skip
-    out = capsys.readouterr().out
-    data = json.loads(out)
-    assert code == 0, out
-    assert data["passed"] is True and data["error"] is None
     assert data["killed"].startswith("ran kill -9 ")
     assert data["synchronous"] is False and data["zero_loss_required"] is False
     assert data["old_leader"] == old and data["new_leader"] not in (None, old)
@@ -98,19 +104,12 @@ def test_patroni_drill_without_synchronous_mode_reports_its_loss_count(patroni, 
 
 def test_redis_drill_through_the_cli(redis, capsys):
     old = redis.current_primary()
-    code = main(
-        [
-            "drill", "redis-failover",
-            "--sentinel", *redis.sentinel_addresses,
-            "--master-group", redis.master_group,
-            "--settle", "1", "--failover-timeout", "60",
-            "-o", "json",
-        ]
+    data, _ = run_drill_cli(
+        capsys, 60,
+        "redis-failover",
+        "--sentinel", *redis.sentinel_addresses,
+        "--master-group", redis.master_group,
     )  # fmt: skip
-    out = capsys.readouterr().out
-    data = json.loads(out)
-    assert code == 0, out
-    assert data["passed"] is True and data["error"] is None
     assert data["synchronous"] is False and data["zero_loss_required"] is False
     new = redis.current_primary()
     assert data["old_leader"] == old and data["new_leader"] == new != old

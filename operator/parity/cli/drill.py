@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import replace
+from typing import Any, Coroutine
 
 from parity.cli.inspect import add_target_arguments, cluster_targets, explicit_targets, has_explicit_targets
 from parity.cli.main import EXIT_ERROR, EXIT_OK, CliError
@@ -23,7 +24,7 @@ from parity.drill.common import DrillError, DrillSettings
 from parity.drill.killers import CommandKiller, LocalProcessKiller, PodKiller
 from parity.drill.patroni import run_patroni_drill
 from parity.drill.redis import run_redis_drill
-from parity.drill.report import render_report
+from parity.drill.report import DrillReport, render_report
 from parity.probes.endpoints import postgres_conninfo
 
 KILL_STRATEGIES = ("local", "pod", "command")
@@ -149,7 +150,15 @@ def _killer(args: argparse.Namespace, kube):
     return LocalProcessKiller()
 
 
-def _finish(report, output: str) -> int:
+def _run(drill: Coroutine[Any, Any, DrillReport], what: str, kube, output: str) -> int:
+    """Run one drill coroutine, close the cluster client, print the report; `what` prefixes errors."""
+    try:
+        report = asyncio.run(drill)
+    except DrillError as err:
+        raise CliError(f"{what}: {err}") from None
+    finally:
+        if kube is not None:
+            kube.close()
     print(render_report(report, output))
     return EXIT_OK if report.passed else EXIT_ERROR
 
@@ -163,14 +172,8 @@ def run_failover_drill(args: argparse.Namespace) -> int:
     # PARITY_POSTGRES_USER / PARITY_POSTGRES_PASSWORD (or PGPASSWORD), the host from Patroni.
     dsn = postgres_conninfo(replace(endpoints, postgres=endpoints.postgres or "dbname=postgres"), credentials)
     killer = _killer(args, kube)
-    try:
-        report = asyncio.run(run_patroni_drill(endpoints.patroni, dsn, killer, settings))
-    except DrillError as err:
-        raise CliError(f"drill failover ({', '.join(endpoints.patroni)}): {err}") from None
-    finally:
-        if kube is not None:
-            kube.close()
-    return _finish(report, args.output)
+    drill = run_patroni_drill(endpoints.patroni, dsn, killer, settings)
+    return _run(drill, f"drill failover ({', '.join(endpoints.patroni)})", kube, args.output)
 
 
 def run_redis_failover_drill(args: argparse.Namespace) -> int:
@@ -181,16 +184,8 @@ def run_redis_failover_drill(args: argparse.Namespace) -> int:
             "drill redis-failover: no Sentinel endpoints; give --sentinel HOST:PORT... (or -n NAMESPACE NAME)"
         )
     killer = _killer(args, kube)
-    try:
-        report = asyncio.run(
-            run_redis_drill(
-                endpoints.sentinel, endpoints.master_group_name, killer, credentials.redis_password, settings
-            )
-        )
-    except DrillError as err:
-        raise CliError(f"drill redis-failover ({', '.join(endpoints.sentinel)}): {err}") from None
-    finally:
-        if kube is not None:
-            kube.close()
-    return _finish(report, args.output)
+    drill = run_redis_drill(
+        endpoints.sentinel, endpoints.master_group_name, killer, credentials.redis_password, settings
+    )
+    return _run(drill, f"drill redis-failover ({', '.join(endpoints.sentinel)})", kube, args.output)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from parity.controlplane.certs import CertPaths, make_certs
+from parity.procs import pid_alive, signal_group
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok")
 KWOK_NODE = "kwok-node-0"
@@ -125,13 +126,13 @@ class ControlPlane:
         """Stop every process recorded in the pid file (in reverse start order)."""
         pids = self._read_pids()
         for name in reversed(list(pids)):
-            _terminate(pids[name])
+            signal_group(pids[name], signal.SIGTERM)
         deadline = time.monotonic() + 15
         for name in reversed(list(pids)):
-            while _alive(pids[name]) and time.monotonic() < deadline:
+            while pid_alive(pids[name], if_unreadable=False) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if _alive(pids[name]):
-                _kill_group(pids[name], signal.SIGKILL)
+            if pid_alive(pids[name], if_unreadable=False):
+                signal_group(pids[name], signal.SIGKILL)
         if self.pid_file.exists():
             self.pid_file.unlink()
         if remove_state and self.state_dir.exists():
@@ -139,10 +140,10 @@ class ControlPlane:
 
     def running(self) -> bool:
         pids = self._read_pids()
-        return bool(pids) and all(_alive(pid) for pid in pids.values())
+        return bool(pids) and all(pid_alive(pid, if_unreadable=False) for pid in pids.values())
 
     def status(self) -> dict[str, bool]:
-        return {name: _alive(pid) for name, pid in self._read_pids().items()}
+        return {name: pid_alive(pid, if_unreadable=False) for name, pid in self._read_pids().items()}
 
     # -- helpers ---------------------------------------------------------------------------
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
@@ -177,7 +178,7 @@ class ControlPlane:
 
     def _check_alive(self) -> None:
         for name, pid in self._pids.items():
-            if not _alive(pid):
+            if not pid_alive(pid, if_unreadable=False):
                 tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise ControlPlaneError(f"{name} exited during start-up; last lines of {self.log_dir / name}.log:\n{tail}")
 
@@ -259,6 +260,12 @@ class ControlPlane:
             f"--root-ca-file={c.ca_crt}",
             "--use-service-account-credentials=true",
             "--leader-elect=false",
+            # The default client limit (20 QPS) starves workload status updates while namespaces
+            # are being torn down around them; one local apiserver can take far more.
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
+            "--concurrent-statefulset-syncs=10",
+            "--concurrent-deployment-syncs=10",
             "--bind-address=127.0.0.1",
             f"--secure-port={p.controller_manager}",
             f"--cert-dir={self.state_dir / 'certs' / 'kcm'}",
@@ -273,6 +280,8 @@ class ControlPlane:
     def _scheduler_args(self, p: Ports) -> list[str]:
         return [
             f"--kubeconfig={self.kubeconfig}",
+            "--kube-api-qps=200",
+            "--kube-api-burst=400",
             f"--authentication-kubeconfig={self.kubeconfig}",
             f"--authorization-kubeconfig={self.kubeconfig}",
             "--leader-elect=false",
@@ -335,30 +344,3 @@ STORAGE_CLASS = {
     "volumeBindingMode": "Immediate",
 }
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as gone
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(") ")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _kill_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-
-
-def _terminate(pid: int) -> None:
-    _kill_group(pid, signal.SIGTERM)

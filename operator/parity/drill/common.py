@@ -1,13 +1,16 @@
-"""What both drills share: settings, the write log, waiting with a deadline."""
+"""What both drills share: settings, the write log, waiting with a deadline, the writer loop,
+and the kill / fail over / verify sequence around it."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 
-from parity.drill.report import Ack
-from parity.probes.support import describe_error
+from parity.drill.killers import KillError, KillTarget, LeaderKiller
+from parity.drill.report import MAX_LISTED_LOST, Ack, DrillReport, find_lost, measure_outage
+from parity.probes.support import describe_error, redact_secrets
 
 
 class DrillError(RuntimeError):
@@ -55,3 +58,140 @@ async def wait_until_true(condition: Callable[[], bool], timeout: float, what: s
         return condition()
 
     await wait_for(check, timeout, what, interval)
+
+
+class Writer:
+    """Writes seq, seq+1, ... to whichever node is primary, recording acknowledgements.
+
+    After any failed write the connection is dropped and reopened, so the writer follows a
+    failover the way a client that rediscovers the primary would. Subclasses say how to open a
+    connection to the current primary, write one number and close.
+    """
+
+    def __init__(self, start_seq: int, settings: DrillSettings, secrets: Iterable[str | None] = ()):
+        self.seq = start_seq
+        self.settings = settings
+        self.secrets = list(secrets)
+        self.log = WriteLog()
+        self.stopped = asyncio.Event()
+        self.connection: Any = None
+        self.node: str | None = None
+
+    async def _open(self) -> tuple[Any, str]:
+        """(connection, node name) of the current primary; raises while there is none."""
+        raise NotImplementedError
+
+    async def _write(self, connection: Any, seq: int) -> None:
+        raise NotImplementedError
+
+    async def _close(self, connection: Any) -> None:
+        raise NotImplementedError
+
+    def _describe(self, err: BaseException) -> str:
+        return redact_secrets(describe_error(err), self.secrets)
+
+    async def _drop(self) -> None:
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            try:
+                await asyncio.wait_for(self._close(connection), 1)
+            except Exception:  # noqa: BLE001 - the server is gone; closing is a courtesy
+                pass
+
+    async def run(self) -> None:
+        while not self.stopped.is_set():
+            if self.connection is None:
+                try:
+                    self.connection, self.node = await self._open()
+                except Exception as err:  # noqa: BLE001 - no writable primary yet: try again
+                    self.log.last_error = self._describe(err)
+                    await asyncio.sleep(0.1)
+                    continue
+            seq = self.seq
+            self.seq += 1
+            self.log.attempted += 1
+            try:
+                await asyncio.wait_for(self._write(self.connection, seq), self.settings.write_timeout)
+                self.log.acks.append(Ack(seq, time.monotonic(), self.node or "?"))
+            except Exception as err:  # noqa: BLE001 - failed, or its fate is unknown: not acknowledged
+                self.log.failed += 1
+                self.log.last_error = self._describe(err)
+                await self._drop()
+                continue
+            await asyncio.sleep(self.settings.interval)
+        await self._drop()
+
+
+async def drive_failover(
+    report: DrillReport,
+    writer: Writer,
+    killer: LeaderKiller,
+    target: KillTarget,
+    old: str,
+    new_leader: Callable[[], Awaitable[str | None]],
+    settings: DrillSettings,
+    role: str,
+) -> bool:
+    """Warm up the writer, kill `target`, wait for `new_leader()` to name another node and for a
+    write acknowledged there, then count the writes into `report`.
+
+    False when the kill itself failed (report.error says why; nothing is counted). A failover
+    that does not complete in time is recorded in report.error, not raised.
+    """
+    task = asyncio.create_task(writer.run())
+    try:
+        await wait_until_true(
+            lambda: len(writer.log.acks) >= settings.warmup_writes,
+            settings.ready_timeout,
+            "no writes acknowledged before the kill",
+            interval=0.02,
+        )
+        killed_at = time.monotonic()
+        try:
+            report.killed = await killer.kill(target)
+        except KillError as err:
+            report.error = str(err)
+            return False
+        try:
+            report.new_leader = await wait_for(new_leader, settings.timeout, f"no new {role}")
+            report.leader_elected_seconds = time.monotonic() - killed_at
+            await wait_until_true(
+                lambda: any(a.node != old for a in writer.log.acks),
+                settings.timeout,
+                f"no write acknowledged by the new {role}",
+            )
+            await asyncio.sleep(settings.settle_seconds)
+        except DrillError as err:
+            report.error = f"{err}; last write error: {writer.log.last_error}"
+    finally:
+        writer.stopped.set()
+        await asyncio.wait_for(task, settings.write_timeout + 5)
+
+    acks = writer.log.acks
+    report.attempted_writes = writer.log.attempted
+    report.acked_writes = len(acks)
+    report.failed_writes = writer.log.failed
+    report.acked_before_kill = sum(1 for a in acks if a.node == old)
+    report.acked_after_kill = report.acked_writes - report.acked_before_kill
+    report.unavailable_seconds = measure_outage(acks, old).seconds
+    return True
+
+
+async def verify_writes(
+    report: DrillReport,
+    acks: Sequence[Ack],
+    read_present: Callable[[], Awaitable[list[int]]],
+    password: str | None,
+) -> None:
+    """Compare the acknowledged writes with what `read_present()` finds on the new primary."""
+    try:
+        present = await read_present()
+    except Exception as err:  # noqa: BLE001
+        report.error = f"cannot verify the writes: {redact_secrets(describe_error(err), [password])}"
+    else:
+        acked = {a.seq for a in acks}
+        lost = find_lost(acked, present)
+        report.present_acked = len(acked) - len(lost)
+        report.lost_acked_writes = len(lost)
+        report.lost_seqs = lost[:MAX_LISTED_LOST]
+        report.unacked_but_present = len(set(present) - acked)

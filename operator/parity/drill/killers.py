@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from parity.procs import children_of, pid_alive
+
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
@@ -79,28 +81,6 @@ def find_listening_pids(port: int) -> list[int]:
                         found.append(int(entry.name))
                         break
     return sorted(found)
-
-
-def children_of(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                    found.append(int(entry.name))
-    return found
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(OSError, IndexError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
 
 
 def _port_of(url: str | None) -> int | None:

@@ -18,9 +18,9 @@ from typing import Sequence
 import httpx
 import psycopg
 
-from parity.drill.common import DrillError, DrillSettings, WriteLog, wait_for, wait_until_true
-from parity.drill.killers import KillError, KillTarget, LeaderKiller
-from parity.drill.report import MAX_LISTED_LOST, Ack, DrillReport, find_lost, measure_outage
+from parity.drill.common import DrillError, DrillSettings, Writer, drive_failover, verify_writes, wait_for
+from parity.drill.killers import KillTarget, LeaderKiller
+from parity.drill.report import DrillReport
 from parity.probes.patroni import find_leader
 from parity.probes.support import build_conninfo, conninfo_params, describe_error, normalize_url, redact_secrets
 from parity.probes.units import parse_bool
@@ -57,8 +57,8 @@ def running_leader(cluster: dict) -> Member | None:
     return Member(leader["name"], leader["host"], int(leader.get("port") or 5432), leader.get("api_url"))
 
 
-class PatroniWriter:
-    """Writes seq, seq+1, ... to whichever node Patroni names leader, recording acknowledgements."""
+class PatroniWriter(Writer):
+    """Writes to whichever node Patroni names leader, once it has left recovery."""
 
     def __init__(
         self,
@@ -68,17 +68,12 @@ class PatroniWriter:
         settings: DrillSettings,
         client: httpx.AsyncClient,
     ):
+        super().__init__(start_seq, settings)
         self.urls = urls
         self.dsn = dsn
-        self.seq = start_seq
-        self.settings = settings
         self.client = client
-        self.log = WriteLog()
-        self.stopped = asyncio.Event()
-        self.conn: psycopg.AsyncConnection | None = None
-        self.node: str | None = None
 
-    async def _connect(self) -> None:
+    async def _open(self) -> tuple[psycopg.AsyncConnection, str]:
         cluster, _ = await read_patroni(self.client, self.urls)
         leader = running_leader(cluster)
         if leader is None:
@@ -91,41 +86,13 @@ class PatroniWriter:
         if (await cur.fetchone())[0]:
             await conn.close()
             raise DrillError(f"{leader.name} is still in recovery")
-        self.conn, self.node = conn, leader.name
+        return conn, leader.name
 
-    async def _drop(self) -> None:
-        if self.conn is not None:
-            conn, self.conn = self.conn, None
-            try:
-                await asyncio.wait_for(conn.close(), 1)
-            except Exception:  # noqa: BLE001 - the server is gone; closing is a courtesy
-                pass
+    async def _write(self, connection: psycopg.AsyncConnection, seq: int) -> None:
+        await connection.execute(f"INSERT INTO {TABLE} (seq, ts) VALUES (%s, now())", (seq,))
 
-    async def run(self) -> None:
-        while not self.stopped.is_set():
-            if self.conn is None:
-                try:
-                    await self._connect()
-                except Exception as err:  # noqa: BLE001 - no writable primary yet: try again
-                    self.log.last_error = describe_error(err)
-                    await asyncio.sleep(0.1)
-                    continue
-            seq = self.seq
-            self.seq += 1
-            self.log.attempted += 1
-            try:
-                await asyncio.wait_for(
-                    self.conn.execute(f"INSERT INTO {TABLE} (seq, ts) VALUES (%s, now())", (seq,)),
-                    self.settings.write_timeout,
-                )
-                self.log.acks.append(Ack(seq, time.monotonic(), self.node or "?"))
-            except Exception as err:  # noqa: BLE001 - the write failed or its fate is unknown: not acknowledged
-                self.log.failed += 1
-                self.log.last_error = describe_error(err)
-                await self._drop()
-                continue
-            await asyncio.sleep(self.settings.interval)
-        await self._drop()
+    async def _close(self, connection: psycopg.AsyncConnection) -> None:
+        await connection.close()
 
 
 async def run_patroni_drill(
@@ -169,67 +136,26 @@ async def run_patroni_drill(
             raise DrillError(f"cannot prepare {TABLE} on {where}: {reason}") from None
 
         writer = PatroniWriter(urls, dsn, start_seq, settings, client)
-        task = asyncio.create_task(writer.run())
-        try:
-            await wait_until_true(
-                lambda: len(writer.log.acks) >= settings.warmup_writes,
-                settings.ready_timeout,
-                "no writes acknowledged before the kill",
-                interval=0.02,
-            )
-            target = KillTarget("postgres", leader.name, leader.host, leader.port, leader.api_url)
-            killed_at = time.monotonic()
-            try:
-                report.killed = await killer.kill(target)
-            except KillError as err:
-                report.error = str(err)
-                return report
+        target = KillTarget("postgres", leader.name, leader.host, leader.port, leader.api_url)
 
-            async def new_leader() -> Member | None:
-                cluster, _ = await read_patroni(client, urls)
-                candidate = running_leader(cluster)
-                return candidate if candidate is not None and candidate.name != leader.name else None
+        async def new_leader() -> str | None:
+            cluster, _ = await read_patroni(client, urls)
+            candidate = running_leader(cluster)
+            return candidate.name if candidate is not None and candidate.name != leader.name else None
 
-            try:
-                elected = await wait_for(new_leader, settings.timeout, "no new leader")
-                report.new_leader = elected.name
-                report.leader_elected_seconds = time.monotonic() - killed_at
-                await wait_until_true(
-                    lambda: any(a.node != leader.name for a in writer.log.acks),
-                    settings.timeout,
-                    "no write acknowledged by the new leader",
-                )
-                await asyncio.sleep(settings.settle_seconds)
-            except DrillError as err:
-                report.error = f"{err}; last write error: {writer.log.last_error}"
-        finally:
-            writer.stopped.set()
-            await asyncio.wait_for(task, settings.write_timeout + 5)
+        if not await drive_failover(report, writer, killer, target, leader.name, new_leader, settings, "leader"):
+            return report
 
-        acks = writer.log.acks
-        report.attempted_writes = writer.log.attempted
-        report.acked_writes = len(acks)
-        report.failed_writes = writer.log.failed
-        report.acked_before_kill = sum(1 for a in acks if a.node == leader.name)
-        report.acked_after_kill = report.acked_writes - report.acked_before_kill
-        report.unavailable_seconds = measure_outage(acks, leader.name).seconds
+        async def read_acked_rows() -> list[int]:
+            cluster, _ = await read_patroni(client, urls)
+            current = running_leader(cluster)
+            if current is None:
+                raise DrillError("no leader to verify on")
+            conninfo = build_conninfo(dsn, host=current.host, port=current.port, connect_timeout=3)
+            return await read_present(conninfo, start_seq, writer.seq)
+
         if report.error is None:
-            try:
-                cluster, _ = await read_patroni(client, urls)
-                current = running_leader(cluster)
-                if current is None:
-                    raise DrillError("no leader to verify on")
-                conninfo = build_conninfo(dsn, host=current.host, port=current.port, connect_timeout=3)
-                present = await read_present(conninfo, start_seq, writer.seq)
-            except Exception as err:  # noqa: BLE001
-                report.error = f"cannot verify the writes: {redact_secrets(describe_error(err), [password])}"
-            else:
-                acked = {a.seq for a in acks}
-                lost = find_lost(acked, present)
-                report.present_acked = len(acked) - len(lost)
-                report.lost_acked_writes = len(lost)
-                report.lost_seqs = lost[:MAX_LISTED_LOST]
-                report.unacked_but_present = len(set(present) - acked)
+            await verify_writes(report, writer.log.acks, read_acked_rows, password)
     report.duration_seconds = time.monotonic() - started
     return report
 

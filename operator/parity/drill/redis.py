@@ -15,11 +15,11 @@ from typing import Sequence
 
 import redis.asyncio as aioredis
 
-from parity.drill.killers import KillError, KillTarget, LeaderKiller
-from parity.drill.common import DrillError, DrillSettings, WriteLog, wait_for, wait_until_true
-from parity.drill.report import MAX_LISTED_LOST, Ack, DrillReport, find_lost, measure_outage
+from parity.drill.common import DrillError, DrillSettings, Writer, drive_failover, verify_writes, wait_for
+from parity.drill.killers import KillTarget, LeaderKiller
+from parity.drill.report import DrillReport
 from parity.probes.redis import REDIS_PORT, SENTINEL_PORT, client_for
-from parity.probes.support import describe_error, format_address, redact_secrets, split_host_port
+from parity.probes.support import format_address, split_host_port
 
 KEY = "parity_drill"
 
@@ -49,7 +49,9 @@ async def role_of(address: str, password: str | None, timeout: float) -> str:
         await client.aclose()
 
 
-class RedisWriter:
+class RedisWriter(Writer):
+    """RPUSHes to whichever node the Sentinels name primary, once it reports that role."""
+
     def __init__(
         self,
         sentinels: Sequence[str],
@@ -59,18 +61,13 @@ class RedisWriter:
         start_seq: int,
         settings: DrillSettings,
     ):
+        super().__init__(start_seq, settings, secrets=[password])
         self.sentinels = sentinels
         self.group = group
         self.password = password
         self.sentinel_password = sentinel_password
-        self.seq = start_seq
-        self.settings = settings
-        self.log = WriteLog()
-        self.stopped = asyncio.Event()
-        self.client: aioredis.Redis | None = None
-        self.node: str | None = None
 
-    async def _connect(self) -> None:
+    async def _open(self) -> tuple[aioredis.Redis, str]:
         primary = await sentinel_primary(
             self.sentinels, self.group, self.sentinel_password, self.settings.write_timeout
         )
@@ -79,39 +76,14 @@ class RedisWriter:
         # Sentinel keeps naming the dead primary until it fails over: check before writing.
         if await role_of(primary, self.password, self.settings.write_timeout) != "master":
             raise DrillError(f"{primary} is not a primary (yet)")
-        self.client = client_for(primary, REDIS_PORT, self.password, self.settings.write_timeout)
-        self.node = primary
+        return client_for(primary, REDIS_PORT, self.password, self.settings.write_timeout), primary
 
-    async def _drop(self) -> None:
-        if self.client is not None:
-            client, self.client = self.client, None
-            try:
-                await asyncio.wait_for(client.aclose(), 1)
-            except Exception:  # noqa: BLE001
-                pass
+    async def _write(self, connection: aioredis.Redis, seq: int) -> None:
+        # READONLY, a lost connection or a timeout all leave the item unacknowledged.
+        await connection.rpush(KEY, seq)
 
-    async def run(self) -> None:
-        while not self.stopped.is_set():
-            if self.client is None:
-                try:
-                    await self._connect()
-                except Exception as err:  # noqa: BLE001
-                    self.log.last_error = redact_secrets(describe_error(err), [self.password])
-                    await asyncio.sleep(0.1)
-                    continue
-            seq = self.seq
-            self.seq += 1
-            self.log.attempted += 1
-            try:
-                await asyncio.wait_for(self.client.rpush(KEY, seq), self.settings.write_timeout)
-                self.log.acks.append(Ack(seq, time.monotonic(), self.node or "?"))
-            except Exception as err:  # noqa: BLE001 - READONLY, connection lost, timeout: not acknowledged
-                self.log.failed += 1
-                self.log.last_error = redact_secrets(describe_error(err), [self.password])
-                await self._drop()
-                continue
-            await asyncio.sleep(self.settings.interval)
-        await self._drop()
+    async def _close(self, connection: aioredis.Redis) -> None:
+        await connection.aclose()
 
 
 async def read_items(address: str, password: str | None, timeout: float) -> list[int]:
@@ -160,62 +132,24 @@ async def run_redis_drill(
     start_seq = await last_item(old, password, settings.write_timeout) + 1
 
     writer = RedisWriter(sentinels, master_group_name, password, sentinel_password, start_seq, settings)
-    task = asyncio.create_task(writer.run())
-    try:
-        await wait_until_true(
-            lambda: len(writer.log.acks) >= settings.warmup_writes,
-            settings.ready_timeout,
-            "no writes acknowledged before the kill",
-            interval=0.02,
-        )
-        host, port = split_host_port(old, REDIS_PORT)
-        killed_at = time.monotonic()
-        try:
-            report.killed = await killer.kill(KillTarget("redis", old, host, port))
-        except KillError as err:
-            report.error = str(err)
-            return report
+    host, port = split_host_port(old, REDIS_PORT)
 
-        async def new_primary() -> str | None:
-            primary = await primary_ready()
-            return primary if primary and primary != old else None
+    async def new_primary() -> str | None:
+        primary = await primary_ready()
+        return primary if primary and primary != old else None
 
-        try:
-            report.new_leader = await wait_for(new_primary, settings.timeout, "no new primary")
-            report.leader_elected_seconds = time.monotonic() - killed_at
-            await wait_until_true(
-                lambda: any(a.node != old for a in writer.log.acks),
-                settings.timeout,
-                "no write acknowledged by the new primary",
-            )
-            await asyncio.sleep(settings.settle_seconds)
-        except DrillError as err:
-            report.error = f"{err}; last write error: {writer.log.last_error}"
-    finally:
-        writer.stopped.set()
-        await asyncio.wait_for(task, settings.write_timeout + 5)
+    if not await drive_failover(
+        report, writer, killer, KillTarget("redis", old, host, port), old, new_primary, settings, "primary"
+    ):
+        return report
 
-    acks = writer.log.acks
-    report.attempted_writes = writer.log.attempted
-    report.acked_writes = len(acks)
-    report.failed_writes = writer.log.failed
-    report.acked_before_kill = sum(1 for a in acks if a.node == old)
-    report.acked_after_kill = report.acked_writes - report.acked_before_kill
-    report.unavailable_seconds = measure_outage(acks, old).seconds
+    async def read_acked_items() -> list[int]:
+        current = await primary_ready()
+        if current is None:
+            raise DrillError("no primary to verify on")
+        return [v for v in await read_items(current, password, settings.write_timeout) if v >= start_seq]
+
     if report.error is None:
-        try:
-            current = await primary_ready()
-            if current is None:
-                raise DrillError("no primary to verify on")
-            items = [v for v in await read_items(current, password, settings.write_timeout) if v >= start_seq]
-        except Exception as err:  # noqa: BLE001
-            report.error = f"cannot verify the writes: {redact_secrets(describe_error(err), [password])}"
-        else:
-            acked = {a.seq for a in acks}
-            lost = find_lost(acked, items)
-            report.present_acked = len(acked) - len(lost)
-            report.lost_acked_writes = len(lost)
-            report.lost_seqs = lost[:MAX_LISTED_LOST]
-            report.unacked_but_present = len(set(items) - acked)
+        await verify_writes(report, writer.log.acks, read_acked_items, password)
     report.duration_seconds = time.monotonic() - started
     return report

@@ -283,3 +283,43 @@ def deployment(owner: Owner, component: str, name: str, app: str, pod: dict[str,
             },
         },
     }
+
+
+def volume_claim_template(owner: Owner, app: str, name: str, size: str, *,
+                          storage_class: str | None = None) -> dict[str, Any]:
+    """One ReadWriteOnce claim per StatefulSet pod; no class means the cluster's default."""
+    spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}
+    if storage_class:
+        spec["storageClassName"] = storage_class
+    return {"metadata": {"name": name, "labels": owner.selector(app)}, "spec": spec}
+
+
+def claim_retention(*, retain_on_delete: bool, retain_on_scale: bool) -> dict[str, str]:
+    """persistentVolumeClaimRetentionPolicy: what happens to the claims when the StatefulSet is
+    deleted, and when it is scaled down."""
+    return {
+        "whenDeleted": "Retain" if retain_on_delete else "Delete",
+        "whenScaled": "Retain" if retain_on_scale else "Delete",
+    }
+
+
+def statefulset(owner: Owner, component: str, name: str, app: str, pod: dict[str, Any], *, replicas: int,
+                service_name: str, version: str | None = None, parallel: bool = False,
+                claims: list[dict[str, Any]] | None = None,
+                retention: dict[str, str] | None = None) -> dict[str, Any]:
+    """A StatefulSet whose pods carry `app`'s selector labels; `parallel` starts them all at once."""
+    spec: dict[str, Any] = {"replicas": replicas, "serviceName": service_name}
+    if parallel:
+        spec["podManagementPolicy"] = "Parallel"
+    spec["selector"] = {"matchLabels": owner.selector(app)}
+    spec["template"] = {"metadata": owner.pod_metadata(component, app, version=version), "spec": pod}
+    if claims:
+        spec["volumeClaimTemplates"] = claims
+    if retention:
+        spec["persistentVolumeClaimRetentionPolicy"] = retention
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": owner.metadata(component, name, app=app, version=version),
+        "spec": spec,
+    }

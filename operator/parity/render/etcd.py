@@ -14,6 +14,7 @@ from parity.api.models import EtcdSpec
 from parity.render import images
 from parity.render.common import (
     Owner,
+    claim_retention,
     container_port,
     env_field,
     env_value,
@@ -21,6 +22,8 @@ from parity.render.common import (
     pod_spec,
     service,
     service_port,
+    statefulset,
+    volume_claim_template,
     with_resources,
 )
 
@@ -126,36 +129,19 @@ def build_etcd_statefulset(owner: Owner, spec: EtcdSpec, *, retain_on_delete: bo
         "livenessProbe": http_probe("/health?serializable=true", "client", period=10, failures=6, delay=15),
         "volumeMounts": [{"mountPath": DATA_DIR, "name": DATA_VOLUME}],
     }, spec.resources)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": owner.metadata(c.COMPONENT_ETCD, name, app=APP, version=spec.version),
-        "spec": {
-            "replicas": spec.replicas,
-            "serviceName": peer_service_name(owner.env_name),
-            # Members must start together: each waits for the others to form the first quorum.
-            "podManagementPolicy": "Parallel",
-            "selector": {"matchLabels": owner.selector(APP)},
-            "template": {
-                "metadata": owner.pod_metadata(c.COMPONENT_ETCD, APP, version=spec.version),
-                "spec": pod_spec([container]),
-            },
-            "volumeClaimTemplates": [{
-                "metadata": {"name": DATA_VOLUME, "labels": owner.selector(APP)},
-                "spec": {
-                    "accessModes": ["ReadWriteOnce"],
-                    "resources": {"requests": {"storage": DATA_SIZE}},
-                },
-            }],
-            # Follows spec.postgres.storage.retainOnDelete: retained PostgreSQL data is only
-            # useful together with the DCS state that names its cluster. Scaled-away members'
-            # data is stale membership and is always dropped.
-            "persistentVolumeClaimRetentionPolicy": {
-                "whenDeleted": "Retain" if retain_on_delete else "Delete",
-                "whenScaled": "Delete",
-            },
-        },
-    }
+    return statefulset(
+        owner, c.COMPONENT_ETCD, name, APP, pod_spec([container]),
+        replicas=spec.replicas,
+        service_name=peer_service_name(owner.env_name),
+        version=spec.version,
+        # Members must start together: each waits for the others to form the first quorum.
+        parallel=True,
+        claims=[volume_claim_template(owner, APP, DATA_VOLUME, DATA_SIZE)],
+        # Follows spec.postgres.storage.retainOnDelete: retained PostgreSQL data is only
+        # useful together with the DCS state that names its cluster. Scaled-away members'
+        # data is stale membership and is always dropped.
+        retention=claim_retention(retain_on_delete=retain_on_delete, retain_on_scale=False),
+    )
 
 
 def build_etcd_pdb(owner: Owner, spec: EtcdSpec) -> dict[str, Any]:

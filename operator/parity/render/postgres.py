@@ -21,6 +21,7 @@ from parity.api.models import PostgresSpec
 from parity.render import images
 from parity.render.common import (
     Owner,
+    claim_retention,
     config_map,
     container_port,
     dump_yaml,
@@ -32,6 +33,8 @@ from parity.render.common import (
     pod_spec,
     service,
     service_port,
+    statefulset,
+    volume_claim_template,
     with_resources,
 )
 
@@ -300,32 +303,17 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
                       {"key": APP_PASSWORD_KEY, "path": APP_PASSWORD_KEY}]}},
     ]
     storage = spec.storage
-    claim_spec: dict[str, Any] = {
-        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage.size}},
-    }
-    if storage.storage_class_name:
-        claim_spec["storageClassName"] = storage.storage_class_name
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": owner.metadata(c.COMPONENT_POSTGRES, statefulset_name(env), app=APP, version=spec.version),
-        "spec": {
-            "replicas": spec.replicas,
-            "serviceName": headless_service_name(env),
-            "selector": {"matchLabels": owner.selector(APP)},
-            "template": {
-                "metadata": owner.pod_metadata(c.COMPONENT_POSTGRES, APP, version=spec.version),
-                "spec": pod_spec([container], volumes=volumes, service_account=service_account_name(env)),
-            },
-            "volumeClaimTemplates": [{"metadata": {"name": DATA_VOLUME, "labels": owner.selector(APP)},
-                                      "spec": claim_spec}],
-            "persistentVolumeClaimRetentionPolicy": {
-                "whenDeleted": "Retain" if storage.retain_on_delete else "Delete",
-                # A member scaled away and back keeps its data and rejoins as a replica quickly.
-                "whenScaled": "Retain",
-            },
-        },
-    }
+    return statefulset(
+        owner, c.COMPONENT_POSTGRES, statefulset_name(env), APP,
+        pod_spec([container], volumes=volumes, service_account=service_account_name(env)),
+        replicas=spec.replicas,
+        service_name=headless_service_name(env),
+        version=spec.version,
+        claims=[volume_claim_template(owner, APP, DATA_VOLUME, storage.size,
+                                      storage_class=storage.storage_class_name)],
+        # A member scaled away and back keeps its data and rejoins as a replica quickly.
+        retention=claim_retention(retain_on_delete=storage.retain_on_delete, retain_on_scale=True),
+    )
 
 
 def build_postgres(
