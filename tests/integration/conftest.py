@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import uuid
 
 import pytest
 from support import REPO_ROOT, Operator
@@ -24,7 +24,8 @@ def operator(crds_installed, tmp_path_factory):
 def namespace(control_plane, request):
     """A fresh namespace per test, deleted afterwards."""
     name = "t-" + request.node.name.lower().replace("_", "-").replace("[", "-").replace("]", "")[:40].strip("-")
-    name = f"{name}-{os.getpid() % 1000}"
+    name = f"{name[:50]}-{uuid.uuid4().hex[:6]}"
     control_plane.kubectl("create", "namespace", name)
     yield name
-    control_plane.kubectl("delete", "namespace", name, "--wait=false", check=False)
+    # Waiting keeps one test's teardown from competing with the next test's set-up on 2 cores.
+    control_plane.kubectl("delete", "namespace", name, "--wait=true", "--timeout=90s", check=False, timeout=120)

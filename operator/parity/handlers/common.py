@@ -21,7 +21,10 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
                                     runtime=memo.runtime.get(key))
 
     try:
-        outcome = memo.triggers.coalesce(key, work) if coalesce else memo.triggers.run(key, work)
+        if coalesce:
+            outcome = memo.triggers.coalesce(key, work, settle=memo.config.settle_seconds)
+        else:
+            outcome = memo.triggers.run(key, work)
     except SpecError as err:
         metrics.RECONCILE_ERRORS.labels(trigger).inc()
         raise kopf.PermanentError(str(err)) from None

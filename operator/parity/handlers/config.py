@@ -17,6 +17,8 @@ class OperatorConfig:
     # control plane whose kwok pods run no processes ("auto" decides by where we run).
     runtime_probes: bool = False
     max_workers: int = 8
+    # Event-driven syncs wait this long so a burst of child events becomes one sync.
+    settle_seconds: float = 0.2
 
     @classmethod
     def from_env(cls) -> "OperatorConfig":
@@ -27,4 +29,5 @@ class OperatorConfig:
             resync_seconds=float(os.environ.get("PARITY_RESYNC_SECONDS", 60)),
             runtime_probes=in_cluster if probes == "auto" else probes in ("1", "true", "on", "yes"),
             max_workers=int(os.environ.get("PARITY_MAX_WORKERS", 8)),
+            settle_seconds=float(os.environ.get("PARITY_SETTLE_SECONDS", 0.2)),
         )

@@ -11,6 +11,7 @@ deleted, so this map is bounded by the number of live environments.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -33,12 +34,16 @@ class Triggers:
         with self._lock(key):
             return fn()
 
-    def coalesce(self, key: Key, fn: Callable[[], T]) -> T | None:
-        """Run fn unless a run for this key is already waiting: that one will see the same state."""
+    def coalesce(self, key: Key, fn: Callable[[], T], settle: float = 0.0) -> T | None:
+        """Run fn unless a run for this key is already waiting: that one will see the same state.
+        `settle` waits a moment first, so the rest of a burst (a StatefulSet's pods becoming
+        ready one by one) joins this run instead of starting another full read."""
         with self._guard:
             if key in self._pending:
                 return None
             self._pending.add(key)
+        if settle:
+            time.sleep(settle)
         lock = self._lock(key)
         with lock:
             with self._guard:
