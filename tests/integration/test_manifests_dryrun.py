@@ -132,7 +132,11 @@ def test_operator_can_apply_every_rendered_child(operator_rbac, namespace):
     assert {"Role", "RoleBinding", "StatefulSet", "Secret", "Service"} <= kinds
     # Roles for real first, as the operator orders them: a RoleBinding is checked against the
     # Role it names, which a dry run would not have created.
-    roles = {"apiVersion": "v1", "kind": "List", "items": [c for c in children if c["kind"] == "Role"]}
+    # Without their owner reference: the garbage collector deletes objects whose owner (this
+    # made-up environment uid) does not exist, and would race the dry run below.
+    real_roles = [{**c, "metadata": {k: v for k, v in c["metadata"].items() if k != "ownerReferences"}}
+                  for c in children if c["kind"] == "Role"]
+    roles = {"apiVersion": "v1", "kind": "List", "items": real_roles}
     plane.kubectl("apply", "--server-side", f"--field-manager={constants.FIELD_MANAGER}", "--as", SA, "-f", "-",
                   input=json.dumps(roles))
     document = {"apiVersion": "v1", "kind": "List", "items": children}

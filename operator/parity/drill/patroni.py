@@ -68,7 +68,8 @@ class PatroniWriter(Writer):
         settings: DrillSettings,
         client: httpx.AsyncClient,
     ):
-        super().__init__(start_seq, settings)
+        # Write errors end up in the report: the password must never be in them.
+        super().__init__(start_seq, settings, secrets=[conninfo_params(dsn).get("password")])
         self.urls = urls
         self.dsn = dsn
         self.client = client
