@@ -27,6 +27,9 @@ CONDITION_OF = {
 class ComponentStatus:
     ready: int
     desired: int
+    # A workload still rolling out its latest spec (or not created yet): members missing now
+    # are expected, not lost.
+    progressing: bool = False
 
     @property
     def is_ready(self) -> bool:
@@ -36,18 +39,23 @@ class ComponentStatus:
         return {"ready": self.ready, "desired": self.desired}
 
 
-def _workload_counts(obj: dict) -> tuple[int, int]:
+def _workload_counts(obj: dict) -> tuple[int, int, bool]:
+    """(ready, desired, progressing) of one live workload at the replica count we want."""
     spec = obj.get("spec", {})
     status = obj.get("status", {})
     desired = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
     ready = int(status.get("readyReplicas") or 0)
+    progressing = False
     # A workload whose controller has not seen its latest spec yet is not ready at that spec.
     generation = obj.get("metadata", {}).get("generation")
     if generation is not None and status.get("observedGeneration", 0) < generation:
         ready = min(ready, desired - 1) if desired else 0
+        progressing = True
     if obj.get("kind") == "StatefulSet" and status.get("updatedReplicas") is not None:
-        ready = min(ready, int(status.get("updatedReplicas") or 0))
-    return min(ready, desired), desired
+        updated = int(status.get("updatedReplicas") or 0)
+        progressing = progressing or updated < desired
+        ready = min(ready, updated)
+    return min(ready, desired), desired, progressing
 
 
 def summarize_components(desired_children: list[dict], live_children: list[dict]) -> dict[str, ComponentStatus]:
@@ -57,7 +65,7 @@ def summarize_components(desired_children: list[dict], live_children: list[dict]
     ready); ready counts come from the live objects' own status.
     """
     live = {(o.get("kind"), o["metadata"]["name"]): o for o in live_children}
-    totals: dict[str, list[int]] = {}
+    totals: dict[str, ComponentStatus] = {}
     for obj in desired_children:
         if obj.get("kind") not in WORKLOAD_KINDS:
             continue
@@ -65,10 +73,15 @@ def summarize_components(desired_children: list[dict], live_children: list[dict]
         key = "observability" if component not in STATUS_COMPONENTS else component
         desired = int(obj.get("spec", {}).get("replicas", 1))
         live_obj = live.get((obj["kind"], obj["metadata"]["name"]))
-        ready = _workload_counts({**live_obj, "spec": {"replicas": desired}})[0] if live_obj else 0
-        ready_total, desired_total = totals.setdefault(key, [0, 0])
-        totals[key] = [ready_total + ready, desired_total + desired]
-    return {name: ComponentStatus(ready=r, desired=d) for name, (r, d) in totals.items()}
+        if live_obj is None:
+            ready, progressing = 0, True
+        else:
+            live_replicas = (live_obj.get("spec") or {}).get("replicas", desired)
+            ready, _, progressing = _workload_counts({**live_obj, "spec": {"replicas": desired}})
+            progressing = progressing or live_replicas != desired
+        before = totals.get(key, ComponentStatus(0, 0))
+        totals[key] = ComponentStatus(before.ready + ready, before.desired + desired, before.progressing or progressing)
+    return totals
 
 
 def compute_phase(components: dict[str, ComponentStatus], previous_phase: str | None) -> str:
@@ -76,7 +89,8 @@ def compute_phase(components: dict[str, ComponentStatus], previous_phase: str | 
         return "Provisioning"
     if all(c.is_ready for c in components.values()):
         return "Ready"
-    if previous_phase in ("Ready", "Degraded"):
+    lost = any(not c.is_ready and not c.progressing for c in components.values())
+    if lost and previous_phase in ("Ready", "Degraded"):
         return "Degraded"
     return "Provisioning"
 

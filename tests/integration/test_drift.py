@@ -179,3 +179,29 @@ def test_parity_diff_reads_a_live_environment(operator, namespace):
     missing = subprocess.run([sys.executable, "-m", "parity.cli.main", "diff", "-n", namespace, "nope"],
                              capture_output=True, text=True, env=run_env)
     assert missing.returncode == 1 and "nope" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_metrics_report_drift_per_environment_and_severity(operator, namespace):
+    import urllib.request
+
+    plane = operator.plane
+    env = sample()
+    env["spec"]["postgres"]["version"] = "15"
+    apply(plane, env, namespace)
+    d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=5) as resp:
+            return resp.read().decode()
+
+    labels = f'environment="dev",namespace="{namespace}"'
+    text = wait_until(lambda: (t := scrape()) and f'parity_drift_items{{{labels},severity="critical"}}' in t and t,
+                      timeout=30, what="drift metrics")
+    line = next(l for l in text.splitlines() if l.startswith(f'parity_drift_items{{{labels},severity="critical"}}'))
+    assert float(line.split()[-1]) == d["summary"]["critical"]
+    assert f"parity_environment_in_parity{{{labels}}} 0.0" in text
+    for family in ("parity_reconcile_duration_seconds_bucket", "parity_drift_evaluation_duration_seconds_count"):
+        assert family in text
+    # Deleting the environment removes its series (bounded cardinality).
+    plane.kubectl("delete", "penv", "dev", "-n", namespace, "--wait=true", "--timeout=60s")
+    wait_until(lambda: labels not in scrape(), timeout=30, what="series removed")

@@ -84,3 +84,16 @@ def test_etcd_member_count_change_is_refused_only_for_a_running_cluster():
     assert etcd_membership_change({}, sts, 5, "dev-etcd") is None  # no recorded count
     message = etcd_membership_change(previous, sts, 5, "dev-etcd")
     assert "from 3 to 5" in message and "back to 3" in message
+
+
+def test_a_rollout_is_provisioning_not_degraded():
+    # The controller has not observed the new spec yet: missing members are expected.
+    rolling = summarize_components([sts("e", "etcd", 3)], [sts("e", "etcd", 3, ready=3, generation=2, observed=1)])
+    assert rolling["etcd"].progressing and not rolling["etcd"].is_ready
+    assert compute_phase(rolling, "Ready") == "Provisioning"
+    # Scaled in the spec, not yet in the live object.
+    scaling = summarize_components([sts("p", "postgres", 5)], [sts("p", "postgres", 3, ready=3)])
+    assert scaling["postgres"].progressing and compute_phase(scaling, "Ready") == "Provisioning"
+    # Same spec, fewer ready members: lost, so Degraded.
+    lost = summarize_components([sts("e", "etcd", 3)], [sts("e", "etcd", 3, ready=2)])
+    assert not lost["etcd"].progressing and compute_phase(lost, "Ready") == "Degraded"
