@@ -265,6 +265,11 @@ class ControlPlane:
             "--kube-api-qps=200",
             "--kube-api-burst=400",
             "--concurrent-statefulset-syncs=10",
+            # kwok's node heartbeats can run late on a loaded laptop; a fake node is not a
+            # failed machine, so give it minutes before its pods are marked not ready.
+            "--node-monitor-grace-period=5m",
+            # Bind dynamically provisioned volumes within seconds, not on the 15 s default resync.
+            "--pvclaimbinder-sync-period=2s",
             "--concurrent-deployment-syncs=10",
             "--bind-address=127.0.0.1",
             f"--secure-port={p.controller_manager}",
