@@ -470,8 +470,17 @@ class PatroniCluster:
     def dcs_config(self) -> dict:
         return http_json(f"{self._answering_api()}/config")
 
-    def patch_config(self, patch: dict) -> dict:
-        return http_json(f"{self._answering_api()}/config", method="PATCH", body=patch)
+    def patch_config(self, patch: dict, attempts: int = 20) -> dict:
+        # Patroni answers 409 when the DCS config changed between its read and its write (its
+        # own loop touches it around a leader change); the patch is then simply tried again.
+        for attempt in range(attempts):
+            try:
+                return http_json(f"{self._answering_api()}/config", method="PATCH", body=patch)
+            except urllib.error.HTTPError as err:
+                if err.code != 409 or attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
+        raise HarnessError("unreachable")
 
     def stop(self) -> None:
         for node in self.nodes:
