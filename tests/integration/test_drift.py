@@ -45,12 +45,18 @@ def events(plane, namespace, reason) -> list[dict]:
     return [e for e in items if e["involvedObject"]["kind"] == "ParityEnvironment"]
 
 
+def apply_critical_drift(plane, namespace) -> tuple[dict, dict]:
+    """The sample on PostgreSQL 15 where production runs 16 (a critical finding); returns the
+    manifest and the drift status once the operator has reported it."""
+    env = sample()
+    env["spec"]["postgres"]["version"] = "15"
+    apply(plane, env, namespace)
+    return env, wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+
+
 def test_declared_drift_shows_in_status_columns_describe_and_events(operator, namespace):
     plane = operator.plane
-    env = sample()
-    env["spec"]["postgres"]["version"] = "15"  # production runs 16: critical
-    apply(plane, env, namespace)
-    d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+    _, d = apply_critical_drift(plane, namespace)
     assert d["baseline"] == "production" and d["summary"]["critical"] >= 1
     assert d["firstDetectedAt"] and d["checkedAt"]
     top = d["findings"][0]
@@ -94,10 +100,7 @@ def test_declared_drift_shows_in_status_columns_describe_and_events(operator, na
 
 def test_drift_resolves_when_the_environment_matches_its_baseline(operator, namespace):
     plane = operator.plane
-    env = sample()
-    env["spec"]["postgres"]["version"] = "15"
-    apply(plane, env, namespace)
-    first = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+    env, first = apply_critical_drift(plane, namespace)
     matching = copy.deepcopy(env)
     for section, value in production()["spec"]["environment"].items():
         matching["spec"][section] = value
@@ -165,10 +168,7 @@ def test_child_edit_is_live_drift_and_enforce_reverts_it(operator, namespace):
 
 def test_parity_diff_reads_a_live_environment(operator, namespace):
     plane = operator.plane
-    env = sample()
-    env["spec"]["postgres"]["version"] = "15"
-    apply(plane, env, namespace)
-    wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+    apply_critical_drift(plane, namespace)
     cli = [sys.executable, "-m", "parity.cli.main", "diff", "-n", namespace, "dev", "-o", "json"]
     run_env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig)}
     proc = subprocess.run(cli, capture_output=True, text=True, env=run_env)
@@ -185,10 +185,7 @@ def test_metrics_report_drift_per_environment_and_severity(operator, namespace):
     import urllib.request
 
     plane = operator.plane
-    env = sample()
-    env["spec"]["postgres"]["version"] = "15"
-    apply(plane, env, namespace)
-    d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "critical", "critical drift")
+    _, d = apply_critical_drift(plane, namespace)
 
     def scrape() -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=5) as resp:
