@@ -46,6 +46,19 @@ class Operator:
             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
         log.close()
 
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Until kopf's liveness endpoint answers: start-up handlers done, watches running."""
+        import urllib.request
+
+        def healthy() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as resp:
+                    return resp.status == 200
+            except OSError:
+                return False
+
+        wait_until(healthy, timeout=timeout, interval=0.5, what="the operator's liveness endpoint")
+
     def stop(self, kill: bool = False) -> None:
         if self.proc and self.proc.poll() is None:
             (self.proc.kill if kill else self.proc.terminate)()

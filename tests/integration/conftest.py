@@ -29,3 +29,13 @@ def namespace(control_plane, request):
     yield name
     # Waiting keeps one test's teardown from competing with the next test's set-up on 2 cores.
     control_plane.kubectl("delete", "namespace", name, "--wait=true", "--timeout=90s", check=False, timeout=120)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    op = item.funcargs.get("operator") if report.when == "call" and report.failed else None
+    if op is not None:
+        # The operator's side of a failure is in its log; show its end with the test report.
+        report.sections.append(("operator log (tail)", op.log_tail()))

@@ -87,8 +87,7 @@ def test_resync_with_nothing_changed_writes_nothing(operator, namespace):
     # Restarting the operator resumes every environment: a full reconcile with no change.
     operator.stop()
     operator.start()
-    wait_until(lambda: "resuming" in operator.log_tail(200000).lower() or "resum" in operator.log_tail(200000),
-               timeout=30, what="the operator to resume")
+    operator.wait_ready()
     # Touch the environment without a spec change: a label edit triggers a watch event only.
     plane.kubectl("label", "penv", "dev", "-n", namespace, "touched=yes")
     wait_until(lambda: kget(plane, "penv", "dev", "-n", namespace)["metadata"]["labels"].get("touched"), timeout=10)
