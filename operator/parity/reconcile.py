@@ -27,6 +27,7 @@ from parity.kube.client import Kube
 from parity.probes.base import ProbeResult
 from parity.render.checks import check_combinations
 from parity.render.environment import build_children
+from parity.render.etcd import statefulset_name as etcd_statefulset_name
 from parity.render.postgres import generate_passwords
 from parity.status import (
     compute_phase,
@@ -83,7 +84,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
         return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(problems), "Failed", generation, now)
 
     live = list_children(kube, namespace, name)
-    etcd_change = etcd_membership_change(previous, live, spec.etcd.replicas, f"{name}-etcd")
+    etcd_change = etcd_membership_change(previous, live, spec.etcd.replicas,
+                                         etcd_statefulset_name(name))
     if etcd_change:
         # The running cluster keeps serving; the change waits until it is undone or re-created.
         return _refuse(kube, outcome, previous, "EtcdScalingRefused", etcd_change,
@@ -127,7 +129,6 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
 
     components = summarize_components(desired, live)
     phase = compute_phase(components, previous.get("phase"))
-    spec_components = {c for c in components}
     conditions = [
         ready_condition(phase, components, generation),
         condition(constants.CONDITION_RECONCILING, phase == "Provisioning",
@@ -136,7 +137,7 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
                   generation),
         condition(constants.CONDITION_STALLED, False, "Progressing", "no blocking problem", generation),
         drift_condition,
-        *component_conditions(components, spec_components, generation),
+        *component_conditions(components, generation),
     ]
     status = {
         "observedGeneration": generation,
@@ -186,23 +187,21 @@ def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: 
 
 def _evaluate(kube, spec, baseline_name, desired, live, runtime, previous_drift, generation, now):
     """Drift status, the Drifted condition, transition events and the report (None without a baseline)."""
+    def unknown(reason: str, message: str):
+        # Nothing to compare with: no findings, and Drifted=Unknown says why.
+        status = {"baseline": baseline_name or "", "highestSeverity": "none", "summary": _zero(), "findings": [],
+                  "truncated": 0, "checkedAt": now, "firstDetectedAt": None, "observedGeneration": generation}
+        return status, condition(constants.CONDITION_DRIFTED, "Unknown", reason, message, generation), [], None
+
     if not baseline_name:
-        return ({"baseline": "", "highestSeverity": "none", "summary": _zero(), "findings": [], "truncated": 0,
-                 "checkedAt": now, "firstDetectedAt": None, "observedGeneration": generation},
-                condition(constants.CONDITION_DRIFTED, "Unknown", "NoBaseline",
-                          "spec.baselineRef is not set: nothing to compare with", generation), [], None)
+        return unknown("NoBaseline", "spec.baselineRef is not set: nothing to compare with")
     baseline_body = kube.get(resources.BASELINE.object_path(baseline_name))
     if baseline_body is None:
-        return ({"baseline": baseline_name, "highestSeverity": "none", "summary": _zero(), "findings": [],
-                 "truncated": 0, "checkedAt": now, "firstDetectedAt": None, "observedGeneration": generation},
-                condition(constants.CONDITION_DRIFTED, "Unknown", "BaselineNotFound",
-                          f"ParityBaseline {baseline_name!r} does not exist: kubectl get pbl", generation), [], None)
+        return unknown("BaselineNotFound", f"ParityBaseline {baseline_name!r} does not exist: kubectl get pbl")
     try:
         baseline = parse_baseline(baseline_body.get("spec") or {}, source=f"ParityBaseline {baseline_name}")
     except SpecError as err:
-        return ({"baseline": baseline_name, "highestSeverity": "none", "summary": _zero(), "findings": [],
-                 "truncated": 0, "checkedAt": now, "firstDetectedAt": None, "observedGeneration": generation},
-                condition(constants.CONDITION_DRIFTED, "Unknown", "InvalidBaseline", str(err), generation), [], None)
+        return unknown("InvalidBaseline", str(err))
     with metrics.DRIFT_EVALUATION_SECONDS.time():
         report = evaluate_drift(spec, baseline, baseline_name, desired=desired, live=live, probe_results=runtime,
                                 field_manager=constants.FIELD_MANAGER)

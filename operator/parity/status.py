@@ -114,20 +114,15 @@ def merge_conditions(previous: list[dict] | None, new: list[dict], now: str) -> 
     return sorted(merged, key=lambda c: c["type"])
 
 
-def component_conditions(components: dict[str, ComponentStatus], spec_components: set[str],
-                         generation: int | None) -> list[dict]:
+def component_conditions(components: dict[str, ComponentStatus], generation: int | None) -> list[dict]:
     """EtcdReady, PostgresReady, RedisReady (Redis and its Sentinels), ObservabilityReady."""
     grouped: dict[str, list[tuple[str, ComponentStatus]]] = {}
     for name, comp in components.items():
         grouped.setdefault(CONDITION_OF[name], []).append((name, comp))
     result = []
-    for name in sorted(spec_components):
-        ctype = CONDITION_OF[name]
-        if ctype in {c["type"] for c in result}:
-            continue
-        parts = grouped.get(ctype, [])
-        ready = bool(parts) and all(c.is_ready for _, c in parts)
-        detail = ", ".join(f"{n} {c.ready}/{c.desired}" for n, c in parts) or "no workloads yet"
+    for ctype, parts in sorted(grouped.items()):
+        ready = all(c.is_ready for _, c in parts)
+        detail = ", ".join(f"{n} {c.ready}/{c.desired}" for n, c in parts)
         result.append(condition(ctype, ready, "Ready" if ready else "NotReady", f"ready members: {detail}", generation))
     return result
 

@@ -65,7 +65,7 @@ def test_conditions_kept_when_not_recomputed_and_sorted():
 def test_component_and_ready_conditions_name_what_is_missing():
     comps = summarize_components([sts("r", "redis", 3), sts("s", "sentinel", 3)],
                                  [sts("r", "redis", 3, ready=3), sts("s", "sentinel", 3, ready=1)])
-    conds = {c["type"]: c for c in component_conditions(comps, set(comps), 4)}
+    conds = {c["type"]: c for c in component_conditions(comps, 4)}
     assert conds["RedisReady"]["status"] == "False"
     assert "sentinel 1/3" in conds["RedisReady"]["message"]
     assert conds["RedisReady"]["observedGeneration"] == 4

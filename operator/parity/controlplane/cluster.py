@@ -96,7 +96,8 @@ class ControlPlane:
             raise ControlPlaneError(f"a control plane is already running from {self.state_dir} (parity cluster down first)")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(exist_ok=True)
-        bins = self.bin_dir
+        # Resolved (and built, if need be) before anything starts, so a build failure leaves nothing running.
+        say(f"control-plane binaries in {self.bin_dir}")
         certs = make_certs(self.state_dir / "certs")
         ports = Ports()
         self._pids: dict[str, int] = {}
@@ -120,7 +121,6 @@ class ControlPlane:
             self.stop(remove_state=False)
             raise
         say(f"control plane ready: KUBECONFIG={self.kubeconfig}")
-        del bins
 
     def stop(self, remove_state: bool = False) -> None:
         """Stop every process recorded in the pid file (in reverse start order)."""
