@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from parity import constants as c
 from parity.api.models import EnvironmentSpec
 from parity.render import (
+    ROLE_LABEL,
     APPLY_ORDER,
     build_children,
     build_metadata,
@@ -113,7 +114,7 @@ def test_workload_selectors_match_their_pod_templates_and_services_select_existi
     for obj in children:
         if obj["kind"] == "Service":
             selector = dict(obj["spec"]["selector"])
-            selector.pop("spilo-role", None)  # set on the pods at runtime by Spilo
+            selector.pop(ROLE_LABEL, None)  # set on the pods at runtime by the role callback
             assert any(selector.items() <= labels.items() for labels in pod_label_sets), obj["metadata"]["name"]
 
 

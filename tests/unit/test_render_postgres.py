@@ -73,17 +73,43 @@ def test_patroni_config_follows_etcd_endpoints():
     assert config["etcd3"]["hosts"] == ["dev-etcd-0.dev-etcd-peer.team-a.svc:2379"]
 
 
-def test_spilo_reads_the_config_map_and_the_secret_never_inline_values():
+def test_patroni_reads_per_pod_values_and_credentials_from_its_env_overrides_never_inline():
     env = container_env()
-    assert env["SPILO_CONFIGURATION"]["valueFrom"] == {
-        "configMapKeyRef": {"name": "dev-postgres-config", "key": "patroni.yaml"}}
-    for name, key in [("PGPASSWORD_SUPERUSER", "superuser-password"), ("PGPASSWORD_STANDBY", "replication-password"),
-                      ("PGUSER_SUPERUSER", "superuser-username"), ("PGUSER_STANDBY", "replication-username")]:
+    for name, key in [("PATRONI_SUPERUSER_PASSWORD", "superuser-password"),
+                      ("PATRONI_REPLICATION_PASSWORD", "replication-password"),
+                      ("PATRONI_SUPERUSER_USERNAME", "superuser-username"),
+                      ("PATRONI_REPLICATION_USERNAME", "replication-username")]:
         assert env[name] == {"name": name, "valueFrom": {"secretKeyRef": {"name": "dev-postgres-credentials",
                                                                           "key": key}}}
-    assert env["SCOPE"]["value"] == ENV
-    assert env["PGVERSION"]["value"] == "16"
+    assert env["PATRONI_NAME"]["value"] == "$(POD_NAME)"
+    assert env["PATRONI_POSTGRESQL_CONNECT_ADDRESS"]["value"] == "$(POD_IP):5432"
+    assert env["PATRONI_RESTAPI_CONNECT_ADDRESS"]["value"] == "$(POD_IP):8008"
     assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    # Kubernetes expands $(VAR) only from variables defined earlier in the list.
+    names = [e for e in env]
+    assert names.index("POD_IP") < names.index("PATRONI_POSTGRESQL_CONNECT_ADDRESS")
+    assert names.index("POD_NAME") < names.index("PATRONI_NAME")
+
+
+def test_the_container_runs_patroni_on_the_rendered_file_with_everything_explicit():
+    objs = by_key(children({"postgres": {"version": "17"}}))
+    sts = objs[("StatefulSet", "dev-postgres")]
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["/bin/sh", "/etc/parity/postgres/start.sh",
+                                    "/etc/parity/postgres/patroni.yaml", "/home/postgres/pgdata"]
+    data = objs[("ConfigMap", "dev-postgres-config")]["data"]
+    assert "exec setpriv --reuid=postgres" in data["start.sh"] and 'patroni "$config"' in data["start.sh"]
+    config = yaml.safe_load(data["patroni.yaml"])
+    pg = config["postgresql"]
+    assert pg["bin_dir"] == "/usr/lib/postgresql/17/bin"
+    assert pg["data_dir"] == "/home/postgres/pgdata/data"
+    assert pg["listen"] == "0.0.0.0:5432" and config["restapi"]["listen"] == "0.0.0.0:8008"
+    assert set(pg["callbacks"]) == {"on_start", "on_role_change", "on_stop"}
+    assert all(path == "/etc/parity/postgres/role-callback.py" for path in pg["callbacks"].values())
+    assert "host all all 0.0.0.0/0 scram-sha-256" in pg["pg_hba"]
+    assert not any(" trust" in line for line in pg["pg_hba"])
+    # No password in the configuration file: they come from the Secret through PATRONI_* variables.
+    assert "authentication" not in pg and "password" not in data["patroni.yaml"].lower()
 
 
 def test_secret_holds_usernames_and_the_given_passwords():
@@ -153,11 +179,11 @@ def test_volume_claim_template_from_storage():
     assert default["resources"]["requests"]["storage"] == "1Gi"
 
 
-def test_primary_and_replica_services_select_by_the_spilo_role_label():
+def test_primary_and_replica_services_select_by_the_role_label():
     objs = by_key(children())
     primary = objs[("Service", "dev-postgres-primary")]["spec"]
     replicas = objs[("Service", "dev-postgres-replicas")]["spec"]
-    assert (ROLE_LABEL, PRIMARY_ROLE, REPLICA_ROLE) == ("spilo-role", "primary", "replica")
+    assert (ROLE_LABEL, PRIMARY_ROLE, REPLICA_ROLE) == ("parity.dev/role", "primary", "replica")
     assert primary["selector"][ROLE_LABEL] == PRIMARY_ROLE
     assert replicas["selector"][ROLE_LABEL] == REPLICA_ROLE
     assert [p["port"] for p in primary["ports"]] == [5432]
@@ -186,7 +212,9 @@ def test_replicas_version_and_image_override():
     assert sts["spec"]["replicas"] == 1
     container = sts["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "ghcr.io/zalando/spilo-17:4.0-p3"
-    assert {e["name"]: e.get("value") for e in container["env"]}["PGVERSION"] == "15"
+    config = yaml.safe_load(by_key(children({"postgres": {"version": "15"}}))[
+        ("ConfigMap", "dev-postgres-config")]["data"]["patroni.yaml"])
+    assert config["postgresql"]["bin_dir"] == "/usr/lib/postgresql/15/bin"
     assert sts["metadata"]["labels"]["app.kubernetes.io/version"] == "15"
     custom = statefulset({"postgres": {"image": "registry.local/spilo:mine"}})
     assert custom["spec"]["template"]["spec"]["containers"][0]["image"] == "registry.local/spilo:mine"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from parity.cli.main import CliError
 from parity.controlplane import ControlPlane, ControlPlaneError
+from parity.controlplane.cluster import NODE_KINDS
 
 
 def default_state_dir() -> Path:
@@ -20,7 +21,13 @@ def register(subparsers) -> None:
     parser.add_argument("--bin-dir", type=Path, default=None, help="directory with the control-plane binaries (default: build them, cached)")
     commands = parser.add_subparsers(dest="cluster_command", metavar="ACTION")
     commands.required = True
-    commands.add_parser("up", help="start it and wait until a kwok node is Ready").set_defaults(func=cluster_up)
+    up = commands.add_parser("up", help="start it and wait until its node is Ready")
+    up.add_argument("--node", choices=NODE_KINDS, default=None,
+                    help="kwok: a fake node, pods run nothing (default); real: containerd, kubelet, kube-proxy "
+                         "and CoreDNS on this machine, pods run for real (root, one per machine)")
+    up.add_argument("--node-bin-dir", type=Path, default=None,
+                    help="directory with the real node's binaries (default: build them, cached)")
+    up.set_defaults(func=cluster_up)
     down = commands.add_parser("down", help="stop it")
     down.add_argument("--keep-state", action="store_true", help="keep etcd data and certificates")
     down.set_defaults(func=cluster_down)
@@ -29,7 +36,11 @@ def register(subparsers) -> None:
 
 
 def _plane(args) -> ControlPlane:
-    return ControlPlane(args.state_dir or default_state_dir(), bin_dir=args.bin_dir)
+    try:
+        return ControlPlane(args.state_dir or default_state_dir(), bin_dir=args.bin_dir,
+                            node=getattr(args, "node", None), node_bin_dir=getattr(args, "node_bin_dir", None))
+    except ControlPlaneError as err:
+        raise CliError(str(err)) from None
 
 
 def cluster_up(args) -> int:
@@ -47,7 +58,9 @@ def cluster_up(args) -> int:
 
 def cluster_down(args) -> int:
     plane = _plane(args)
-    plane.stop(remove_state=not args.keep_state)
+    problems = plane.stop(remove_state=not args.keep_state)
+    if problems:
+        raise CliError("stopped, but these host changes could not be undone:\n  - " + "\n  - ".join(problems))
     print(f"control plane stopped ({plane.state_dir})")
     return 0
 
@@ -60,6 +73,15 @@ def cluster_status(args) -> int:
         return 1
     for name, alive in status.items():
         print(f"{name:<26} {'running' if alive else 'STOPPED'}")
+    if plane.node_kind == "real":
+        info = plane.real_node.info()
+        print(f"\nreal node {info.get('name', '?')} ({info.get('ip', '?')}), runtime {info.get('runtime', '?')}, "
+              f"binaries in {info.get('bin_dir', '?')}")
+        pods = plane.kubectl("get", "pods", "-A", "-o", "wide", "--field-selector",
+                             f"spec.nodeName={info.get('name', '')}", check=False)
+        print(pods.stdout.rstrip() or "no pods on it")
+    else:
+        print("\nnode: kwok (fake; pods run no processes)")
     return 0 if all(status.values()) else 1
 
 

@@ -22,12 +22,14 @@ from pathlib import Path
 import yaml
 
 from parity.controlplane.certs import CertPaths, make_certs
+from parity.controlplane.node import NodeError, RealNode
 from parity.procs import pid_alive, signal_group
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok")
 KWOK_NODE = "kwok-node-0"
 REPO_ROOT = Path(__file__).resolve().parents[3]
 BUILD_SCRIPT = REPO_ROOT / "tools" / "controlplane" / "build.sh"
+NODE_KINDS = ("kwok", "real")
 
 
 class ControlPlaneError(RuntimeError):
@@ -53,6 +55,18 @@ def find_binaries(bin_dir: str | os.PathLike | None = None, *, build: bool = Tru
     return path
 
 
+def find_node_binaries(bin_dir: str | os.PathLike | None = None) -> Path:
+    """The directory holding the real node's binaries: given, from PARITY_NODE_BIN, or built
+    (cached by pinned version) by `tools/controlplane/build.sh node`."""
+    candidate = bin_dir or os.environ.get("PARITY_NODE_BIN")
+    if candidate:
+        return Path(candidate)
+    proc = subprocess.run(["bash", str(BUILD_SCRIPT), "node"], stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise ControlPlaneError(f"building the real node's binaries failed ({BUILD_SCRIPT} node); see above")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -70,9 +84,23 @@ class Ports:
 
 
 class ControlPlane:
-    def __init__(self, state_dir: str | os.PathLike, bin_dir: str | os.PathLike | None = None):
+    """`node="kwok"`: a fake kwok node on which pods become Running without running (fast, for
+    the integration tier and scale benchmarks). `node="real"`: a real node (see node.py) on
+    which they run; one per machine."""
+
+    def __init__(self, state_dir: str | os.PathLike, bin_dir: str | os.PathLike | None = None, *,
+                 node: str | None = None, node_bin_dir: str | os.PathLike | None = None,
+                 sandbox_image: str | None = None):
         self.state_dir = Path(state_dir).resolve()
         self._bin_dir = Path(bin_dir) if bin_dir else None
+        recorded = self._recorded_node_kind()
+        self.node_kind = node or recorded or "kwok"
+        if self.node_kind not in NODE_KINDS:
+            raise ControlPlaneError(f"node kind {self.node_kind!r}: use one of {', '.join(NODE_KINDS)}")
+        self._node_bin_dir = Path(node_bin_dir) if node_bin_dir else None
+        self._sandbox_image = sandbox_image
+        self.node_ip: str | None = None
+        self.node_name: str | None = None
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.log_dir = self.state_dir / "logs"
         self.pid_file = self.state_dir / "pids.json"
@@ -87,6 +115,24 @@ class ControlPlane:
     def binary(self, name: str) -> str:
         return str(self.bin_dir / name)
 
+    def _recorded_node_kind(self) -> str | None:
+        try:
+            return (self.state_dir / "node-kind").read_text().strip() or None
+        except OSError:
+            return None
+
+    @property
+    def real_node(self) -> RealNode:
+        """The real node's process handle; binaries resolved from its recorded info when running."""
+        bin_dir = self._node_bin_dir
+        if bin_dir is None:
+            info = RealNode(self.state_dir, Path(".")).info()
+            bin_dir = Path(info["bin_dir"]) if info.get("bin_dir") else None
+        if bin_dir is None:
+            bin_dir = self._node_bin_dir = find_node_binaries()
+        kwargs = {"sandbox_image": self._sandbox_image} if self._sandbox_image else {}
+        return RealNode(self.state_dir, bin_dir, **kwargs)
+
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, timeout: float = 120.0, progress=None) -> None:
         """Start every process, write the kubeconfig, and wait for a Ready kwok node and the
@@ -98,7 +144,15 @@ class ControlPlane:
         self.log_dir.mkdir(exist_ok=True)
         # Resolved (and built, if need be) before anything starts, so a build failure leaves nothing running.
         say(f"control-plane binaries in {self.bin_dir}")
-        certs = make_certs(self.state_dir / "certs")
+        node = None
+        if self.node_kind == "real":
+            node = self.real_node
+            say(f"real-node binaries in {node.bin_dir}")
+            problems, self.node_name, self.node_ip = node.preflight()
+            if problems:
+                raise ControlPlaneError("a real node cannot run on this machine:\n  - " + "\n  - ".join(problems))
+        (self.state_dir / "node-kind").write_text(self.node_kind)
+        certs = make_certs(self.state_dir / "certs", extra_ips=(self.node_ip,) if self.node_ip else ())
         ports = Ports()
         self._pids: dict[str, int] = {}
         try:
@@ -109,21 +163,37 @@ class ControlPlane:
             self._spawn("kube-apiserver", self._apiserver_args(ports, certs))
             self._write_kubeconfig(ports, certs)
             self._wait_apiserver(ports, certs, timeout)
-            say("starting kube-controller-manager, kube-scheduler and kwok")
+            say("starting kube-controller-manager and kube-scheduler")
             self._spawn("kube-controller-manager", self._controller_manager_args(ports, certs))
             self._spawn("kube-scheduler", self._scheduler_args(ports))
-            self._spawn("kwok", self._kwok_args(ports))
-            self._create_kwok_node()
             self._create_storage_class()
-            say("waiting for the kwok node and the default ServiceAccount")
-            self._wait_ready(timeout)
+            if node is None:
+                say("starting kwok")
+                self._spawn("kwok", self._kwok_args(ports))
+                self._create_kwok_node()
+                say("waiting for the kwok node and the default ServiceAccount")
+                self._wait_ready(KWOK_NODE, timeout)
+            else:
+                node.start(apiserver_url=f"https://{self.node_ip}:{ports.apiserver}", certs=certs,
+                           kubectl=self.kubectl, hostname=self.node_name, node_ip=self.node_ip,
+                           timeout=timeout, say=say)
+                self._wait_ready(self.node_name, timeout)
+        except NodeError as err:
+            self.stop(remove_state=False)
+            raise ControlPlaneError(f"the real node failed to start: {err}") from None
         except BaseException:
             self.stop(remove_state=False)
             raise
         say(f"control plane ready: KUBECONFIG={self.kubeconfig}")
 
-    def stop(self, remove_state: bool = False) -> None:
-        """Stop every process recorded in the pid file (in reverse start order)."""
+    def stop(self, remove_state: bool = False) -> list[str]:
+        """Stop the real node (undoing its host changes), then every control-plane process
+        recorded in the pid file (in reverse start order). Returns what could not be undone."""
+        problems: list[str] = []
+        if self._recorded_node_kind() == "real":
+            node_state = RealNode(self.state_dir, Path("."))
+            if node_state.pid_file.exists() or node_state.paths.undo_file.exists():
+                problems = self.real_node.stop()
         pids = self._read_pids()
         for name in reversed(list(pids)):
             signal_group(pids[name], signal.SIGTERM)
@@ -135,15 +205,19 @@ class ControlPlane:
                 signal_group(pids[name], signal.SIGKILL)
         if self.pid_file.exists():
             self.pid_file.unlink()
-        if remove_state and self.state_dir.exists():
+        if remove_state and self.state_dir.exists() and not problems:
             shutil.rmtree(self.state_dir, ignore_errors=True)
+        return problems
 
     def running(self) -> bool:
-        pids = self._read_pids()
-        return bool(pids) and all(pid_alive(pid, if_unreadable=False) for pid in pids.values())
+        status = self.status()
+        return bool(status) and all(status.values())
 
     def status(self) -> dict[str, bool]:
-        return {name: pid_alive(pid, if_unreadable=False) for name, pid in self._read_pids().items()}
+        status = {name: pid_alive(pid, if_unreadable=False) for name, pid in self._read_pids().items()}
+        if status and self._recorded_node_kind() == "real":
+            status.update(RealNode(self.state_dir, Path(".")).status())
+        return status
 
     # -- helpers ---------------------------------------------------------------------------
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
@@ -204,17 +278,17 @@ class ControlPlane:
         self._wait_http(f"https://127.0.0.1:{ports.apiserver}/readyz", "kube-apiserver", timeout,
                         lambda b: b.strip() == b"ok", context=context)
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, node_name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_alive()
-            node = self.kubectl("get", "node", KWOK_NODE, "-o",
+            node = self.kubectl("get", "node", node_name, "-o",
                                 "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}", check=False)
             sa = self.kubectl("get", "serviceaccount", "default", "-n", "default", "-o", "name", check=False)
             if node.stdout.strip() == "True" and sa.returncode == 0:
                 return
             time.sleep(0.3)
-        raise ControlPlaneError(f"the kwok node {KWOK_NODE} or the default ServiceAccount was not ready within {timeout:.0f}s")
+        raise ControlPlaneError(f"the node {node_name} or the default ServiceAccount was not ready within {timeout:.0f}s")
 
     # -- arguments -------------------------------------------------------------------------
     def _etcd_args(self, p: Ports) -> list[str]:
@@ -238,9 +312,15 @@ class ControlPlane:
             f"--tls-cert-file={c.serving_crt}",
             f"--tls-private-key-file={c.serving_key}",
             f"--client-ca-file={c.ca_crt}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            # With a real node, pods reach the API server through the `kubernetes` Service, whose
+            # endpoint is the advertised address: loopback would be invalid there.
+            f"--bind-address={'0.0.0.0' if self.node_ip else '127.0.0.1'}",
+            f"--advertise-address={self.node_ip or '127.0.0.1'}",
             f"--secure-port={p.apiserver}",
+            # kubectl logs/exec: the API server calls the kubelet as the admin user.
+            f"--kubelet-client-certificate={c.admin_crt}",
+            f"--kubelet-client-key={c.admin_key}",
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
             "--service-cluster-ip-range=10.96.0.0/16",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={c.sa_pub}",

@@ -340,8 +340,8 @@ def build_postgres_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[st
         "name": POSTGRES_EXPORTER,
         "image": images.observability_image(POSTGRES_EXPORTER),
         "env": [
-            # Spilo refuses non-TLS connections from the network; its certificate is self-signed.
-            env_value("DATA_SOURCE_URI", f"{primary}:{postgres.POSTGRES_PORT}/postgres?sslmode=require"),
+            # The rendered pg_hba takes scram-sha-256 over plain TCP inside the pod network.
+            env_value("DATA_SOURCE_URI", f"{primary}:{postgres.POSTGRES_PORT}/postgres?sslmode=disable"),
             env_secret("DATA_SOURCE_USER", secret, postgres.SUPERUSER_USERNAME_KEY),
             env_secret("DATA_SOURCE_PASS", secret, postgres.SUPERUSER_PASSWORD_KEY),
         ],

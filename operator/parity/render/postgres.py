@@ -1,19 +1,27 @@
-"""PostgreSQL with Patroni (Spilo image), etcd as the DCS.
+"""PostgreSQL with Patroni, etcd as the DCS.
 
 Objects: ServiceAccount/Role/RoleBinding `<env>-postgres`, Secret `<env>-postgres-credentials`
 (only when its values are given), ConfigMap `<env>-postgres-config`, Services `<env>-postgres`
 (headless), `<env>-postgres-primary`, `<env>-postgres-replicas`, StatefulSet `<env>-postgres`.
 
-Role label: with a non-Kubernetes DCS, Spilo labels its own pod from Patroni's callbacks
-(scripts/callback_role.py): `spilo-role` is set to the role Patroni reports, `primary` or
-`replica` (Patroni 4, Spilo 4.0+), and removed when Patroni stops. The primary and replicas
-Services select on that label.
+The Patroni contract: the operator renders Patroni's whole configuration (scope, restapi, etcd3,
+postgresql addresses, data_dir, bin_dir, pg_hba, bootstrap.dcs, callbacks); per-pod values and
+passwords come from PATRONI_* environment variables (Patroni's own override mechanism), the
+passwords from the Secret. The container runs `patroni <file>` through files/patroni-start.sh.
+Any image with `patroni` on PATH, PostgreSQL under /usr/lib/postgresql/<major>/bin (the
+Debian/Ubuntu layout), an OS user `postgres`, setpriv and python3 satisfies it: the locally
+built image does, and so does Spilo. Nothing is left to image defaults.
+
+Role label: Patroni's on_start/on_role_change/on_stop callback (files/patroni-role-callback.py)
+PATCHes the pod's own `parity.dev/role` label to `primary` or `replica` (removed on stop)
+with the pod's ServiceAccount; the primary and replicas Services select on that label.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
+from importlib import resources
 from typing import Any
 
 from parity import constants as c
@@ -42,7 +50,7 @@ APP = "patroni"
 POSTGRES_PORT = 5432
 PATRONI_PORT = 8008
 
-ROLE_LABEL = "spilo-role"
+ROLE_LABEL = "parity.dev/role"
 PRIMARY_ROLE = "primary"
 REPLICA_ROLE = "replica"
 
@@ -65,10 +73,29 @@ USERNAMES = {
 
 PATRONI_CONFIG_KEY = "patroni.yaml"
 POST_INIT_KEY = "post-init.sh"
+ROLE_CALLBACK_KEY = "role-callback.py"
+START_KEY = "start.sh"
 CONFIG_DIR = "/etc/parity/postgres"
 CREDENTIALS_DIR = "/etc/parity/postgres-credentials"
 DATA_VOLUME = "pgdata"
 DATA_DIR = "/home/postgres/pgdata"
+# initdb makes this below the volume's mount point: PostgreSQL wants 0700 on its own directory.
+PGDATA = f"{DATA_DIR}/data"
+# Debian's and Ubuntu's layout, used by the local image and by Spilo alike.
+BIN_DIR_TEMPLATE = "/usr/lib/postgresql/{major}/bin"
+# The local socket is where `kubectl exec ... psql` connects without a host.
+SOCKET_DIR = "/var/run/postgresql"
+CALLBACK_ACTIONS = ("on_start", "on_role_change", "on_stop")
+
+
+def _file(name: str) -> str:
+    """A script shipped beside the builders (render/files/), kept as a file so it can be read,
+    linted and run on its own."""
+    return resources.files("parity.render").joinpath("files", name).read_text()
+
+
+def bin_dir(spec: PostgresSpec) -> str:
+    return BIN_DIR_TEMPLATE.format(major=spec.version)
 
 
 def statefulset_name(env_name: str) -> str:
@@ -144,17 +171,19 @@ def build_postgres_secret(
 # --- Patroni configuration -------------------------------------------------------------------
 
 def build_patroni_config(env_name: str, spec: PostgresSpec, etcd_client_urls: list[str]) -> dict[str, Any]:
-    """The Patroni settings we own, merged by Spilo over its defaults (SPILO_CONFIGURATION wins).
+    """Patroni's whole configuration file, less what differs per pod or is secret: `name`, the
+    connect addresses and the credentials come from PATRONI_* variables (see _patroni_env).
 
     `bootstrap.dcs` seeds the dynamic configuration when the cluster is first created; after
     that the DCS copy is authoritative and changes go through Patroni's PATCH /config.
-    Passwords are not here: Spilo reads them from the Secret through environment variables.
     """
     patroni = spec.patroni
     hosts = [url.split("://", 1)[-1] for url in etcd_client_urls]
+    callback = f"{CONFIG_DIR}/{ROLE_CALLBACK_KEY}"
     return {
         "scope": env_name,
         "namespace": PATRONI_DCS_NAMESPACE,
+        "restapi": {"listen": f"0.0.0.0:{PATRONI_PORT}"},
         "etcd3": {"hosts": hosts, "protocol": "http"},
         "bootstrap": {
             "dcs": {
@@ -164,41 +193,38 @@ def build_patroni_config(env_name: str, spec: PostgresSpec, etcd_client_urls: li
                 "maximum_lag_on_failover": patroni.maximum_lag_on_failover,
                 "synchronous_mode": patroni.synchronous_mode,
                 "failsafe_mode": patroni.failsafe_mode,
-                "postgresql": {"parameters": dict(sorted(spec.parameters.items()))},
+                "postgresql": {
+                    "use_pg_rewind": True,
+                    "parameters": dict(sorted(spec.parameters.items())),
+                },
             },
+            "initdb": [{"encoding": "UTF8"}, {"locale": "C.UTF-8"}, "data-checksums"],
             "post_init": f"{CONFIG_DIR}/{POST_INIT_KEY}",
         },
+        "postgresql": {
+            "listen": f"0.0.0.0:{POSTGRES_PORT}",
+            "data_dir": PGDATA,
+            "bin_dir": bin_dir(spec),
+            "pgpass": "/tmp/pgpass",
+            "parameters": {"unix_socket_directories": "/tmp"},
+            "pg_hba": [
+                # kubectl exec as the postgres OS user; the app role from the Secret over TCP.
+                "local all all peer",
+                "host all all 127.0.0.1/32 scram-sha-256",
+                "host replication all 0.0.0.0/0 scram-sha-256",
+                "host all all 0.0.0.0/0 scram-sha-256",
+            ],
+            "callbacks": {action: callback for action in CALLBACK_ACTIONS},
+        },
     }
-
-
-# The application role and database are created once, by the member that bootstraps the
-# cluster. The password is read from the mounted Secret inside psql (never on a command line)
-# and statement logging is switched off for the session so it cannot reach the server log.
-POST_INIT_SCRIPT = f"""#!/bin/bash
-# Patroni runs this once, on the member that bootstraps the cluster, with a superuser
-# connection URL as its only argument. Spilo's own post-init runs first.
-set -euo pipefail
-/scripts/post_init.sh zalandos "$1"
-psql -X -q -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
-SET log_statement = 'none';
-SET log_min_duration_statement = -1;
-SET log_min_error_statement = 'panic';
-\\set app_user `cat {CREDENTIALS_DIR}/{APP_USERNAME_KEY}`
-\\set app_password `cat {CREDENTIALS_DIR}/{APP_PASSWORD_KEY}`
-SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'app_user', :'app_password')
- WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = :'app_user')
-\\gexec
-SELECT format('CREATE DATABASE %I OWNER %I', :'app_user', :'app_user')
- WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = :'app_user')
-\\gexec
-SQL
-"""
 
 
 def build_postgres_config_map(owner: Owner, spec: PostgresSpec, etcd_client_urls: list[str]) -> dict[str, Any]:
     data = {
         PATRONI_CONFIG_KEY: dump_yaml(build_patroni_config(owner.env_name, spec, etcd_client_urls)),
-        POST_INIT_KEY: POST_INIT_SCRIPT,
+        POST_INIT_KEY: _file("patroni-post-init.sh"),
+        ROLE_CALLBACK_KEY: _file("patroni-role-callback.py"),
+        START_KEY: _file("patroni-start.sh"),
     }
     return config_map(owner, c.COMPONENT_POSTGRES, config_map_name(owner.env_name), data, app=APP)
 
@@ -206,12 +232,8 @@ def build_postgres_config_map(owner: Owner, spec: PostgresSpec, etcd_client_urls
 # --- RBAC ------------------------------------------------------------------------------------
 
 def build_postgres_rbac(owner: Owner, spec: PostgresSpec) -> list[dict[str, Any]]:
-    """Only what Spilo's role callback does with an etcd DCS: PATCH its own pod's labels.
-
-    Patroni itself never calls the API server here (its state lives in etcd). The callback
-    also tries to PATCH an Endpoints object named after the scope, but only for the role
-    value `master`, which Patroni 4 no longer reports; no Endpoints access is granted.
-    """
+    """Only what the role callback does with an etcd DCS: PATCH its own pod's labels.
+    Patroni itself never calls the API server here (its state lives in etcd)."""
     name = service_account_name(owner.env_name)
     return [
         {
@@ -261,19 +283,23 @@ def build_postgres_services(owner: Owner) -> list[dict[str, Any]]:
 
 # --- StatefulSet -----------------------------------------------------------------------------
 
-def _spilo_env(owner: Owner, spec: PostgresSpec) -> list[dict[str, Any]]:
+def _patroni_env(owner: Owner) -> list[dict[str, Any]]:
+    """Patroni's per-pod settings and credentials, through its PATRONI_* overrides."""
     secret = secret_name(owner.env_name)
     return [
-        env_value("SCOPE", owner.env_name),
-        env_value("PGVERSION", spec.version),
-        env_value("PGROOT", f"{DATA_DIR}/pgroot"),
-        env_field("POD_IP", "status.podIP"),
+        env_field("POD_NAME", "metadata.name"),
         env_field("POD_NAMESPACE", "metadata.namespace"),
-        env_secret("PGUSER_SUPERUSER", secret, SUPERUSER_USERNAME_KEY),
-        env_secret("PGPASSWORD_SUPERUSER", secret, SUPERUSER_PASSWORD_KEY),
-        env_secret("PGUSER_STANDBY", secret, REPLICATION_USERNAME_KEY),
-        env_secret("PGPASSWORD_STANDBY", secret, REPLICATION_PASSWORD_KEY),
-        env_config("SPILO_CONFIGURATION", config_map_name(owner.env_name), PATRONI_CONFIG_KEY),
+        env_field("POD_IP", "status.podIP"),
+        env_value("PATRONI_NAME", "$(POD_NAME)"),
+        env_value("PATRONI_RESTAPI_CONNECT_ADDRESS", f"$(POD_IP):{PATRONI_PORT}"),
+        env_value("PATRONI_POSTGRESQL_CONNECT_ADDRESS", f"$(POD_IP):{POSTGRES_PORT}"),
+        env_secret("PATRONI_SUPERUSER_USERNAME", secret, SUPERUSER_USERNAME_KEY),
+        env_secret("PATRONI_SUPERUSER_PASSWORD", secret, SUPERUSER_PASSWORD_KEY),
+        env_secret("PATRONI_REPLICATION_USERNAME", secret, REPLICATION_USERNAME_KEY),
+        env_secret("PATRONI_REPLICATION_PASSWORD", secret, REPLICATION_PASSWORD_KEY),
+        env_value("PARITY_ROLE_LABEL", ROLE_LABEL),
+        # psql inside the container (kubectl exec) finds the server without flags.
+        env_value("PGHOST", "/tmp"),
     ]
 
 
@@ -282,10 +308,14 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
     container = with_resources({
         "name": "postgres",
         "image": images.postgres_image(spec),
-        "env": _spilo_env(owner, spec),
+        "command": ["/bin/sh", f"{CONFIG_DIR}/{START_KEY}", f"{CONFIG_DIR}/{PATRONI_CONFIG_KEY}", DATA_DIR],
+        "env": _patroni_env(owner),
         "ports": [container_port("postgresql", POSTGRES_PORT), container_port("patroni", PATRONI_PORT)],
         "readinessProbe": http_probe("/readiness", "patroni", period=5),
         "livenessProbe": http_probe("/liveness", "patroni", period=10, failures=6, delay=30),
+        # Root only to hand a freshly provisioned volume to the postgres user; start.sh then
+        # drops to that user before Patroni runs (PostgreSQL refuses to run as root).
+        "securityContext": {"runAsUser": 0},
         "volumeMounts": [
             {"mountPath": DATA_DIR, "name": DATA_VOLUME},
             {"mountPath": CONFIG_DIR, "name": "config", "readOnly": True},
@@ -293,8 +323,7 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
         ],
     }, spec.resources)
     volumes = [
-        {"configMap": {"defaultMode": 0o555, "items": [{"key": POST_INIT_KEY, "path": POST_INIT_KEY}],
-                       "name": config_map_name(env)}, "name": "config"},
+        {"configMap": {"defaultMode": 0o555, "name": config_map_name(env)}, "name": "config"},
         # Readable by the postgres user that runs post-init; the same container already holds
         # the superuser password in its environment, so a tighter mode would protect nothing.
         {"name": "credentials", "secret": {

@@ -1,6 +1,7 @@
 //go:build tools
 
-// Package tools pins the commands this module builds.
+// Package tools pins the commands this module builds: the control plane, and kubelet and
+// kube-proxy for the real node.
 package tools
 
 import (
@@ -9,4 +10,6 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubectl/pkg/cmd"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )

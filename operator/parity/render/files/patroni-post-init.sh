@@ -1,0 +1,19 @@
+#!/bin/sh
+# Patroni runs this once, on the member that bootstraps the cluster, with a superuser
+# connection URL as its only argument. It creates the application role and database.
+# The password is read from the mounted Secret inside psql (never on a command line), and
+# statement logging is off for the session so it cannot reach the server log.
+set -eu
+psql -X -q -v ON_ERROR_STOP=1 -d "$1" <<'SQL'
+SET log_statement = 'none';
+SET log_min_duration_statement = -1;
+SET log_min_error_statement = 'panic';
+\set app_user `cat /etc/parity/postgres-credentials/app-username`
+\set app_password `cat /etc/parity/postgres-credentials/app-password`
+SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'app_user', :'app_password')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = :'app_user')
+\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'app_user', :'app_user')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = :'app_user')
+\gexec
+SQL
