@@ -28,6 +28,7 @@ from parity.probes.base import ProbeResult
 from parity.render.checks import check_combinations
 from parity.render.environment import build_children
 from parity.render.etcd import statefulset_name as etcd_statefulset_name
+from parity.render.images import PUBLISHED, ImageCatalog
 from parity.render.postgres import generate_passwords
 from parity.status import (
     compute_phase,
@@ -65,7 +66,8 @@ def now_iso() -> str:
 
 
 def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
-                     runtime: list[ProbeResult] | None = None, now: str | None = None) -> Outcome | None:
+                     runtime: list[ProbeResult] | None = None, now: str | None = None,
+                     catalog: ImageCatalog = PUBLISHED) -> Outcome | None:
     """Converge one ParityEnvironment and write its status. Returns None when it is gone or
     being deleted. Raises SpecError for a spec the models refuse (the schema should have)."""
     now = now or now_iso()
@@ -78,7 +80,7 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
     outcome = Outcome(status={}, body=body)
 
-    problems = check_combinations(spec)
+    problems = check_combinations(spec, catalog)
     if problems:
         # Nothing is applied: a half-built topology is worse than none.
         return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(problems), "Failed", generation, now)
@@ -92,7 +94,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
                        previous.get("phase") or "Provisioning", generation, now)
     has_secret = any(o["kind"] == "Secret" for o in live)
     desired = [with_hash(m) for m in build_children(
-        name, namespace, meta["uid"], spec, secret_values=None if has_secret else generate_passwords())]
+        name, namespace, meta["uid"], spec, secret_values=None if has_secret else generate_passwords(),
+        catalog=catalog)]
     live_by_key = {object_key(o): o for o in live}
 
     changed = False

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from parity import constants
+from parity.render.images import PUBLISHED, ImageCatalog, load_catalog
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class OperatorConfig:
     max_workers: int = 8
     # Event-driven syncs wait this long so a burst of child events becomes one sync.
     settle_seconds: float = 0.2
+    # Default images for children whose spec names none: the published ones, or a catalogue
+    # file (PARITY_IMAGE_CATALOG) such as the one `parity images build` writes for the real node.
+    images: ImageCatalog = field(default=PUBLISHED)
 
     @classmethod
     def from_env(cls) -> "OperatorConfig":
@@ -30,4 +34,6 @@ class OperatorConfig:
             runtime_probes=in_cluster if probes == "auto" else probes in ("1", "true", "on", "yes"),
             max_workers=int(os.environ.get("PARITY_MAX_WORKERS", 8)),
             settle_seconds=float(os.environ.get("PARITY_SETTLE_SECONDS", 0.2)),
+            images=load_catalog(os.environ["PARITY_IMAGE_CATALOG"]) if os.environ.get("PARITY_IMAGE_CATALOG")
+            else PUBLISHED,
         )

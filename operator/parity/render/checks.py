@@ -26,11 +26,31 @@ MAX_ENVIRONMENT_NAME = 52 - len("-sentinel")
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 
-def check_combinations(spec: EnvironmentSpec) -> list[str]:
+def check_combinations(spec: EnvironmentSpec, catalog: images.ImageCatalog = images.PUBLISHED) -> list[str]:
     problems: list[str] = []
     problems += _check_postgres(spec)
     problems += _check_redis(spec)
     problems += _check_observability(spec)
+    problems += _check_images(spec, catalog)
+    return problems
+
+
+def _check_images(spec: EnvironmentSpec, catalog: images.ImageCatalog) -> list[str]:
+    """Every child that will be rendered has an image: given, or in the catalogue."""
+    from parity.render.observability import enabled_parts
+
+    lookups = [lambda: images.etcd_image(spec.etcd, catalog), lambda: images.postgres_image(spec.postgres, catalog),
+               lambda: images.redis_image(spec.redis, catalog)]
+    toggles = {"prometheus": spec.observability.prometheus, "grafana": spec.observability.grafana,
+               "jaeger": spec.observability.jaeger, "otel-collector": spec.observability.otel_collector}
+    for part in enabled_parts(spec):
+        lookups.append(lambda part=part: images.observability_image(part, toggles.get(part), catalog))
+    problems = []
+    for lookup in lookups:
+        try:
+            lookup()
+        except images.NoDefaultImage as err:
+            problems.append(str(err))
     return problems
 
 
@@ -47,10 +67,6 @@ def _check_postgres(spec: EnvironmentSpec) -> list[str]:
         problems.append(
             f"spec.postgres.parameters.{name}: Patroni sets {name} itself; remove it from spec.postgres.parameters"
         )
-    try:
-        images.postgres_image(pg)
-    except images.NoDefaultImage as err:
-        problems.append(str(err))
     return problems
 
 

@@ -15,6 +15,7 @@ import yaml
 
 from parity import constants as c
 from parity.api.models import Resources
+from parity.render.images import PUBLISHED, ImageCatalog
 
 # Annotation on pod templates that rolls the pods when the configuration they read at start
 # changes (a ConfigMap mounted as files is refreshed in place, but the processes read it once).
@@ -104,11 +105,13 @@ def build_metadata(
 
 @dataclass(frozen=True)
 class Owner:
-    """The environment every child of one render belongs to."""
+    """The environment every child of one render belongs to, and the image catalogue that
+    supplies its default images (the published one unless the operator is configured otherwise)."""
 
     env_name: str
     namespace: str
     uid: str
+    images: ImageCatalog = PUBLISHED
 
     def metadata(self, component: str, name: str, **kwargs: Any) -> dict[str, Any]:
         return build_metadata(self.env_name, self.namespace, self.uid, component, name, **kwargs)

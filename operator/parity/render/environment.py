@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from parity.api.models import EnvironmentSpec
-from parity.render import etcd, observability, postgres, redis
+from parity.render import etcd, images, observability, postgres, redis
 from parity.render.common import Owner
 
 # Identity and configuration first, so that a workload never starts before what it mounts,
@@ -33,6 +33,7 @@ def build_children(
     spec: EnvironmentSpec,
     *,
     secret_values: dict[str, str] | None = None,
+    catalog: images.ImageCatalog = images.PUBLISHED,
 ) -> list[dict[str, Any]]:
     """All children, sorted by kind tier and, within a tier, etcd, postgres, redis, observability.
 
@@ -42,7 +43,7 @@ def build_children(
     Observability objects appear only when spec.observability.enabled, each part only when its
     own toggle is on. The same arguments always give an equal list (byte-identical as JSON).
     """
-    owner = Owner(env_name, namespace, owner_uid)
+    owner = Owner(env_name, namespace, owner_uid, catalog)
     etcd_urls = etcd.etcd_endpoints(env_name, namespace, spec.etcd.replicas)
     sections = [
         etcd.build_etcd(owner, spec.etcd, retain_on_delete=spec.postgres.storage.retain_on_delete),

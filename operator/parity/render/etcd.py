@@ -119,7 +119,7 @@ def build_etcd_statefulset(owner: Owner, spec: EtcdSpec, *, retain_on_delete: bo
     name = statefulset_name(owner.env_name)
     container = with_resources({
         "name": APP,
-        "image": images.etcd_image(spec),
+        "image": images.etcd_image(spec, owner.images),
         "command": ["/usr/local/bin/etcd"],
         "env": _etcd_env(owner, spec.replicas),
         "ports": [container_port("client", CLIENT_PORT), container_port("peer", PEER_PORT)],

@@ -1,10 +1,19 @@
 """Default container images, pinned, derived from each section's `version`.
 
-A section's `image` field always wins over the default. The reasons for each choice are in
-docs/components.md; change a tag here and nowhere else.
+A section's `image` field always wins over the default. Defaults come from an image catalogue:
+PUBLISHED (public images, for kind and real clusters) unless the operator is configured with
+another one (PARITY_IMAGE_CATALOG, a YAML file: see load_catalog), such as the catalogue of
+locally built images that `parity images build` writes for the real node. The reasons for
+each published choice are in docs/components.md; change a tag here and nowhere else.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import yaml
 
 from parity.api.models import EtcdSpec, PostgresSpec, RedisSpec, ToggleSpec
 
@@ -28,33 +37,104 @@ OBSERVABILITY_IMAGES = {
 }
 
 
+# The spec field that switches each observability part.
+PART_FIELDS = {"prometheus": "prometheus", "grafana": "grafana", "jaeger": "jaeger",
+               "otel-collector": "otelCollector", "postgres-exporter": "exporters", "redis-exporter": "exporters"}
+
+
 class NoDefaultImage(ValueError):
     """The section's version has no pinned default image and no `image` override was given."""
 
 
-def etcd_image(spec: EtcdSpec) -> str:
-    return spec.image or f"{ETCD_REPOSITORY}:v{spec.version}"
+@dataclass(frozen=True)
+class ImageCatalog:
+    """Default images by component and version. A mapping left as None means "any version, by
+    the published naming scheme"; a mapping lists the only versions this catalogue has."""
+
+    name: str
+    etcd: Mapping[str, str] | None = None
+    postgres: Mapping[str, str] | None = None
+    redis: Mapping[str, str] | None = None
+    observability: Mapping[str, str] = field(default_factory=lambda: dict(OBSERVABILITY_IMAGES))
 
 
-def postgres_image(spec: PostgresSpec) -> str:
+PUBLISHED = ImageCatalog("published", postgres={major: SPILO_IMAGE for major in SPILO_MAJORS})
+
+
+class CatalogError(ValueError):
+    """An image catalogue file that cannot be used; the message names the file and the key."""
+
+
+def load_catalog(path: str | Path) -> ImageCatalog:
+    """Read a catalogue file: `name`, and `etcd`/`postgres`/`redis` maps of version → image and
+    `observability` map of part → image (parts it lacks are unavailable in that catalogue)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as err:
+        raise CatalogError(f"{path}: cannot read the image catalogue: {err}") from None
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: an image catalogue is a mapping with etcd, postgres, redis, observability")
+    known = {"name", "etcd", "postgres", "redis", "observability"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise CatalogError(f"{path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    maps = {}
+    for key in ("etcd", "postgres", "redis", "observability"):
+        value = data.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and v
+                                                  for k, v in value.items()):
+            raise CatalogError(f"{path}: {key}: expected a mapping of quoted version (or part) to image reference")
+        maps[key] = dict(value)
+    return ImageCatalog(str(data.get("name") or Path(path).stem), etcd=maps["etcd"], postgres=maps["postgres"],
+                        redis=maps["redis"], observability=maps["observability"])
+
+
+def _from_catalog(catalog: ImageCatalog, images: Mapping[str, str] | None, field_path: str, what: str,
+                  version: str) -> str | None:
+    if images is None:
+        return None
+    if version in images:
+        return images[version]
+    have = ", ".join(sorted(images)) or "none"
+    raise NoDefaultImage(
+        f"spec.{field_path}.version: the {catalog.name} image catalogue has no {what} {version} (it has: {have}); "
+        f"set spec.{field_path}.version to one of those or spec.{field_path}.image"
+    )
+
+
+def etcd_image(spec: EtcdSpec, catalog: ImageCatalog = PUBLISHED) -> str:
+    return (spec.image or _from_catalog(catalog, catalog.etcd, "etcd", "etcd", spec.version)
+            or f"{ETCD_REPOSITORY}:v{spec.version}")
+
+
+def postgres_image(spec: PostgresSpec, catalog: ImageCatalog = PUBLISHED) -> str:
     if spec.image:
         return spec.image
-    if spec.version not in SPILO_MAJORS:
+    if catalog is PUBLISHED and spec.version not in SPILO_MAJORS:
         raise NoDefaultImage(
             f"spec.postgres.version: PostgreSQL {spec.version} has no pinned default image "
             f"({SPILO_IMAGE} boots {', '.join(SPILO_MAJORS)}); set spec.postgres.version to one of those "
-            "or spec.postgres.image to a Spilo image that contains it"
+            "or spec.postgres.image to an image that satisfies the Patroni contract (docs/components.md)"
         )
-    return SPILO_IMAGE
+    return _from_catalog(catalog, catalog.postgres, "postgres", "PostgreSQL", spec.version) or SPILO_IMAGE
 
 
-def redis_image(spec: RedisSpec) -> str:
+def redis_image(spec: RedisSpec, catalog: ImageCatalog = PUBLISHED) -> str:
     # Sentinel runs from the same image (redis-sentinel ships with the server).
-    return spec.image or f"{REDIS_REPOSITORY}:{spec.version}"
+    return (spec.image or _from_catalog(catalog, catalog.redis, "redis", "Redis", spec.version)
+            or f"{REDIS_REPOSITORY}:{spec.version}")
 
 
-def observability_image(part: str, toggle: ToggleSpec | None = None) -> str:
+def observability_image(part: str, toggle: ToggleSpec | None = None, catalog: ImageCatalog = PUBLISHED) -> str:
     """The image of one observability part; `toggle.image` overrides it when given."""
     if toggle is not None and toggle.image:
         return toggle.image
-    return OBSERVABILITY_IMAGES[part]
+    if part not in catalog.observability:
+        raise NoDefaultImage(
+            f"spec.observability.{PART_FIELDS[part]}: the {catalog.name} image catalogue has no {part} image; "
+            f"set spec.observability.{PART_FIELDS[part]}.enabled: false, or give its image")
+    return catalog.observability[part]
+
+
+def unavailable_parts(catalog: ImageCatalog) -> list[str]:
+    return [part for part in OBSERVABILITY_IMAGES if part not in catalog.observability]

@@ -129,7 +129,7 @@ def build_prometheus(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]
     data = {"prometheus.yml": dump_yaml(build_prometheus_config(owner, spec))}
     container = {
         "name": PROMETHEUS,
-        "image": images.observability_image(PROMETHEUS, spec.observability.prometheus),
+        "image": images.observability_image(PROMETHEUS, spec.observability.prometheus, owner.images),
         "args": ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"],
         "ports": [container_port("http", PROMETHEUS_PORT)],
         "readinessProbe": http_probe("/-/ready", "http", period=5),
@@ -219,7 +219,7 @@ def build_grafana(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
     dashboard_data = {"parity-environment.json": dump_json(build_grafana_dashboard(env))}
     container = {
         "name": GRAFANA,
-        "image": images.observability_image(GRAFANA, spec.observability.grafana),
+        "image": images.observability_image(GRAFANA, spec.observability.grafana, owner.images),
         "env": [
             # A local environment: anyone who can port-forward may look, nobody edits anonymously.
             env_value("GF_AUTH_ANONYMOUS_ENABLED", "true"),
@@ -259,7 +259,7 @@ def build_jaeger(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
     name = part_name(owner.env_name, JAEGER)
     container = {
         "name": JAEGER,
-        "image": images.observability_image(JAEGER, spec.observability.jaeger),
+        "image": images.observability_image(JAEGER, spec.observability.jaeger, owner.images),
         # In-memory storage: bound it so a chatty service cannot exhaust the pod's memory.
         "env": [env_value("MEMORY_MAX_TRACES", "50000")],
         "ports": [container_port("ui", JAEGER_UI_PORT), container_port("otlp-grpc", OTLP_GRPC_PORT),
@@ -310,7 +310,7 @@ def build_otel_collector(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
     data = {"config.yaml": dump_yaml(build_otel_collector_config(owner, spec))}
     container = {
         "name": OTEL_COLLECTOR,
-        "image": images.observability_image(OTEL_COLLECTOR, spec.observability.otel_collector),
+        "image": images.observability_image(OTEL_COLLECTOR, spec.observability.otel_collector, owner.images),
         "args": ["--config=/etc/otelcol/config.yaml"],
         "ports": [container_port("otlp-grpc", OTLP_GRPC_PORT), container_port("otlp-http", OTLP_HTTP_PORT),
                   container_port("metrics", OTEL_PROMETHEUS_PORT), container_port("health", OTEL_HEALTH_PORT)],
@@ -338,7 +338,7 @@ def build_postgres_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[st
     primary = owner.service_host(postgres.primary_service_name(env))
     container = {
         "name": POSTGRES_EXPORTER,
-        "image": images.observability_image(POSTGRES_EXPORTER),
+        "image": images.observability_image(POSTGRES_EXPORTER, catalog=owner.images),
         "env": [
             # The rendered pg_hba takes scram-sha-256 over plain TCP inside the pod network.
             env_value("DATA_SOURCE_URI", f"{primary}:{postgres.POSTGRES_PORT}/postgres?sslmode=disable"),
@@ -360,7 +360,7 @@ def build_redis_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
     name = part_name(env, REDIS_EXPORTER)
     container = {
         "name": REDIS_EXPORTER,
-        "image": images.observability_image(REDIS_EXPORTER),
+        "image": images.observability_image(REDIS_EXPORTER, catalog=owner.images),
         # The default target serves /metrics; Prometheus scrapes each pod through /scrape.
         "env": [env_value("REDIS_ADDR", f"redis://{owner.service_host(redis.service_name(env))}:{redis.REDIS_PORT}")],
         "ports": [container_port("metrics", REDIS_EXPORTER_PORT)],

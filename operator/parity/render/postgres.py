@@ -307,7 +307,7 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
     env = owner.env_name
     container = with_resources({
         "name": "postgres",
-        "image": images.postgres_image(spec),
+        "image": images.postgres_image(spec, owner.images),
         "command": ["/bin/sh", f"{CONFIG_DIR}/{START_KEY}", f"{CONFIG_DIR}/{PATRONI_CONFIG_KEY}", DATA_DIR],
         "env": _patroni_env(owner),
         "ports": [container_port("postgresql", POSTGRES_PORT), container_port("patroni", PATRONI_PORT)],

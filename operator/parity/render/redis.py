@@ -237,7 +237,7 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
         command = ["redis-server", f"{CONFIG_DIR}/redis.conf"]
     container = with_resources({
         "name": APP,
-        "image": images.redis_image(spec),
+        "image": images.redis_image(spec, owner.images),
         "command": command,
         "ports": [container_port("redis", REDIS_PORT)],
         "readinessProbe": exec_probe(["redis-cli", "-p", str(REDIS_PORT), "ping"], period=5),
@@ -252,7 +252,7 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
 def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
     container = {
         "name": SENTINEL_APP,
-        "image": images.redis_image(spec),
+        "image": images.redis_image(spec, owner.images),
         "command": ["sh", f"{CONFIG_DIR}/start-sentinel.sh"],
         "ports": [container_port("sentinel", SENTINEL_PORT)],
         "readinessProbe": exec_probe(["redis-cli", "-p", str(SENTINEL_PORT), "ping"], period=5),
