@@ -29,16 +29,17 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.25, what: s
 class Operator:
     """`parity run` as a subprocess, restartable."""
 
-    def __init__(self, plane, log_path: Path):
+    def __init__(self, plane, log_path: Path, env: dict[str, str] | None = None):
         self.plane = plane
         self.log_path = log_path
+        self.extra_env = env or {}
         self.metrics_port = free_port()
         self.health_port = free_port()
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         env = {**os.environ, "KUBECONFIG": str(self.plane.kubeconfig), "PARITY_RUNTIME_PROBES": "off",
-               "PARITY_METRICS_PORT": str(self.metrics_port), "PARITY_RESYNC_SECONDS": "30"}
+               "PARITY_METRICS_PORT": str(self.metrics_port), "PARITY_RESYNC_SECONDS": "30", **self.extra_env}
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "parity.cli.main", "run", "--liveness",

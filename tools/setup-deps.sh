@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything the tests and `make up` need on a fresh Debian machine, idempotently:
-# Debian packages (PostgreSQL, Patroni, Redis + Sentinel, openssl), the Python virtualenv with
-# the project and its test extras, and the control plane built from Go modules (cached).
+# Debian packages (PostgreSQL, Patroni, Redis + Sentinel, openssl for the runtime tier; iptables,
+# CNI plugins, libseccomp, debootstrap, umoci, skopeo, catatonit for the real node and its
+# images), the Python virtualenv with the project and its test extras, the control plane and
+# the real node built from Go modules (cached by version), and the node's images (cached by content).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES=(postgresql-15 patroni python3-etcd redis-server redis-sentinel redis-tools openssl ca-certificates)
+APT_PACKAGES=(postgresql-15 patroni python3-etcd redis-server redis-sentinel redis-tools openssl ca-certificates
+  iptables iproute2 conntrack containernetworking-plugins libseccomp-dev debootstrap umoci skopeo catatonit)
 PYTHON="${PYTHON:-python3}"
 
 missing=()
@@ -31,8 +34,17 @@ if [ ! -f "$stamp" ]; then
 fi
 
 if [ "${SKIP_CONTROLPLANE_BUILD:-0}" != 1 ]; then
-  echo "==> control plane (built from Go modules, cached by version)" >&2
+  for target in controlplane node etcd-image; do
+    echo "==> $target binaries (built from Go modules, cached by version; the first build takes minutes)" >&2
+    start=$(date +%s)
+    bin_dir=$(bash tools/controlplane/build.sh "$target" | tail -n1)
+    echo "==> $target binaries in $bin_dir ($(( $(date +%s) - start ))s)" >&2
+  done
+fi
+
+if [ "${SKIP_IMAGES_BUILD:-0}" != 1 ]; then
+  echo "==> the real node's images (built from Debian/PyPI packages, cached by content)" >&2
   start=$(date +%s)
-  bin_dir=$(bash tools/controlplane/build.sh | tail -n1)
-  echo "==> control plane binaries in $bin_dir ($(( $(date +%s) - start ))s)" >&2
+  .venv/bin/parity images build
+  echo "==> images ready ($(( $(date +%s) - start ))s)" >&2
 fi

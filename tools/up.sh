@@ -19,8 +19,8 @@ if [ "$MODE" = kind ]; then
   kind get clusters 2>/dev/null | grep -qx parity || kind create cluster --name parity --config manifests/kind-config.yaml
   KUBECTL=(kubectl --context kind-parity)
 else
-  step "local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok) — no Docker engine here"
-  .venv/bin/parity cluster --state-dir "$STATE/cluster" up >/dev/null
+  step "local control plane + a real node (containerd, kubelet, kube-proxy, CoreDNS) — no Docker engine here"
+  .venv/bin/parity cluster --state-dir "$STATE/cluster" up --node real >/dev/null
   export KUBECONFIG="$PWD/$STATE/cluster/kubeconfig"
   BIN_DIR="$(bash tools/controlplane/build.sh | tail -n1)"
   KUBECTL=("$BIN_DIR/kubectl")
@@ -43,9 +43,12 @@ else
   if [ -f "$STATE/operator.pid" ] && kill -0 "$(cat "$STATE/operator.pid")" 2>/dev/null; then
     echo "operator already running (pid $(cat "$STATE/operator.pid"))"
   else
-    # On the host, against the local control plane; runtime probes are off because kwok
-    # pods run no processes. Logs: .parity/operator.log
-    PARITY_RUNTIME_PROBES=off PARITY_METRICS_PORT="${PARITY_METRICS_PORT:-8080}" \
+    # On the host, against the local control plane with the real node: runtime probes on,
+    # cluster names resolved through the node's DNS, default images from the local catalogue.
+    # Logs: .parity/operator.log
+    CATALOG="$(.venv/bin/parity images catalog --write | tail -n1)"
+    PARITY_RUNTIME_PROBES=on PARITY_CLUSTER_DNS=10.96.0.10 PARITY_IMAGE_CATALOG="$CATALOG" \
+      PARITY_METRICS_PORT="${PARITY_METRICS_PORT:-8080}" \
       nohup .venv/bin/parity run --liveness "http://127.0.0.1:${PARITY_HEALTH_PORT:-8081}/healthz" \
       >"$STATE/operator.log" 2>&1 &
     echo $! > "$STATE/operator.pid"
@@ -53,10 +56,15 @@ else
   fi
 fi
 
-step "sample environment (manifests/samples/dev.yaml)"
-"${KUBECTL[@]}" apply -f manifests/samples/dev.yaml
-printf 'waiting for penv/dev to be Ready'
-for _ in $(seq 1 180); do
+if [ "$MODE" = kind ]; then
+  step "sample environment (manifests/samples/dev.yaml, published images)"
+  "${KUBECTL[@]}" apply -f manifests/samples/dev.yaml
+else
+  step "sample environment (manifests/overlays/local: the sample with the local images' versions)"
+  "${KUBECTL[@]}" apply -k manifests/overlays/local
+fi
+printf 'waiting for penv/dev to be Ready (real pods: a few minutes the first time)'
+for _ in $(seq 1 600); do
   phase="$("${KUBECTL[@]}" get penv dev -o jsonpath='{.status.phase}' 2>/dev/null || true)"
   [ "$phase" = Ready ] && break
   printf '.'; sleep 1
@@ -70,9 +78,11 @@ cat <<NEXT
 Parity is up ($MODE). Next:
 $( [ "$MODE" = local ] && echo "  export KUBECONFIG=$PWD/$STATE/cluster/kubeconfig  PATH=$BIN_DIR:\$PATH" )
   kubectl get penv                      # phase, readiness and drift at a glance
+  kubectl get pods -o wide              # the pods, running on the real node
+  .venv/bin/parity cluster status       # the node, its runtime and what it runs
   kubectl describe penv dev             # conditions, drift findings with remediations, events
   .venv/bin/parity diff -n default dev  # the drift report (exit 2 on critical drift)
   .venv/bin/parity diff manifests/samples/dev.yaml --baseline baselines/production.yaml   # offline
-  .venv/bin/parity inspect all -n default dev   # leaders, members, lag (needs reachable services)
+  PARITY_CLUSTER_DNS=10.96.0.10 .venv/bin/parity inspect all -n default dev   # leaders, members, lag
   make down                             # stop everything
 NEXT

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
 )
 
 from parity.cli.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError  # noqa: F401  (re-exported)
+from parity.probes.clusterdns import install_from_env as install_cluster_dns
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # On the host of a real node, cluster names (*.svc) resolve through its DNS (opt-in).
+    install_cluster_dns()
     try:
         return int(args.func(args) or 0)
     except CliError as err:

@@ -1,0 +1,191 @@
+"""The local sample on the real node: every process runs, every claim is read from it.
+
+One environment for the whole module (a full topology takes minutes to start on 2 cores);
+each test reads one aspect of it. Names in the cluster domain resolve from this process through
+the node's DNS (PARITY_CLUSTER_DNS, installed by the session fixture).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import httpx
+import psycopg
+import pytest
+import redis
+from conftest import apply_local_sample, kjson
+from support import wait_until
+
+ENV = "dev"
+
+
+@pytest.fixture(scope="module")
+def sample(plane, e2e_namespace):
+    body = apply_local_sample(plane, e2e_namespace)
+    return plane, e2e_namespace, body
+
+
+def svc(name: str, ns: str) -> str:
+    return f"{name}.{ns}.svc"
+
+
+def pods(plane, ns: str, app: str) -> list[dict]:
+    return kjson(plane, "get", "pods", "-n", ns, "-l", f"app.kubernetes.io/name={app}")["items"]
+
+
+def secret_value(plane, ns: str, key: str) -> str:
+    data = kjson(plane, "get", "secret", f"{ENV}-postgres-credentials", "-n", ns)["data"]
+    return base64.b64decode(data[key]).decode()
+
+
+def patroni_cluster(ns: str) -> dict:
+    last = None
+    for i in range(3):
+        try:
+            return httpx.get(f"http://{ENV}-postgres-{i}.{ENV}-postgres.{ns}.svc:8008/cluster", timeout=5).json()
+        except httpx.HTTPError as err:
+            last = err
+    raise AssertionError(f"no Patroni member answered: {last}")
+
+
+def test_every_pod_runs_on_the_real_node(sample):
+    plane, ns, body = sample
+    assert body["status"]["phase"] == "Ready"
+    node = json.loads(plane.kubectl("get", "nodes", "-l", "parity.dev/node=real", "-o", "json").stdout)["items"]
+    assert len(node) == 1
+    node_name = node[0]["metadata"]["name"]
+    items = kjson(plane, "get", "pods", "-n", ns)["items"]
+    assert len(items) >= 3 + 3 + 3 + 3  # etcd, postgres, redis, sentinel at least
+    for pod in items:
+        assert pod["spec"]["nodeName"] == node_name, pod["metadata"]["name"]
+        assert pod["status"]["phase"] == "Running", pod["metadata"]["name"]
+        assert all(c["ready"] for c in pod["status"]["containerStatuses"]), pod["metadata"]["name"]
+
+
+def test_etcd_has_a_healthy_three_member_quorum(sample):
+    _, ns, _ = sample
+    base = f"http://{ENV}-etcd-0.{ENV}-etcd-peer.{ns}.svc:2379"
+    members = httpx.post(f"{base}/v3/cluster/member/list", json={}, timeout=5).json()["members"]
+    assert len(members) == 3
+    for member in members:
+        url = member["clientURLs"][0]
+        assert httpx.get(f"{url}/health", timeout=5).json()["health"] == "true"
+    version = httpx.get(f"{base}/version", timeout=5).json()
+    assert version["etcdserver"] == "3.5.17"
+
+
+def test_patroni_has_one_leader_and_two_streaming_replicas_one_synchronous(sample):
+    _, ns, _ = sample
+
+    def settled():
+        members = patroni_cluster(ns)["members"]
+        roles = sorted(m["role"] for m in members)
+        streaming = [m for m in members if m["role"] != "leader" and m.get("state") == "streaming"]
+        return members if roles == ["leader", "replica", "sync_standby"] and len(streaming) == 2 else None
+
+    members = wait_until(settled, timeout=180, interval=3, what="one leader, one sync standby, one replica")
+    leader = next(m for m in members if m["role"] == "leader")
+    assert leader["state"] == "running"
+
+
+def test_redis_has_one_master_two_replicas_and_sentinels_agree(sample):
+    _, ns, _ = sample
+    masters = []
+    for i in range(3):
+        info = redis.Redis(host=f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", port=26379,
+                           socket_timeout=5).execute_command("SENTINEL", "get-master-addr-by-name", "mymaster")
+        masters.append(info[0].decode() if isinstance(info[0], bytes) else info[0])
+    assert len(set(masters)) == 1, masters
+    primary = redis.Redis(host=masters[0], port=6379, socket_timeout=5)
+
+    def two_replicas():
+        info = primary.info("replication")
+        return info if info["role"] == "master" and info["connected_slaves"] == 2 else None
+
+    wait_until(two_replicas, timeout=120, interval=2, what="the Redis master with 2 connected replicas")
+
+
+def test_prometheus_scrapes_every_target(sample):
+    _, ns, _ = sample
+
+    def all_up():
+        targets = httpx.get(f"http://{svc(f'{ENV}-prometheus', ns)}:9090/api/v1/targets", timeout=5).json()
+        active = targets["data"]["activeTargets"]
+        return active if active and all(t["health"] == "up" for t in active) else None
+
+    active = wait_until(all_up, timeout=180, interval=5, what="every Prometheus target up")
+    jobs = {t["labels"]["job"] for t in active}
+    assert {"etcd", "patroni"} <= jobs or len(jobs) >= 2, jobs
+
+
+def test_psql_inside_the_primary_with_the_app_role_from_the_secret(sample):
+    plane, ns, _ = sample
+    leader = next(m["name"] for m in patroni_cluster(ns)["members"] if m["role"] == "leader")
+    password = secret_value(plane, ns, "app-password")
+    # The password goes in on stdin, never on a command line.
+    proc = subprocess.run(
+        [plane.binary("kubectl"), "--kubeconfig", str(plane.kubeconfig), "exec", "-i", "-n", ns, leader, "--",
+         "sh", "-c", 'read -r p; PGPASSWORD="$p" psql -h 127.0.0.1 -U app -d app -tAc "select current_user"'],
+        input=password + "\n", capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "app"
+
+
+def test_kubectl_logs_shows_patroni(sample):
+    plane, ns, _ = sample
+    logs = plane.kubectl("logs", "-n", ns, f"{ENV}-postgres-0", "--tail=200").stdout
+    assert "patroni" in logs.lower() or "leader" in logs.lower(), logs[-500:]
+
+
+def test_primary_service_routes_to_the_leader_and_follows_a_switchover(sample):
+    plane, ns, _ = sample
+    password = secret_value(plane, ns, "superuser-password")
+
+    def primary_address() -> tuple[str, bool]:
+        with psycopg.connect(host=svc(f"{ENV}-postgres-primary", ns), port=5432, user="postgres", dbname="postgres",
+                             password=password, connect_timeout=5) as conn:
+            row = conn.execute("select host(inet_server_addr()), pg_is_in_recovery()").fetchone()
+        return row[0], row[1]
+
+    def pod_ip(name: str) -> str:
+        return kjson(plane, "get", "pod", name, "-n", ns)["status"]["podIP"]
+
+    members = patroni_cluster(ns)["members"]
+    leader = next(m["name"] for m in members if m["role"] == "leader")
+    address, in_recovery = primary_address()
+    assert (address, in_recovery) == (pod_ip(leader), False)
+
+    candidate = next(m["name"] for m in members if m["role"] == "sync_standby")
+    resp = httpx.post(f"http://{ENV}-postgres-0.{ENV}-postgres.{ns}.svc:8008/switchover",
+                      json={"leader": leader, "candidate": candidate}, timeout=60)
+    assert resp.status_code == 200, resp.text
+
+    def follows():
+        try:
+            address, in_recovery = primary_address()
+        except psycopg.OperationalError:
+            return None
+        return address == pod_ip(candidate) and not in_recovery
+
+    wait_until(follows, timeout=120, interval=2, what=f"the primary Service to route to {candidate}")
+
+
+def test_status_carries_runtime_results_read_from_the_running_services(sample):
+    plane, ns, _ = sample
+
+    def runtime_ran():
+        status = kjson(plane, "get", "penv", ENV, "-n", ns).get("status") or {}
+        drift = status.get("drift") or {}
+        levels = drift.get("levels") or {}
+        runtime = levels.get("runtime") or {}
+        findings = drift.get("findings") or []
+        probe_errors = [f for f in findings if f.get("level") == "runtime" and "not reachable" in str(f)]
+        return drift if runtime.get("state") == "ran" and not probe_errors else None
+
+    drift = wait_until(runtime_ran, timeout=120, interval=3, what="a runtime level that ran against the services")
+    # The local images carry PostgreSQL 17, production 16: the verdict says so, from the spec and
+    # from what the running server reports.
+    paths = {(f.get("level"), f.get("path")) for f in drift.get("findings") or []}
+    assert ("declared", "postgres.version") in paths
