@@ -26,7 +26,6 @@ from parity.probes import clusterdns
 
 MAKE_UP_STATE = REPO_ROOT / ".parity" / "cluster"
 MAKE_UP_OPERATOR_PID = REPO_ROOT / ".parity" / "operator.pid"
-LOCAL_SAMPLE = REPO_ROOT / "manifests" / "overlays" / "local"
 
 
 def _make_up_cluster() -> ControlPlane | None:
@@ -119,18 +118,3 @@ def e2e_namespace(plane, request):
     plane.kubectl("create", "namespace", name)
     yield name
     plane.kubectl("delete", "namespace", name, "--wait=true", "--timeout=180s", check=False, timeout=200)
-
-
-def kjson(plane, *args) -> dict:
-    return json.loads(plane.kubectl(*args, "-o", "json").stdout)
-
-
-def apply_local_sample(plane, namespace: str, timeout: float = 600) -> dict:
-    """The local sample (manifests/samples/local) in `namespace`, waited for until Ready."""
-    plane.kubectl("apply", "-n", namespace, "-k", str(LOCAL_SAMPLE))
-
-    def ready():
-        body = kjson(plane, "get", "penv", "dev", "-n", namespace)
-        return body if (body.get("status") or {}).get("phase") == "Ready" else None
-
-    return wait_until(ready, timeout=timeout, interval=3, what=f"penv/dev in {namespace} to be Ready")

@@ -15,7 +15,7 @@ import httpx
 import psycopg
 import pytest
 import redis
-from conftest import apply_local_sample, kjson
+from e2e_support import apply_local_sample, kjson
 from support import wait_until
 
 ENV = "dev"
