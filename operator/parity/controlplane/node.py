@@ -40,7 +40,7 @@ from parity.procs import pid_alive, signal_group
 
 # Start order; stop goes the other way (kubelet before containerd, whose shims hold the pods).
 NODE_PROCESSES = ("containerd", "coredns", "kube-proxy", "kubelet")
-DEFAULT_SANDBOX_IMAGE = "parity.local/pause:catatonit"
+DEFAULT_SANDBOX_IMAGE = "parity.local/pause:3.10"
 
 
 class NodeError(RuntimeError):
@@ -123,7 +123,8 @@ class RealNode:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, *, apiserver_url: str, certs: CertPaths, kubectl: Callable, hostname: str, node_ip: str,
-              timeout: float = 180.0, say: Callable[[str], None] = lambda _m: None) -> None:
+              timeout: float = 180.0, say: Callable[[str], None] = lambda _m: None,
+              import_images: Callable[["RealNode"], None] | None = None) -> None:
         """Start containerd, CoreDNS, kube-proxy and kubelet; return once the node is Ready and
         cluster DNS answers through kube-proxy. The caller ran preflight and stops us on failure."""
         p = self.paths
@@ -153,6 +154,10 @@ class RealNode:
         self._spawn("containerd", ["--config", str(p.containerd_config), "--log-level", "warn"])
         self._wait(lambda: p.containerd_socket.exists() and self._ctr("version").returncode == 0,
                    "containerd to answer on its socket", 60)
+        if import_images is not None:
+            # Before kubelet: the sandbox image must be there when the first pod is created.
+            say("importing the local images into containerd")
+            import_images(self)
 
         say("starting CoreDNS and kube-proxy")
         kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=parity-node", "-f", "-",
@@ -202,10 +207,13 @@ class RealNode:
 
         self._wait(dns_answers, "cluster DNS (10.96.0.10 through kube-proxy to CoreDNS)", timeout)
 
-    def import_image(self, archive: Path) -> None:
-        proc = self._ctr("-n", "k8s.io", "images", "import", "--no-unpack=false", str(archive), timeout=600)
-        if proc.returncode != 0:
-            raise NodeError(f"importing {archive} into the node's containerd failed: {proc.stderr.strip()[-500:]}")
+    @property
+    def ctr(self) -> Path:
+        return self.bin_dir / "ctr"
+
+    @property
+    def containerd_address(self) -> str:
+        return str(self.paths.containerd_socket)
 
     def stop(self) -> list[str]:
         """Stop every node process, the pods' processes with them, and undo the host changes.
