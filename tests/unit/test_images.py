@@ -181,3 +181,33 @@ def test_mirror_from_one_line_sources_list_with_options():
                                    "b.list": "deb http://deb.example/debian bookworm main\n"})
     assert plan.debian_mirror(both) == "http://deb.example/debian"
     assert plan.debian_mirror([("http://thirdparty.example/apt", ["nodistro"])]) is None
+
+
+# --- build-only files ------------------------------------------------------------------------
+
+def test_planted_files_are_removed_and_what_they_hid_comes_back(tmp_path):
+    from parity.images.build import planted
+
+    (tmp_path / "etc" / "ssl").mkdir(parents=True)
+    (tmp_path / "etc" / "ssl" / "bundle.crt").write_text("image's own")
+    files = {"/etc/ssl/bundle.crt": (b"host's", 0o644), "/etc/pip.conf": (b"[global]\n", 0o644)}
+    with pytest.raises(RuntimeError):
+        with planted(tmp_path, files):
+            assert (tmp_path / "etc" / "ssl" / "bundle.crt").read_text() == "host's"
+            assert (tmp_path / "etc" / "pip.conf").is_file()
+            raise RuntimeError("a failed build step")
+    assert (tmp_path / "etc" / "ssl" / "bundle.crt").read_text() == "image's own"
+    assert not (tmp_path / "etc" / "pip.conf").exists()
+
+
+def test_host_pip_files_bring_the_certificate_pip_conf_names(tmp_path):
+    from parity.images.build import host_pip_files
+
+    cert = tmp_path / "ca.crt"
+    cert.write_text("CA")
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\ncert = {cert}\n")
+    files = host_pip_files(conf)
+    assert files["/etc/pip.conf"][0] == conf.read_bytes()
+    assert files[str(cert)][0] == b"CA"
+    assert host_pip_files(tmp_path / "absent.conf") == {}

@@ -157,44 +157,51 @@ def chroot_mounts(rootfs: Path, runner: Runner) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def build_only_files(rootfs: Path) -> Iterator[None]:
-    """Files the build needs and the image must not keep: DNS, pip's configuration, no daemons."""
-    planted: list[Path] = []
-    saved: dict[Path, bytes] = {}
-
-    def plant(path_in_root: str, content: bytes, mode: int = 0o644) -> None:
-        target = rootfs / path_in_root.lstrip("/")
-        if target.exists() or target.is_symlink():
-            if target.is_file() and not target.is_symlink():
-                saved[target] = target.read_bytes()
-            target.unlink()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        target.chmod(mode)
-        planted.append(target)
-
+def planted(rootfs: Path, files: dict[str, tuple[bytes, int]]) -> Iterator[None]:
+    """Files present in the root only for a step: put in, then removed and whatever they hid restored."""
+    done: list[tuple[Path, bytes | None]] = []
     try:
-        plant("/etc/resolv.conf", Path("/etc/resolv.conf").read_bytes())
-        # Package scripts must not start services inside the build root.
-        plant("/usr/sbin/policy-rc.d", b"#!/bin/sh\nexit 101\n", 0o755)
-        pip_conf = Path("/etc/pip.conf")
-        if pip_conf.is_file():
-            plant("/etc/pip.conf", pip_conf.read_bytes())
-            parser = configparser.ConfigParser()
-            parser.read_string(pip_conf.read_text())
-            for section in parser.sections():
-                for key in ("cert", "client-cert"):
-                    value = parser.get(section, key, fallback="")
-                    host_file = Path(value)
-                    if value and host_file.is_file() and not (rootfs / value.lstrip("/")).exists():
-                        plant(value, host_file.read_bytes())
+        for path_in_root, (content, mode) in files.items():
+            target = rootfs / path_in_root.lstrip("/")
+            hidden = target.read_bytes() if target.is_file() and not target.is_symlink() else None
+            if target.exists() or target.is_symlink():
+                target.unlink()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            done.append((target, hidden))
+            target.write_bytes(content)
+            target.chmod(mode)
         yield
     finally:
-        for target in reversed(planted):
+        for target, hidden in reversed(done):
             with contextlib.suppress(FileNotFoundError):
                 target.unlink()
-            if target in saved:
-                target.write_bytes(saved[target])
+            if hidden is not None:
+                target.write_bytes(hidden)
+
+
+def build_only_files() -> dict[str, tuple[bytes, int]]:
+    """DNS for apt and pip; no service may start inside the build root."""
+    return {"/etc/resolv.conf": (Path("/etc/resolv.conf").read_bytes(), 0o644),
+            "/usr/sbin/policy-rc.d": (b"#!/bin/sh\nexit 101\n", 0o755)}
+
+
+def host_pip_files(pip_conf: Path = Path("/etc/pip.conf")) -> dict[str, tuple[bytes, int]]:
+    """The host's pip configuration and the certificate files it names, for the pip step only.
+
+    The certificate bundle may hold a CA the host trusts and the image's own bundle does not
+    (e.g. an inspecting proxy), so the host's file stands in for the image's while pip runs.
+    """
+    if not pip_conf.is_file():
+        return {}
+    files = {"/etc/pip.conf": (pip_conf.read_bytes(), 0o644)}
+    parser = configparser.ConfigParser()
+    parser.read_string(pip_conf.read_text())
+    for section in parser.sections():
+        for key in ("cert", "client-cert"):
+            value = parser.get(section, key, fallback="")
+            if value and Path(value).is_file():
+                files[value] = (Path(value).read_bytes(), 0o644)
+    return files
 
 
 def chroot(runner: Runner, rootfs: Path, script: str, *, path: str | None = None, capture: bool = False) -> str:
@@ -203,6 +210,18 @@ def chroot(runner: Runner, rootfs: Path, script: str, *, path: str | None = None
         env["PATH"] = path
     return runner.run(["chroot", str(rootfs), "/bin/sh", "-euc", script], env=env, capture=capture)
 
+
+# As Debian's own -slim images do: documentation, manuals and translations are never unpacked
+# (copyright files stay). Written into each image layer, so later installs follow it too.
+SLIM_DPKG_CONFIG = """\
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/lintian/*
+"""
 
 CLEAN_SCRIPT = """
 apt-get clean
@@ -292,7 +311,10 @@ def _config_args(recipe: Recipe, key: str) -> list[str]:
 def _install(recipe: Recipe, rootfs: Path, runner: Runner) -> dict[str, str]:
     """Everything that runs inside the image root; returns the installed packages' versions."""
     versions: dict[str, str] = {}
-    with chroot_mounts(rootfs, runner), build_only_files(rootfs):
+    slim = rootfs / "etc/dpkg/dpkg.cfg.d/parity-slim"
+    slim.parent.mkdir(parents=True, exist_ok=True)
+    slim.write_text(SLIM_DPKG_CONFIG)
+    with chroot_mounts(rootfs, runner), planted(rootfs, build_only_files()):
         if recipe.pre_install:
             chroot(runner, rootfs, recipe.pre_install)
         if recipe.packages:
@@ -304,8 +326,9 @@ def _install(recipe: Recipe, rootfs: Path, runner: Runner) -> dict[str, str]:
         if recipe.pip_packages:
             venv = shlex.quote(recipe.pip_venv or "/opt/venv")
             reqs = " ".join(shlex.quote(p) for p in recipe.pip_packages)
-            chroot(runner, rootfs, f"python3 -m venv {venv}\n"
-                   f"{venv}/bin/pip install -q --no-cache-dir --disable-pip-version-check {reqs}")
+            with planted(rootfs, host_pip_files()):
+                chroot(runner, rootfs, f"python3 -m venv {venv}\n"
+                       f"{venv}/bin/pip install -q --no-cache-dir --disable-pip-version-check {reqs}")
             out = chroot(runner, rootfs, f"{venv}/bin/pip list --format=freeze --disable-pip-version-check",
                          capture=True)
             wanted = {p.split("[")[0].split("=")[0].lower() for p in recipe.pip_packages}

@@ -16,13 +16,16 @@ from parity.images.recipes import BUILDER_VERSION, Recipe
 # The base layer of a suite: debootstrap --variant=minbase and nothing else. Changing what the
 # base holds changes every key that includes it.
 BASE_VARIANT = "minbase"
+# Bump when the way a base is made changes (debootstrap flags, its clean-up). Separate from
+# BUILDER_VERSION, which covers the image layers: a change there does not redo debootstrap.
+BASE_BUILDER_VERSION = "1"
 
 
 def _digest(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def base_key(suite: str, *, builder_version: str = BUILDER_VERSION) -> str:
+def base_key(suite: str, *, builder_version: str = BASE_BUILDER_VERSION) -> str:
     """Key of a suite's base layer. The mirror is not in it: any mirror serves the same archive."""
     return _digest({"builder": builder_version, "suite": suite, "variant": BASE_VARIANT})
 

@@ -17,7 +17,7 @@ from typing import Mapping
 REGISTRY = "parity.local"
 # Bump when the builder changes what it produces from the same recipe (layout, clean-up,
 # tool flags): every cache key includes it, so all images are rebuilt once.
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -122,7 +122,7 @@ RECIPES: tuple[Recipe, ...] = (
         name="postgres-patroni", tag=POSTGRES_MAJOR, version=POSTGRES_MAJOR, suite=DEFAULT_SUITE,
         # postgresql-17, not the `postgresql` metapackage: exactly one major. python3-venv for
         # Patroni's venv; the venv's python also runs Patroni's callback scripts.
-        packages=(f"postgresql-{POSTGRES_MAJOR}", "python3", "python3-venv", "ca-certificates", "locales-all"),
+        packages=(f"postgresql-{POSTGRES_MAJOR}", "python3", "python3-venv", "ca-certificates", "locales"),
         pip_packages=(f"patroni[etcd3]=={PATRONI_VERSION}", "psycopg[binary]==3.2.10"),
         pip_venv=PATRONI_VENV,
         pre_install=(
@@ -135,6 +135,9 @@ RECIPES: tuple[Recipe, ...] = (
             "echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.conf\n"
         ),
         post_install=(
+            # Spilo initialises clusters in en_US.UTF-8; only that locale is generated (locales-all
+            # would add ~200 MB).
+            "echo 'en_US.UTF-8 UTF-8' > /etc/locale.gen\nlocale-gen\n"
             f"ln -sf {PATRONI_VENV}/bin/patroni {PATRONI_VENV}/bin/patronictl /usr/local/bin/\n"
             "mkdir -p /var/run/postgresql\n"
             f"chown {POSTGRES_UID}:{POSTGRES_GID} /var/run/postgresql {POSTGRES_HOME}\n"
@@ -143,7 +146,7 @@ RECIPES: tuple[Recipe, ...] = (
         entrypoint=("patroni",), cmd=(),
         user=POSTGRES_UID, workdir=POSTGRES_HOME,
         env={"PATH": _path(f"{PATRONI_VENV}/bin", POSTGRES_BIN_DIR), "HOME": POSTGRES_HOME,
-             "LANG": "C.UTF-8", "PGHOME": POSTGRES_HOME},
+             "LANG": "en_US.UTF-8", "PGHOME": POSTGRES_HOME},
         requires=("postgres", "pg_ctl", "initdb", "psql", "pg_basebackup", "pg_rewind", "patroni", "patronictl",
                   "python3", "sh"),
         smoke=(("postgres", "--version"), ("patroni", "--version"), ("psql", "--version")),
