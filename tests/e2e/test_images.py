@@ -159,6 +159,34 @@ def test_images_run_as_their_numeric_users(private_containerd, imported):
     assert "home-writable" in lines
 
 
+def test_postgres_image_initialises_starts_and_answers_psql(private_containerd, imported):
+    pg = recipes.recipe("postgres-patroni")
+    script = (
+        "initdb -D /tmp/pgtest --locale=en_US.UTF-8 -E UTF8 >/dev/null && "
+        "pg_ctl -D /tmp/pgtest -o '-k /tmp -c listen_addresses=' -w start >/dev/null && "
+        "psql -h /tmp -d postgres -Atc 'show lc_collate' && "
+        "pg_ctl -D /tmp/pgtest -m fast -w stop >/dev/null"
+    )
+    result = _run(private_containerd, pg.reference, "pg-initdb", "/bin/sh", "-c", script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.split()[-1] == "en_US.UTF-8"
+
+
+def test_prometheus_starts_with_the_rendered_args(private_containerd, imported):
+    from parity.api.models import EnvironmentSpec
+    from parity.render import observability
+    from parity.render.common import Owner
+
+    spec = EnvironmentSpec.model_validate({"observability": {"prometheus": {"enabled": True}}})
+    deployment = [o for o in observability.build_prometheus(Owner("e", "ns", "u"), spec) if o["kind"] == "Deployment"]
+    args = deployment[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    r = recipes.recipe("prometheus")
+    # Debian's example config stands in for the rendered ConfigMap; the TSDB path is the image's.
+    run = " ".join([*r.entrypoint, *args])
+    result = _run(private_containerd, r.reference, "prom-start", "/bin/sh", "-c", f"timeout 15 {run} 2>&1; true")
+    assert "Server is ready to receive web requests" in result.stdout, result.stdout[-3000:] + result.stderr
+
+
 def test_redis_image_has_every_command_the_rendered_scripts_call(private_containerd, imported):
     r = recipes.recipe("redis")
     result = _run(private_containerd, r.reference, "redis-cmds", "/bin/sh", "-c",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pytest
@@ -211,3 +212,48 @@ def test_host_pip_files_bring_the_certificate_pip_conf_names(tmp_path):
     assert files["/etc/pip.conf"][0] == conf.read_bytes()
     assert files[str(cert)][0] == b"CA"
     assert host_pip_files(tmp_path / "absent.conf") == {}
+
+
+def test_a_layer_builder_bump_keeps_the_base_key():
+    assert plan.base_key("trixie") == plan.base_key("trixie")
+    assert plan.base_key("trixie") != plan.base_key("bookworm")
+    redis = recipes.recipe("redis")
+    assert plan.image_key(redis, input_digests={}, base=plan.base_key("bookworm"), builder_version="x") != \
+        plan.image_key(redis, input_digests={}, base=plan.base_key("bookworm"), builder_version="y")
+
+
+# --- CLI -------------------------------------------------------------------------------------
+
+def test_cli_list_shows_every_image_and_what_is_missing(tmp_path, monkeypatch, capsys):
+    from parity.cli.main import main
+    from parity.images import build
+
+    monkeypatch.setenv("PARITY_CACHE", str(tmp_path))
+    catatonit = tmp_path / "catatonit"
+    catatonit.write_bytes(b"\x7fELF")
+    monkeypatch.setattr(build, "default_input_paths", lambda cache=None: {"catatonit": catatonit, "etcd": None})
+    assert main(["images", "list"]) == 0
+    out = capsys.readouterr().out
+    for r in RECIPES:
+        assert r.reference in out
+    assert "(needs etcd)" in out and "no local image for grafana" in out
+
+    assert main(["images", "list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {row["name"]: row for row in data["images"]}
+    assert rows["postgres-patroni"]["notes"]["bin_dir"] == "/usr/lib/postgresql/17/bin"
+    assert not any(row["built"] for row in rows.values())
+
+
+def test_cli_rejects_unknown_images_and_missing_inputs(tmp_path, monkeypatch, capsys):
+    from parity.cli.main import main
+    from parity.images import build
+
+    monkeypatch.setenv("PARITY_CACHE", str(tmp_path))
+    monkeypatch.setattr(build, "default_input_paths", lambda cache=None: {"catatonit": None, "etcd": None})
+    assert main(["images", "build", "--only", "grafana"]) == 1
+    assert "no image recipe named grafana" in capsys.readouterr().err
+    assert main(["images", "build", "--only", "etcd"]) == 1
+    err = capsys.readouterr().err
+    assert "build.sh etcd-image" in err and "Traceback" not in err
+    assert not (tmp_path / "images" / "archives").exists()
