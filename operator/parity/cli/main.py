@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "parity.cli.cluster",  # cluster up/down/env
     "parity.cli.run",  # run (the operator)
     "parity.cli.docs",  # docs crd-reference
+    "parity.cli.images",  # images build/import/list
 )
 
 from parity.cli.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError  # noqa: F401  (re-exported)
