@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 from parity.cli.errors import CliError
-from parity.images import build, containerd, recipes
+import yaml
+
+from parity.images import build, catalog, containerd, recipes
 
 
 def register(subparsers) -> None:
@@ -29,6 +31,12 @@ def register(subparsers) -> None:
     i.add_argument("--namespace", default="k8s.io", help="containerd namespace (default: k8s.io, the CRI's)")
     i.add_argument("--only", nargs="+", metavar="NAME", default=[], help="import only these images")
     i.set_defaults(func=images_import)
+
+    cat = commands.add_parser("catalog", help="print (or --write) the image catalogue the operator reads "
+                                               "(PARITY_IMAGE_CATALOG) for the local images")
+    cat.add_argument("--write", nargs="?", const="", default=None, metavar="PATH",
+                     help="write it (default: in the images cache) and print its path")
+    cat.set_defaults(func=images_catalog)
 
     ls = commands.add_parser("list", help="show each image: reference, version, cache key, size, built?")
     ls.add_argument("--json", action="store_true", help="print JSON (with digests and archive paths)")
@@ -73,6 +81,14 @@ def images_import(args) -> int:
         containerd.import_images(ctr, args.address, images, namespace=args.namespace, progress=_progress)
     except containerd.ImageImportError as err:
         raise CliError(str(err)) from None
+    return 0
+
+
+def images_catalog(args) -> int:
+    if args.write is None:
+        print(yaml.safe_dump(catalog.local_catalog(), sort_keys=True), end="")
+        return 0
+    print(catalog.write_catalog(Path(args.write) if args.write else None))
     return 0
 
 

@@ -67,6 +67,19 @@ def find_node_binaries(bin_dir: str | os.PathLike | None = None) -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
+def _import_local_images(say):
+    def run(node: RealNode) -> None:
+        from parity.images.catalog import import_built
+        from parity.images.containerd import ImageImportError
+
+        try:
+            import_built(node.ctr, node.containerd_address, progress=lambda m: say(f"  {m}"))
+        except ImageImportError as err:
+            raise NodeError(str(err)) from None
+
+    return run
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -149,6 +162,11 @@ class ControlPlane:
             node = self.real_node
             say(f"real-node binaries in {node.bin_dir}")
             problems, self.node_name, self.node_ip = node.preflight()
+            from parity.images.catalog import missing_images
+
+            not_built = missing_images()
+            if not_built:
+                problems.append(f"local images not built: {', '.join(not_built)} (parity images build)")
             if problems:
                 raise ControlPlaneError("a real node cannot run on this machine:\n  - " + "\n  - ".join(problems))
         (self.state_dir / "node-kind").write_text(self.node_kind)
@@ -176,7 +194,7 @@ class ControlPlane:
             else:
                 node.start(apiserver_url=f"https://{self.node_ip}:{ports.apiserver}", certs=certs,
                            kubectl=self.kubectl, hostname=self.node_name, node_ip=self.node_ip,
-                           timeout=timeout, say=say)
+                           timeout=timeout, say=say, import_images=_import_local_images(say))
                 self._wait_ready(self.node_name, timeout)
         except NodeError as err:
             self.stop(remove_state=False)
