@@ -52,7 +52,7 @@ def images_cache() -> Path:
 def default_input_paths(cache: Path | None = None) -> dict[str, Path | None]:
     """Where each logical input lives on this host (None: not there)."""
     cache = cache or parity_cache()
-    etcd = sorted(glob.glob(str(cache / "etcd-image" / ETCD_VERSION / "bin" / "etcd")))
+    etcd = sorted(glob.glob(str(cache / "etcd-image" / f"v{ETCD_VERSION}" / "bin" / "etcd")))
     catatonit = shutil.which("catatonit") or "/usr/bin/catatonit"
     return {
         "catatonit": Path(catatonit) if Path(catatonit).is_file() else None,
