@@ -157,7 +157,8 @@ def test_all_missing_pieces_come_in_one_answer():
 
 @pytest.mark.parametrize("host, inside", [
     ("dev-postgres-0.dev-postgres.ns.svc", True), ("dev-redis.ns.svc.cluster.local", True),
-    ("example.org", False), ("127.0.0.1", False), ("svc", False)])
+    ("example.org", False), ("127.0.0.1", False), ("svc", False),
+    (b"dev-etcd-0.dev-etcd-peer.ns.svc", True), (b"example.org", False), (None, False)])
 def test_only_cluster_domain_names_go_to_the_cluster_dns(host, inside):
     assert in_cluster_domain(host) is inside
 

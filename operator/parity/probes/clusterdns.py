@@ -27,8 +27,19 @@ _lock = threading.Lock()
 _server: tuple[str, int] | None = None
 
 
-def in_cluster_domain(host: str) -> bool:
-    return isinstance(host, str) and host.rstrip(".").endswith(CLUSTER_SUFFIXES)
+def _text(host) -> str | None:
+    # anyio (under httpx) passes IDNA-encoded bytes, the standard library passes str.
+    if isinstance(host, bytes):
+        try:
+            return host.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    return host if isinstance(host, str) else None
+
+
+def in_cluster_domain(host) -> bool:
+    text = _text(host)
+    return text is not None and text.rstrip(".").endswith(CLUSTER_SUFFIXES)
 
 
 def qualified(host: str) -> str:
@@ -53,7 +64,7 @@ def _lookup(host: str) -> list[str]:
 def _getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
     if _server is not None and in_cluster_domain(host) and family in (0, socket.AF_INET):
         try:
-            addresses = _lookup(host)
+            addresses = _lookup(_text(host))
         except OSError as err:
             raise socket.gaierror(socket.EAI_AGAIN, f"cluster DNS {_server[0]}:{_server[1]} did not answer for "
                                                     f"{host}: {err}") from None
