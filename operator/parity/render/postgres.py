@@ -7,7 +7,8 @@ Objects: ServiceAccount/Role/RoleBinding `<env>-postgres`, Secret `<env>-postgre
 The Patroni contract: the operator renders Patroni's whole configuration (scope, restapi, etcd3,
 postgresql addresses, data_dir, bin_dir, pg_hba, bootstrap.dcs, callbacks); per-pod values and
 passwords come from PATRONI_* environment variables (Patroni's own override mechanism), the
-passwords from the Secret. The container runs `patroni <file>` through files/patroni-start.sh.
+passwords from the Secret. The container runs `patroni <file>` through files/patroni-start.sh, after an init container
+has handed the data volume to the postgres user.
 Any image with `patroni` on PATH, PostgreSQL under /usr/lib/postgresql/<major>/bin (the
 Debian/Ubuntu layout), an OS user `postgres`, setpriv and python3 satisfies it: the locally
 built image does, and so does Spilo. Nothing is left to image defaults.
@@ -308,14 +309,11 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
     container = with_resources({
         "name": "postgres",
         "image": images.postgres_image(spec, owner.images),
-        "command": ["/bin/sh", f"{CONFIG_DIR}/{START_KEY}", f"{CONFIG_DIR}/{PATRONI_CONFIG_KEY}", DATA_DIR],
+        "command": ["/bin/sh", f"{CONFIG_DIR}/{START_KEY}", f"{CONFIG_DIR}/{PATRONI_CONFIG_KEY}"],
         "env": _patroni_env(owner),
         "ports": [container_port("postgresql", POSTGRES_PORT), container_port("patroni", PATRONI_PORT)],
         "readinessProbe": http_probe("/readiness", "patroni", period=5),
         "livenessProbe": http_probe("/liveness", "patroni", period=10, failures=6, delay=30),
-        # Root only to hand a freshly provisioned volume to the postgres user; start.sh then
-        # drops to that user before Patroni runs (PostgreSQL refuses to run as root).
-        "securityContext": {"runAsUser": 0},
         "volumeMounts": [
             {"mountPath": DATA_DIR, "name": DATA_VOLUME},
             {"mountPath": CONFIG_DIR, "name": "config", "readOnly": True},
@@ -331,10 +329,20 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
             "items": [{"key": APP_USERNAME_KEY, "path": APP_USERNAME_KEY},
                       {"key": APP_PASSWORD_KEY, "path": APP_PASSWORD_KEY}]}},
     ]
+    # A freshly provisioned volume belongs to root; hand it to the postgres user before Patroni
+    # starts. Root in an init container only: the main container keeps the image's user, so
+    # the ServiceAccount token stays readable by the role callback that runs as postgres.
+    prepare = {
+        "name": "prepare-data",
+        "image": container["image"],
+        "command": ["/bin/sh", "-c", f"chown postgres: {DATA_DIR} && chmod 0700 {DATA_DIR}"],
+        "securityContext": {"runAsUser": 0},
+        "volumeMounts": [{"mountPath": DATA_DIR, "name": DATA_VOLUME}],
+    }
     storage = spec.storage
     return statefulset(
         owner, c.COMPONENT_POSTGRES, statefulset_name(env), APP,
-        pod_spec([container], volumes=volumes, service_account=service_account_name(env)),
+        pod_spec([container], volumes=volumes, service_account=service_account_name(env), init_containers=[prepare]),
         replicas=spec.replicas,
         service_name=headless_service_name(env),
         version=spec.version,

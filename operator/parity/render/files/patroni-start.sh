@@ -1,14 +1,12 @@
 #!/bin/sh
-# The container's entry: make the data volume the postgres user's, then run Patroni as that
-# user with the configuration the operator rendered. Starts as root only for the chown (a
-# freshly provisioned volume belongs to root); any image with an OS user `postgres`, `patroni`
-# on PATH and util-linux's setpriv satisfies it (Debian/Ubuntu-based Patroni images do).
+# The container's entry: run Patroni with the configuration the operator rendered, as the
+# postgres user. Images whose default user is postgres (the local one) exec it directly;
+# images that start as root (Spilo) drop to postgres first with util-linux's setpriv, since
+# PostgreSQL refuses to run as root. The init container has already made the data volume
+# postgres's own.
 set -eu
 config="$1"
-data_root="$2"
 if [ "$(id -u)" = 0 ]; then
-  chown postgres: "$data_root"
-  chmod 0700 "$data_root"
   exec setpriv --reuid=postgres --regid=postgres --init-groups -- patroni "$config"
 fi
 exec patroni "$config"
