@@ -47,14 +47,19 @@ def make_certs(cert_dir: Path, *, extra_ips: tuple[str, ...] = ()) -> CertPaths:
     serving_ext = (
         "subjectAltName=" + ",".join(f"IP:{ip}" for ip in ips) + ",DNS:localhost,DNS:kubernetes,"
         "DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
-        "extendedKeyUsage=serverAuth\n"
+        "extendedKeyUsage=serverAuth\n" + LEAF_EXTENSIONS
     )
     ext_file = cert_dir / "serving.ext"
     if all(p.exists() for p in vars(paths).values()) and ext_file.exists() and ext_file.read_text() == serving_ext:
         return paths
     if not (paths.ca_crt.exists() and paths.ca_key.exists()):
+        # Explicit CA extensions: strict verifiers (Python 3.13's default, inside the pods that
+        # call the API server) refuse a CA without keyUsage.
         _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-                 "-days", DAYS, "-subj", "/CN=parity-local-ca", cwd=cert_dir)
+                 "-days", DAYS, "-subj", "/CN=parity-local-ca",
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                 "-addext", "subjectKeyIdentifier=hash", cwd=cert_dir)
     ext_file.write_text(serving_ext)
     _sign(cert_dir, "apiserver", "/CN=kube-apiserver", "serving.ext")
     if not paths.admin_crt.exists():
@@ -66,6 +71,9 @@ def make_certs(cert_dir: Path, *, extra_ips: tuple[str, ...] = ()) -> CertPaths:
 
 
 DAYS = "3650"
+# What RFC 5280 (and strict verifiers) expect of a leaf certificate besides its usage.
+LEAF_EXTENSIONS = ("basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                   "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
 
 
 def _sign(cert_dir: Path, name: str, subject: str, ext: str) -> None:
@@ -80,6 +88,6 @@ def make_client_cert(cert_dir: Path, name: str, subject: str) -> tuple[Path, Pat
     The subject's CN is the user and each O a group, e.g. /O=system:nodes/CN=system:node:vm."""
     crt, key = cert_dir / f"{name}.crt", cert_dir / f"{name}.key"
     if not (crt.exists() and key.exists()):
-        (cert_dir / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+        (cert_dir / "client.ext").write_text("extendedKeyUsage=clientAuth\n" + LEAF_EXTENSIONS)
         _sign(cert_dir, name, subject, "client.ext")
     return crt, key
