@@ -45,8 +45,9 @@ def register(subparsers) -> None:
             "drift at or above --fail-on; 2: drift at or above it; 1: bad input or cluster unreachable."
         ),
     )
-    diff.add_argument("target", metavar="ENV.yaml|NAME", help="environment file, or the environment's name with -n")
-    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file (file mode)")
+    diff.add_argument("target", metavar="ENV.yaml|NAME",
+                      help="environment file (- for stdin), or the environment's name with -n")
+    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file (file mode; - for stdin)")
     diff.add_argument(
         "--namespace", "-n", metavar="NAMESPACE", help="read the live environment NAME from this namespace"
     )
@@ -63,7 +64,8 @@ def register(subparsers) -> None:
             "spec.baselineRef names another baseline."
         ),
     )
-    validate.add_argument("target", metavar="FILE.yaml", help="a ParityEnvironment or ParityBaseline manifest")
+    validate.add_argument("target", metavar="FILE.yaml",
+                          help="a ParityEnvironment or ParityBaseline manifest (- for stdin)")
     validate.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file to compare with")
     _common(validate)
     validate.set_defaults(func=run_validate)
