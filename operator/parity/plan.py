@@ -35,8 +35,9 @@ REASON_STORAGE = "StorageChangeRefused"
 REASON_POSTGRES_MAJOR = "PostgresMajorChangeRefused"
 REASON_IMMUTABLE = "ImmutableFieldRefused"
 REASON_WRITE = "WriteRefused"
-# 4xx answers that are not a verdict on the object: gone, conflict, throttled, timed out.
-TRANSIENT_CLIENT_ERRORS = (404, 408, 409, 429)
+# 4xx answers that are not a verdict on the object (gone, conflict, throttled): retried, as
+# handlers/common.py does for every request.
+TRANSIENT_CLIENT_ERRORS = (404, 409, 429)
 
 # Fields the API server refuses to change on an existing object. A StatefulSet may change only
 # replicas, template, updateStrategy, ordinals, minReadySeconds, revisionHistoryLimit and

@@ -192,7 +192,7 @@ def test_contains_compares_quantities_by_value_and_ignores_server_defaults():
 
 
 def test_write_refusals_are_4xx_that_retrying_does_not_change():
-    assert [s for s in (400, 403, 404, 408, 409, 422, 429, 500, 503) if is_refused_write(s)] == [400, 403, 422]
+    assert [s for s in (400, 403, 404, 408, 409, 422, 429, 500, 503) if is_refused_write(s)] == [400, 403, 408, 422]
     refusal = refusal_for_write("StatefulSet", "dev-postgres", "apply", "422 Invalid: spec: Forbidden")
     assert refusal.reason == REASON_WRITE
     assert "refused to apply StatefulSet dev-postgres: 422 Invalid: spec: Forbidden" in refusal.message
