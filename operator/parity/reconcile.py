@@ -88,8 +88,8 @@ def _write(action: str, kube: Kube, obj: dict) -> None:
 def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
                      runtime: list[ProbeResult] | None = None, now: str | None = None) -> Outcome | None:
     """Converge one ParityEnvironment and write its status. Returns None when it is gone or
-    being deleted. Raises SpecError for a spec the models refuse (the schema should have).
-    A write the API server refuses ends the sync at once with Stalled=True and its message."""
+    being deleted. A spec the models refuse (stored before the schema refused it) and a write
+    the API server refuses end the sync at once with Stalled=True and the reason."""
     now = now or now_iso()
     try:
         return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime, now=now)
@@ -111,8 +111,13 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     meta = body["metadata"]
     generation = meta.get("generation")
     previous = body.get("status") or {}
-    spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
     outcome = Outcome(status={}, body=body)
+    try:
+        spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
+    except SpecError as err:
+        # Stored before the schema refused it (the API server keeps unchanged old values): say
+        # so in status rather than fail silently in kopf.
+        return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(err.problems), "Failed", generation, now)
 
     problems = check_combinations(spec)
     if problems:

@@ -113,3 +113,13 @@ def _render_order() -> list[dict]:
     from parity.render.postgres import generate_passwords
 
     return build_children(NAME, NAMESPACE, "uid-1", parse_environment({}), secret_values=generate_passwords())
+
+
+def test_a_spec_stored_before_the_schema_refused_it_stalls_instead_of_failing_silently():
+    kube = FakeKube({"redis": {"config": {"maxmemory": "1mb\nslaveof 10.0.0.1 6379"}}})
+    outcome = sync_environment(kube, NAMESPACE, NAME, apply_changes=True, now="2026-01-01T00:00:00Z")
+    stalled = conditions(kube)[constants.CONDITION_STALLED]
+    assert stalled["status"] == "True" and stalled["reason"] == "InvalidSpec"
+    assert "spec.redis.config.maxmemory: must not contain a newline" in stalled["message"]
+    assert kube.env["status"]["phase"] == "Failed"
+    assert kube.applied == [] and [e.reason for e in outcome.events] == ["InvalidSpec"]
