@@ -95,6 +95,11 @@ def describe_constraints(schema: dict, required: bool) -> str:
         parts.append(f"one item per {keys}")
     for rule in schema.get("x-kubernetes-validations", []):
         parts.append(f"rule {_code(rule['rule'])}: {rule['message']}")
+    values = schema.get("additionalProperties")
+    if isinstance(values, dict) and "properties" not in values:
+        value_constraints = describe_constraints(values, False)
+        if value_constraints:
+            parts.append(f"each value: {value_constraints}")
     return "; ".join(parts)
 
 
@@ -156,6 +161,10 @@ def _kind_section(crd: dict) -> list[str]:
     for column in version.get("additionalPrinterColumns", []):
         cells = [column["name"], column["type"], f"`{column['jsonPath']}`", column.get("description", "")]
         lines.append("| " + " | ".join(_escape(cell) for cell in cells) + " |")
+    name_rules = root.get("x-kubernetes-validations", [])
+    if name_rules:
+        lines += ["", "### Name", "", "Besides the API server's own rules for names, `metadata.name` must pass:", ""]
+        lines += [f"- {_code(rule['rule'])}: {rule['message']}" for rule in name_rules]
     for part in ("spec", "status"):
         if part not in root.get("properties", {}):
             continue

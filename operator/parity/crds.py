@@ -20,11 +20,17 @@ import yaml
 
 from parity import constants as c
 from parity.api.models import (
+    CONFIG_KEY_MESSAGE,
+    CONFIG_KEY_RULE,
+    CONFIG_VALUE_PATTERN,
+    DNS_SUBDOMAIN_PATTERN,
     ETCD_ODD_MESSAGE,
+    IMAGE_PATTERN,
     PATRONI_TIMING_MESSAGE,
     QUANTITY_PATTERN,
     SENTINEL_QUORUM_MESSAGE,
 )
+from parity.api.names import ENVIRONMENT_NAME_RULES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CRD_FILES = {c.ENVIRONMENT_KIND: "parityenvironments.yaml", c.BASELINE_KIND: "paritybaselines.yaml"}
@@ -105,12 +111,16 @@ def _object_with_rules(description: str, properties: dict[str, Schema], rules: l
     return _object(description, properties, default=_filled_default(properties), rules=rules)
 
 
-def _string_map(description: str, *, default: dict | None = None) -> Schema:
-    schema: Schema = {"type": "object", "description": description}
-    if default is not None:
-        schema["default"] = default
-    schema["additionalProperties"] = {"type": "string"}
-    return schema
+def _config_map(description: str) -> Schema:
+    """Settings written line by line into a configuration file: keys are setting names (a CEL
+    rule, since a structural schema cannot constrain map keys otherwise), values one line each."""
+    return {"type": "object", "description": description, "default": {},
+            "additionalProperties": {"type": "string", "pattern": CONFIG_VALUE_PATTERN},
+            "x-kubernetes-validations": [_rule(CONFIG_KEY_RULE, CONFIG_KEY_MESSAGE)]}
+
+
+def _image(description: str) -> Schema:
+    return _string(description, pattern=IMAGE_PATTERN)
 
 
 def _array(description: str, items: Schema, *, default: list | None = None,
@@ -154,7 +164,7 @@ def _etcd() -> Schema:
             default=3, minimum=1, maximum=7, rules=[_rule("self % 2 == 1", ETCD_ODD_MESSAGE)]),
         "version": _string("etcd release (MAJOR.MINOR.PATCH); selects the default image.",
                            default="3.5.17", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$"),
-        "image": _string("Container image that overrides the one chosen from `version`."),
+        "image": _image("Container image that overrides the one chosen from `version`."),
         "resources": _resources(),
     }, default={})
 
@@ -182,14 +192,15 @@ def _postgres() -> Schema:
                              default=3, minimum=1, maximum=9),
         "version": _string("PostgreSQL major version; selects the default image.",
                            default="16", pattern=r"^[0-9]{2}$"),
-        "image": _string("Container image (with Patroni) that overrides the one chosen from `version`."),
-        "parameters": _string_map("postgresql.conf parameters, name to value, all as strings "
-                                  "(e.g. shared_buffers: \"256MB\").", default={}),
+        "image": _image("Container image (with Patroni) that overrides the one chosen from `version`."),
+        "parameters": _config_map("postgresql.conf parameters, name to value, all as strings "
+                                  "(e.g. shared_buffers: \"256MB\"); one line each, no control characters."),
         "patroni": _patroni(),
         "storage": _object("Persistent volume of each member.", {
             "size": _string("Size of each member's data volume, as a Kubernetes quantity.",
                             default="1Gi", pattern=QUANTITY_PATTERN),
-            "storageClassName": _string("StorageClass of the volumes; omitted means the cluster default."),
+            "storageClassName": _string("StorageClass of the volumes; omitted means the cluster default.",
+                                        pattern=DNS_SUBDOMAIN_PATTERN, max_length=253),
             "retainOnDelete": _boolean("Keep the volumes when the environment is deleted.", default=False),
         }, default={}),
         "resources": _resources(),
@@ -220,9 +231,9 @@ def _redis() -> Schema:
                              default=3, minimum=1, maximum=9),
         "version": _string("Redis version (MAJOR.MINOR or MAJOR.MINOR.PATCH); selects the default image.",
                            default="7.2", pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$"),
-        "image": _string("Container image that overrides the one chosen from `version`."),
-        "config": _string_map("redis.conf directives, name to value, all as strings "
-                              "(e.g. maxmemory-policy: allkeys-lru).", default={}),
+        "image": _image("Container image that overrides the one chosen from `version`."),
+        "config": _config_map("redis.conf directives, name to value, all as strings "
+                              "(e.g. maxmemory-policy: allkeys-lru); one line each, no control characters."),
         "sentinel": _sentinel(),
         "resources": _resources(),
     }, default={})
@@ -231,7 +242,7 @@ def _redis() -> Schema:
 def _toggle(what: str) -> Schema:
     return _object(f"Switch for {what}, which runs whenever observability is on unless switched off here.", {
         "enabled": _boolean(f"Run {what} when observability is enabled.", default=True),
-        "image": _string(f"Container image that overrides the default one of {what}."),
+        "image": _image(f"Container image that overrides the default one of {what}."),
     }, default={})
 
 
@@ -260,8 +271,7 @@ def _environment_spec() -> Schema:
     properties = build_section_properties()
     properties["baselineRef"] = _object("The ParityBaseline (cluster-scoped) this environment is compared "
                                         "with; omitted means no declared drift is computed.", {
-        "name": _string("Name of the ParityBaseline.", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
-                        max_length=253),
+        "name": _string("Name of the ParityBaseline.", pattern=DNS_SUBDOMAIN_PATTERN, max_length=253),
     }, required=("name",))
     properties["drift"] = _object("What the operator does about drift.", {
         "policy": _string("`report` records drift in status, Events and metrics; `enforce` also re-applies "
@@ -391,7 +401,8 @@ def _crd(kind: str, plural: str, short_name: str, scope: str, schema: Schema, co
     }
 
 
-def _root(description: str, spec: Schema, status: Schema | None = None) -> Schema:
+def _root(description: str, spec: Schema, status: Schema | None = None,
+          rules: list[Schema] | None = None) -> Schema:
     properties: dict[str, Schema] = {
         "apiVersion": _string("Versioned schema of this representation of the object."),
         "kind": _string("REST resource this object represents."),
@@ -400,13 +411,15 @@ def _root(description: str, spec: Schema, status: Schema | None = None) -> Schem
     }
     if status is not None:
         properties["status"] = status
-    return _object(description, properties)
+    return _object(description, properties, rules=rules)
 
 
 def build_environment_crd() -> dict:
     schema = _root("A developer's environment (etcd, Patroni/PostgreSQL, Redis + Sentinel, optional "
                    "observability) kept identical to a ParityBaseline.",
-                   _environment_spec(), _environment_status())
+                   _environment_spec(), _environment_status(),
+                   # The name prefixes every child's name: bounded by the children's limits.
+                   rules=[_rule(rule, message) for rule, message in ENVIRONMENT_NAME_RULES])
     columns = [
         _printer_column("Phase", ".status.phase"),
         _printer_column("Ready", '.status.conditions[?(@.type=="Ready")].status'),

@@ -23,11 +23,11 @@ from parity.kube.apply import (
     patch_status,
     with_hash,
 )
-from parity.kube.client import Kube
+from parity.kube.client import Kube, KubeError
+from parity.plan import is_refused_write, plan_changes, refusal_for_write
 from parity.probes.base import ProbeResult
 from parity.render.checks import check_combinations
 from parity.render.environment import build_children
-from parity.render.etcd import statefulset_name as etcd_statefulset_name
 from parity.render.images import PUBLISHED, ImageCatalog
 from parity.render.postgres import generate_passwords
 from parity.status import (
@@ -65,20 +65,62 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+class WriteRefused(Exception):
+    """A write the API server refused with a 4xx that retrying will not change."""
+
+    def __init__(self, kind: str, name: str, action: str, error: KubeError):
+        self.refusal = refusal_for_write(kind, name, action, str(error))
+        super().__init__(self.refusal.message)
+
+
+def _write(action: str, kube: Kube, obj: dict) -> None:
+    """Every write of a child (apply or delete); a refused one stops the sync (WriteRefused)."""
+    try:
+        if action == "apply":
+            apply_object(kube, obj, force=True)
+        else:
+            delete_object(kube, obj)
+    except KubeError as err:
+        if is_refused_write(err.status):
+            raise WriteRefused(obj["kind"], obj["metadata"]["name"], action, err) from None
+        raise
+
+
 def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
                      runtime: list[ProbeResult] | None = None, now: str | None = None,
                      catalog: ImageCatalog = PUBLISHED) -> Outcome | None:
     """Converge one ParityEnvironment and write its status. Returns None when it is gone or
-    being deleted. Raises SpecError for a spec the models refuse (the schema should have)."""
+    being deleted. A spec the models refuse (stored before the schema refused it) and a write
+    the API server refuses end the sync at once with Stalled=True and the reason."""
     now = now or now_iso()
+    try:
+        return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime, now=now,
+                                 catalog=catalog)
+    except WriteRefused as refused:
+        body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return None
+        previous = body.get("status") or {}
+        return _refuse(kube, Outcome(status={}, body=body), previous, refused.refusal.reason,
+                       refused.refusal.message, previous.get("phase") or "Failed", body["metadata"].get("generation"),
+                       now)
+
+
+def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
+                      runtime: list[ProbeResult] | None, now: str, catalog: ImageCatalog) -> Outcome | None:
     body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
     meta = body["metadata"]
     generation = meta.get("generation")
     previous = body.get("status") or {}
-    spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
     outcome = Outcome(status={}, body=body)
+    try:
+        spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
+    except SpecError as err:
+        # Stored before the schema refused it (the API server keeps unchanged old values): say
+        # so in status rather than fail silently in kopf.
+        return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(err.problems), "Failed", generation, now)
 
     problems = check_combinations(spec, catalog)
     if problems:
@@ -86,16 +128,18 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
         return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(problems), "Failed", generation, now)
 
     live = list_children(kube, namespace, name)
-    etcd_change = etcd_membership_change(previous, live, spec.etcd.replicas,
-                                         etcd_statefulset_name(name))
-    if etcd_change:
-        # The running cluster keeps serving; the change waits until it is undone or re-created.
-        return _refuse(kube, outcome, previous, "EtcdScalingRefused", etcd_change,
-                       previous.get("phase") or "Provisioning", generation, now)
     has_secret = any(o["kind"] == "Secret" for o in live)
     desired = [with_hash(m) for m in build_children(
         name, namespace, meta["uid"], spec, secret_values=None if has_secret else generate_passwords(),
         catalog=catalog)]
+    plan = plan_changes(desired, live, env_name=name, hash_annotation=HASH_ANNOTATION, previous_status=previous,
+                        generation=generation, may_write=apply_changes)
+    if plan.refused:
+        # Nothing is applied; the running children keep serving until the change is undone.
+        return _refuse(kube, outcome, previous, plan.reason, plan.message,
+                       previous.get("phase") or "Provisioning", generation, now)
+    if plan.names("roll"):
+        log.info("%s/%s: pods are replaced in %s", namespace, name, ", ".join(plan.names("roll")))
     live_by_key = {object_key(o): o for o in live}
 
     changed = False
@@ -107,7 +151,7 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
         # Event-driven syncs (children, baseline, timer) do not write children: a deleted or
         # edited child is live drift, which only the enforce policy reverts.
         if (missing or stale) and (apply_changes or (missing and spec.drift.policy == "enforce")):
-            apply_object(kube, manifest, force=True)
+            _write("apply", kube, manifest)
             outcome.applied.append("{}/{}".format(*object_key(manifest)[::2]))
             changed = True
     if apply_changes:
@@ -153,20 +197,6 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     outcome.status_written = _write_status(kube, namespace, name, previous, status)
     metrics.record_environment(namespace, name, drift_status)
     return outcome
-
-
-def etcd_membership_change(previous: dict, live: list[dict], replicas: int, statefulset: str) -> str | None:
-    """Why a change of etcd member count is refused, or None. A new member started from the
-    StatefulSet's initial-cluster flags would form a second cluster (split brain), and removing
-    one without `etcdctl member remove` leaves a quorum that counts a ghost; so the count that
-    the cluster was bootstrapped with (what status last recorded as desired) is kept."""
-    exists = any(o["kind"] == "StatefulSet" and o["metadata"]["name"] == statefulset for o in live)
-    current = ((previous.get("components") or {}).get("etcd") or {}).get("desired")
-    if not exists or not current or current == replicas:
-        return None
-    return (f"spec.etcd.replicas changed from {current} to {replicas}, but etcd membership is not changed in place "
-            f"(a new member would start a second cluster): set spec.etcd.replicas back to {current}, "
-            "or delete and re-create the environment to get a new etcd cluster")
 
 
 def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: str, phase: str,
@@ -255,7 +285,7 @@ def _prune(kube: Kube, desired: list[dict], live: list[dict], outcome: Outcome) 
     for obj in live:
         if obj["kind"] == "Secret" or object_key(obj) in wanted:
             continue
-        delete_object(kube, obj)
+        _write("delete", kube, obj)
         outcome.applied.append(f"-{obj['kind']}/{obj['metadata']['name']}")
         pruned = True
     return pruned
@@ -268,7 +298,7 @@ def _enforce(kube: Kube, desired: list[dict], report) -> list[str]:
     for manifest in desired:
         key = (manifest["kind"], manifest["metadata"]["name"])
         if key in drifted:
-            apply_object(kube, manifest, force=True)
+            _write("apply", kube, manifest)
             reverted.append(f"{key[0]}/{key[1]}")
     return reverted
 

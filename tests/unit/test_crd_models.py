@@ -12,7 +12,7 @@ import string
 import types
 from inspect import isclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import pytest
 import yaml
@@ -92,9 +92,25 @@ def unwrap_optional(annotation: Any) -> Any:
     return annotation
 
 
+def compare_member_constraints(annotation: Any, schema: dict, path: str) -> list[str]:
+    """Constraints of a map value or list item: Annotated[str, StringConstraints(...)] in the
+    model, keywords on additionalProperties / items in the CRD."""
+    expected: dict[str, Any] = {}
+    if get_origin(annotation) is Annotated:
+        for meta in get_args(annotation)[1:]:
+            expected.update({key: getattr(meta, attr) for attr, key in CONSTRAINT_ATTRIBUTES.items()
+                             if getattr(meta, attr, None) is not None})
+    actual = {key: schema[key] for key in CONSTRAINT_KEYWORDS if key in schema}
+    if expected != actual:
+        return [f"{path}: constraints differ: model {expected}, CRD {actual}"]
+    return []
+
+
 def compare_type(annotation: Any, schema: dict, path: str) -> list[str]:
     """Type (and, for nested models and containers, everything below) of one value."""
     problems = []
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
     origin = get_origin(annotation)
 
     def expect(kind: str) -> None:
@@ -123,10 +139,13 @@ def compare_type(annotation: Any, schema: dict, path: str) -> list[str]:
             problems.append(f"{path}: a dict in the model must be an additionalProperties map in the CRD")
         else:
             problems += compare_type(value_type, schema["additionalProperties"], f"{path}.<key>")
+            problems += compare_member_constraints(value_type, schema["additionalProperties"], f"{path}.<key>")
     elif origin is list:
         expect("array")
         (item_type,) = get_args(annotation)
         problems += compare_type(item_type, schema.get("items", {}), f"{path}[]")
+        if not (isclass(item_type) and issubclass(item_type, BaseModel)):
+            problems += compare_member_constraints(item_type, schema.get("items", {}), f"{path}[]")
     elif isclass(annotation) and issubclass(annotation, BaseModel):
         expect("object")
         problems += compare_model(annotation, schema, path)
@@ -298,6 +317,10 @@ SCHEMA_MUTATIONS = {
         "properties"]["enabled"].update(default=False),
     "spec.drift.ignore": lambda node: node["properties"]["drift"]["properties"]["ignore"].update(
         items={"type": "integer"}),
+    "spec.redis.config.<key>": lambda node: node["properties"]["redis"]["properties"]["config"][
+        "additionalProperties"].pop("pattern"),
+    "spec.postgres.storage.size": lambda node: node["properties"]["postgres"]["properties"]["storage"][
+        "properties"]["size"].update(pattern="^[0-9]+[A-Za-z]*$"),
 }
 
 
@@ -339,6 +362,8 @@ def test_cel_rules_share_the_model_messages():
                                    "message": models.PATRONI_TIMING_MESSAGE}],
         "spec.redis.sentinel": [{"rule": "self.quorum <= self.replicas", "message": models.SENTINEL_QUORUM_MESSAGE,
                                  "fieldPath": ".quorum"}],
+        "spec.postgres.parameters": [{"rule": models.CONFIG_KEY_RULE, "message": models.CONFIG_KEY_MESSAGE}],
+        "spec.redis.config": [{"rule": models.CONFIG_KEY_RULE, "message": models.CONFIG_KEY_MESSAGE}],
     }
     baseline_rules = _cel_rules(spec_schema(c.BASELINE_KIND))
     assert baseline_rules == {path.replace("spec.", "spec.environment.", 1): rule for path, rule in rules.items()}
@@ -350,14 +375,63 @@ def test_malformed_cases_cover_both_kinds():
     assert len({case["id"] for case in MALFORMED}) == len(MALFORMED)
 
 
+def case_name(case: dict) -> str:
+    return case.get("name", f"bad-{case['id']}")
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=[case["id"] for case in MALFORMED])
+def test_malformed_case_is_refused_only_for_its_own_reason(case):
+    """The default name bad-<id> is valid, so a case is refused for the field it names."""
+    if "name" not in case:
+        parse = parse_environment if case["kind"] == "environment" else parse_baseline
+        with pytest.raises(SpecError) as caught:
+            parse(case["spec"], "x", name=case_name(case))
+        assert not [p for p in caught.value.problems if p.startswith("metadata.name")]
+
+
 @pytest.mark.parametrize("case", MALFORMED, ids=[case["id"] for case in MALFORMED])
 def test_model_refuses_what_the_api_server_refuses(case):
     parse = parse_environment if case["kind"] == "environment" else parse_baseline
     with pytest.raises(SpecError) as caught:
-        parse(case["spec"], f"{case['id']}.yaml")
+        parse(case["spec"], f"{case['id']}.yaml", name=case_name(case))
     problems = caught.value.problems
     assert any(p.startswith(case["field"] + ":") and case.get("message", "") in p for p in problems), problems
     assert str(caught.value).startswith(f"{case['id']}.yaml: ")
+
+
+def test_environment_name_rules_are_top_level_cel_rules_with_the_shared_messages():
+    from parity.api import names
+
+    root = root_schema(load_crd(c.ENVIRONMENT_KIND))
+    assert root["x-kubernetes-validations"] == [{"rule": rule, "message": message}
+                                                for rule, message in names.ENVIRONMENT_NAME_RULES]
+    assert "x-kubernetes-validations" not in root_schema(load_crd(c.BASELINE_KIND))
+    assert f"<= {names.MAX_ENVIRONMENT_NAME}" in names.ENVIRONMENT_NAME_RULES[0][0]
+    assert names.ENVIRONMENT_NAME_PATTERN in names.ENVIRONMENT_NAME_RULES[1][0]
+    # The offline check says the same as the rules, for the edge cases of each.
+    assert names.environment_name_problems("a" * names.MAX_ENVIRONMENT_NAME) == []
+    assert names.environment_name_problems("dev-2") == []
+    for bad in ("a" * (names.MAX_ENVIRONMENT_NAME + 1), "1dev", "dev.team", "dev-", "Dev"):
+        assert names.environment_name_problems(bad), bad
+
+
+@pytest.mark.parametrize("quantity, valid", [
+    ("1", True), ("1Gi", True), ("500m", True), ("0.5", True), ("1.", True), (".5", True), ("1e3", True),
+    ("1E-3", True), ("+1Gi", True), ("1.5Gi", True), ("100Ki", True), ("2n", True), ("3u", True), ("1k", True),
+    ("1M", True), ("2Ei", True),
+    ("1.2.3Gi", False), ("5KK", False), ("1ki", False), ("1Gi1", False), (".", False), ("", False),
+    ("1 Gi", False), ("Gi", False), ("1e", False), ("-1", False), ("1GiB", False), ("10GB", False), ("1e3Gi", False),
+    ("0x10", False), ("1Gi\n", False),
+])
+def test_quantity_pattern_is_the_kubernetes_grammar(quantity, valid):
+    # Through pydantic, whose regex engine (like the API server's RE2) anchors `$` at the very
+    # end; Python's `re` would let a trailing newline through.
+    quantity = quantity.replace("\\n", "\n")
+    if valid:
+        assert models.StorageSpec(size=quantity).size == quantity
+    else:
+        with pytest.raises(ValueError):
+            models.StorageSpec(size=quantity)
 
 
 # --- status: what the operator writes ------------------------------------------------------------

@@ -21,7 +21,8 @@ quantities = st.sampled_from(["100m", "0.5", "1", "2", "250m", "1Gi", "1024Mi", 
 pg_values = st.one_of(
     st.sampled_from(["on", "off", "true", "1", "256MB", "262144kB", "32768", "4MB", "30s", "1min", "replica", "logical"]),
     st.integers(-5, 100000).map(str),
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=12),
+    # Any text a config file line can hold: no control characters (the schema refuses them).
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12),
 )
 
 

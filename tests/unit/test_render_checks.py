@@ -106,3 +106,13 @@ def test_environment_name_checks():
     assert len(too_long) == 1 and "at most 43" in too_long[0]
     assert check_environment_name("1dev")[0].startswith("metadata.name:")
     assert check_environment_name("dev.team")
+
+
+def test_reserved_names_are_refused_in_any_case():
+    # Redis and PostgreSQL read setting names case-insensitively: `SlaveOf` would still point
+    # the server at another primary, `Port` would still move PostgreSQL off 5432.
+    spec = EnvironmentSpec.model_validate({"redis": {"config": {"SlaveOf": "10.0.0.1 6379"}},
+                              "postgres": {"parameters": {"Port": "6543"}}})
+    problems = check_combinations(spec)
+    assert any(p.startswith("spec.redis.config.SlaveOf:") for p in problems), problems
+    assert any(p.startswith("spec.postgres.parameters.Port:") for p in problems), problems

@@ -74,18 +74,6 @@ def test_component_and_ready_conditions_name_what_is_missing():
     assert ready_condition("Ready", comps, 4)["status"] == "True"
 
 
-def test_etcd_member_count_change_is_refused_only_for_a_running_cluster():
-    from parity.reconcile import etcd_membership_change
-
-    sts = [{"kind": "StatefulSet", "metadata": {"name": "dev-etcd"}}]
-    previous = {"components": {"etcd": {"ready": 3, "desired": 3}}}
-    assert etcd_membership_change(previous, sts, 3, "dev-etcd") is None
-    assert etcd_membership_change(previous, [], 5, "dev-etcd") is None  # nothing bootstrapped yet
-    assert etcd_membership_change({}, sts, 5, "dev-etcd") is None  # no recorded count
-    message = etcd_membership_change(previous, sts, 5, "dev-etcd")
-    assert "from 3 to 5" in message and "back to 3" in message
-
-
 def test_a_rollout_is_provisioning_not_degraded():
     # The controller has not observed the new spec yet: missing members are expected.
     rolling = summarize_components([sts("e", "etcd", 3)], [sts("e", "etcd", 3, ready=3, generation=2, observed=1)])

@@ -6,7 +6,24 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from parity.api.models import BaselineSpec, EnvironmentSpec
+from parity.api.models import (
+    CONFIG_VALUE_PATTERN,
+    DNS_SUBDOMAIN_PATTERN,
+    IMAGE_PATTERN,
+    QUANTITY_PATTERN,
+    BaselineSpec,
+    EnvironmentSpec,
+)
+from parity.api.names import baseline_name_problems, environment_name_problems
+
+# What a pattern means, said instead of the bare regular expression.
+PATTERN_MEANINGS = {
+    QUANTITY_PATTERN: "must be a Kubernetes quantity such as 1Gi, 512Mi, 500m or 0.5",
+    CONFIG_VALUE_PATTERN: "must not contain a newline or another control character "
+                          "(it would start a new line in the configuration file)",
+    IMAGE_PATTERN: "must be an image reference without whitespace",
+    DNS_SUBDOMAIN_PATTERN: "must be a DNS subdomain: lowercase letters, digits, '-' and '.'",
+}
 
 
 class SpecError(ValueError):
@@ -34,23 +51,31 @@ def describe_validation_error(err: ValidationError, prefix: str = "spec") -> lis
         message = e["msg"]
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
+        pattern = (e.get("ctx") or {}).get("pattern")
+        if e["type"] == "string_pattern_mismatch" and pattern in PATTERN_MEANINGS:
+            message = f"{PATTERN_MEANINGS[pattern]}; got {e['input']!r}"
         problems.append(f"{_field(e['loc'], prefix)}: {message}")
     return problems
 
 
-def parse_environment(spec: Any, source: str = "ParityEnvironment") -> EnvironmentSpec:
-    if not isinstance(spec, dict):
-        raise SpecError(source, ["spec: must be a mapping"])
-    try:
-        return EnvironmentSpec.model_validate(spec)
-    except ValidationError as err:
-        raise SpecError(source, describe_validation_error(err)) from None
+def parse_environment(spec: Any, source: str = "ParityEnvironment", *, name: str | None = None) -> EnvironmentSpec:
+    """The typed spec; with `name`, metadata.name is checked too (as the CRD's top-level rules do)."""
+    problems = environment_name_problems(name) if name is not None else []
+    return _parse(EnvironmentSpec, spec, source, problems)
 
 
-def parse_baseline(spec: Any, source: str = "ParityBaseline") -> BaselineSpec:
+def parse_baseline(spec: Any, source: str = "ParityBaseline", *, name: str | None = None) -> BaselineSpec:
+    problems = baseline_name_problems(name) if name is not None else []
+    return _parse(BaselineSpec, spec, source, problems)
+
+
+def _parse(model, spec: Any, source: str, problems: list[str]):
     if not isinstance(spec, dict):
-        raise SpecError(source, ["spec: must be a mapping"])
+        raise SpecError(source, [*problems, "spec: must be a mapping"])
     try:
-        return BaselineSpec.model_validate(spec)
+        parsed = model.model_validate(spec)
     except ValidationError as err:
-        raise SpecError(source, describe_validation_error(err)) from None
+        raise SpecError(source, [*problems, *describe_validation_error(err)]) from None
+    if problems:
+        raise SpecError(source, problems)
+    return parsed

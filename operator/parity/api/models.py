@@ -7,13 +7,35 @@ or an enum differs, so neither can drift from the other.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
-QUANTITY_PATTERN = r"^([+]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
+# The grammar of Kubernetes' resource.ParseQuantity, unsigned: digits with at most one decimal
+# point, then one binary suffix (Ki..Ei), decimal suffix (n, u, m, k, M..E) or exponent (e3).
+# `1.2.3Gi`, `5KK`, `1ki` and `1Gi1` are refused here as the StatefulSet would refuse them.
+QUANTITY_PATTERN = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+# Values written line by line into redis.conf and postgresql.conf: a control character (a
+# newline above all) would end the line and inject a directive of the writer's choosing.
+CONFIG_VALUE_PATTERN = r"^[^\x00-\x1F\x7F]*$"
+# Keys of those maps are setting names; whitespace in one would split the line differently.
+CONFIG_KEY_PATTERN = r"^[A-Za-z0-9_.-]+$"
+# An image reference has no whitespace or control characters (the kubelet cannot pull it).
+IMAGE_PATTERN = r"^[^\x00-\x20\x7F]+$"
+# What the API server accepts in a StorageClass name: a DNS subdomain.
+DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 Severity = Literal["info", "warning", "critical"]
+ConfigValue = Annotated[str, StringConstraints(pattern=CONFIG_VALUE_PATTERN)]
 
 # Cross-field rules that the CRDs also enforce (as CEL rules with these very messages).
 ETCD_ODD_MESSAGE = "etcd replicas must be odd (1, 3, 5 or 7) so that the cluster keeps a quorum"
@@ -22,6 +44,19 @@ PATRONI_TIMING_MESSAGE = (
     "loopWait + 2 * retryTimeout must not exceed ttl (Patroni's timing rule), "
     "or the leader lock can expire while Patroni is still retrying"
 )
+CONFIG_KEY_MESSAGE = (
+    "keys must be setting names made of letters, digits, '_', '.' and '-' (no whitespace), "
+    "because each key is written into a configuration file line"
+)
+CONFIG_KEY_RULE = f"self.all(k, k.matches('{CONFIG_KEY_PATTERN}'))"
+
+
+def check_config_keys(value: dict[str, str]) -> dict[str, str]:
+    """The model side of CONFIG_KEY_RULE, with the same message (and the offending key)."""
+    bad = sorted(key for key in value if not re.fullmatch(CONFIG_KEY_PATTERN, key))
+    if bad:
+        raise ValueError(f"{CONFIG_KEY_MESSAGE}; not one: {', '.join(repr(key) for key in bad)}")
+    return value
 
 
 class Model(BaseModel):
@@ -47,7 +82,7 @@ class Resources(Model):
 class EtcdSpec(Model):
     replicas: int = Field(default=3, ge=1, le=7)
     version: str = Field(default="3.5.17", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
-    image: str | None = None
+    image: str | None = Field(default=None, pattern=IMAGE_PATTERN)
     resources: Resources | None = None
 
     @field_validator("replicas")
@@ -77,18 +112,23 @@ class PatroniSpec(Model):
 
 class StorageSpec(Model):
     size: str = Field(default="1Gi", pattern=QUANTITY_PATTERN)
-    storage_class_name: str | None = None
+    storage_class_name: str | None = Field(default=None, pattern=DNS_SUBDOMAIN_PATTERN, max_length=253)
     retain_on_delete: bool = False
 
 
 class PostgresSpec(Model):
     replicas: int = Field(default=3, ge=1, le=9)
     version: str = Field(default="16", pattern=r"^[0-9]{2}$")
-    image: str | None = None
-    parameters: dict[str, str] = Field(default_factory=dict)
+    image: str | None = Field(default=None, pattern=IMAGE_PATTERN)
+    parameters: dict[str, ConfigValue] = Field(default_factory=dict)
     patroni: PatroniSpec = Field(default_factory=PatroniSpec)
     storage: StorageSpec = Field(default_factory=StorageSpec)
     resources: Resources | None = None
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameter_names(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_config_keys(value)
 
 
 class SentinelSpec(Model):
@@ -112,17 +152,22 @@ class RedisSpec(Model):
     mode: Literal["standalone", "sentinel"] = "sentinel"
     replicas: int = Field(default=3, ge=1, le=9)
     version: str = Field(default="7.2", pattern=r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
-    image: str | None = None
-    config: dict[str, str] = Field(default_factory=dict)
+    image: str | None = Field(default=None, pattern=IMAGE_PATTERN)
+    config: dict[str, ConfigValue] = Field(default_factory=dict)
     sentinel: SentinelSpec = Field(default_factory=SentinelSpec)
     resources: Resources | None = None
+
+    @field_validator("config")
+    @classmethod
+    def _directive_names(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_config_keys(value)
 
 
 class ToggleSpec(Model):
     """One observability part: on when observability is on, unless switched off here."""
 
     enabled: bool = True
-    image: str | None = None
+    image: str | None = Field(default=None, pattern=IMAGE_PATTERN)
 
 
 class ObservabilitySpec(Model):
@@ -141,7 +186,7 @@ class DriftSpec(Model):
 
 
 class BaselineRef(Model):
-    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", max_length=253)
+    name: str = Field(pattern=DNS_SUBDOMAIN_PATTERN, max_length=253)
 
 
 class EnvironmentSections(Model):

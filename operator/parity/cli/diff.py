@@ -23,13 +23,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from parity import constants
 from parity.api.errors import SpecError, parse_baseline, parse_environment
 from parity.render.checks import check_combinations
 from parity.api.models import BaselineSpec, EnvironmentSpec
 from parity.cli.main import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError
+from parity.cli.yamlfile import STDIN, display_name, load_documents
 from parity.drift.engine import DriftReport, evaluate_drift
 from parity.drift.report import FORMATS, render, use_color
 
@@ -46,8 +45,9 @@ def register(subparsers) -> None:
             "drift at or above --fail-on; 2: drift at or above it; 1: bad input or cluster unreachable."
         ),
     )
-    diff.add_argument("target", metavar="ENV.yaml|NAME", help="environment file, or the environment's name with -n")
-    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file (file mode)")
+    diff.add_argument("target", metavar="ENV.yaml|NAME",
+                      help="environment file (- for stdin), or the environment's name with -n")
+    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file (file mode; - for stdin)")
     diff.add_argument(
         "--namespace", "-n", metavar="NAMESPACE", help="read the live environment NAME from this namespace"
     )
@@ -64,7 +64,8 @@ def register(subparsers) -> None:
             "spec.baselineRef names another baseline."
         ),
     )
-    validate.add_argument("target", metavar="FILE.yaml", help="a ParityEnvironment or ParityBaseline manifest")
+    validate.add_argument("target", metavar="FILE.yaml",
+                          help="a ParityEnvironment or ParityBaseline manifest (- for stdin)")
     validate.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file to compare with")
     _common(validate)
     validate.set_defaults(func=run_validate)
@@ -102,23 +103,9 @@ def _check_choices(args: argparse.Namespace) -> None:
 
 
 def load_manifest(path: str, kinds: tuple[str, ...]) -> dict[str, Any]:
-    """The one YAML document of a file, checked to be a parity.dev manifest of one of `kinds`."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CliError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise CliError(f"{path}: is a directory, not a YAML file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise CliError(f"{path}: cannot read: {err}") from None
-    try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(err, "problem", None) or str(err)
-        raise CliError(f"{path}: {where}YAML syntax error: {problem}") from None
+    """The one YAML document of a file (`-`: stdin), checked to be a parity.dev manifest of one of `kinds`."""
+    documents = load_documents(path)
+    path = display_name(path)
     expected = " or ".join(kinds)
     if not documents:
         raise CliError(f"{path}: is empty; expected one {expected} manifest")
@@ -142,30 +129,37 @@ def load_manifest(path: str, kinds: tuple[str, ...]) -> dict[str, Any]:
         raise CliError(f"{path}: metadata: must be a mapping")
     if "spec" in doc and not isinstance(doc["spec"], dict):
         raise CliError(f"{path}: spec: must be a mapping")
+    name = (metadata or {}).get("name")
+    if name is not None and not isinstance(name, str):
+        raise CliError(f"{path}: metadata.name: must be a string")
     return doc
 
 
 def _name(doc: dict[str, Any], path: str) -> str:
-    return str((doc.get("metadata") or {}).get("name") or Path(path).stem)
+    return str((doc.get("metadata") or {}).get("name") or ("stdin" if path == STDIN else Path(path).stem))
 
 
 def _parse(doc: dict[str, Any], path: str) -> EnvironmentSpec | BaselineSpec:
     spec = doc.get("spec") or {}
+    path = display_name(path)
+    # metadata.name is checked when the file has one, as the CRD's rules would check it.
+    name = (doc.get("metadata") or {}).get("name")
     try:
         if doc["kind"] == constants.ENVIRONMENT_KIND:
-            env = parse_environment(spec, path)
+            env = parse_environment(spec, path, name=name)
             # The same checks the operator runs before it builds anything (Ready=False InvalidSpec).
             problems = check_combinations(env)
             if problems:
                 raise SpecError(path, problems)
             return env
-        return parse_baseline(spec, path)
+        return parse_baseline(spec, path, name=name)
     except SpecError as err:
         raise CliError(str(err)) from None
 
 
-def read_environment(path: str) -> tuple[EnvironmentSpec, dict[str, Any]]:
-    doc = load_manifest(path, (constants.ENVIRONMENT_KIND,))
+def read_environment(path: str, doc: dict[str, Any] | None = None) -> tuple[EnvironmentSpec, dict[str, Any]]:
+    """`doc`: the file's manifest when it was read already (stdin can be read only once)."""
+    doc = doc if doc is not None else load_manifest(path, (constants.ENVIRONMENT_KIND,))
     return _parse(doc, path), doc  # type: ignore[return-value]
 
 
@@ -196,14 +190,17 @@ def _check_reference(env: EnvironmentSpec, env_path: str, baseline_name: str, *,
     ref = env.baseline_ref.name if env.baseline_ref is not None else None
     if ref is None or ref == baseline_name:
         return
-    message = f"{env_path}: spec.baselineRef.name is {ref!r} but the baseline file holds {baseline_name!r}"
+    message = f"{display_name(env_path)}: spec.baselineRef.name is {ref!r} but the baseline file holds {baseline_name!r}"
     if strict:
         raise CliError(message)
     print(f"parity: warning: {message}", file=sys.stderr)
 
 
-def _diff_files(args: argparse.Namespace, env_path: str, baseline_path: str, *, strict: bool) -> int:
-    env, _doc = read_environment(env_path)
+def _diff_files(args: argparse.Namespace, env_path: str, baseline_path: str, *, strict: bool,
+                env_doc: dict[str, Any] | None = None) -> int:
+    if env_path == baseline_path == STDIN:
+        raise CliError("only one of the two files can be read from stdin (-)")
+    env, _doc = read_environment(env_path, env_doc)
     baseline, baseline_name = read_baseline(baseline_path)
     _check_reference(env, env_path, baseline_name, strict=strict)
     report = evaluate_drift(env, baseline, baseline_name)
@@ -235,8 +232,8 @@ def run_validate(args: argparse.Namespace) -> int:
             raise CliError(
                 f"{args.target}: kind: is {constants.BASELINE_KIND!r}; --baseline needs a {constants.ENVIRONMENT_KIND}"
             )
-        return _diff_files(args, args.target, args.baseline, strict=True)
-    verdict = f"{args.target}: valid {doc['kind']} {_name(doc, args.target)!r}"
+        return _diff_files(args, args.target, args.baseline, strict=True, env_doc=doc)
+    verdict = f"{display_name(args.target)}: valid {doc['kind']} {_name(doc, args.target)!r}"
     if args.output == "table":
         print(verdict)
         return EXIT_OK

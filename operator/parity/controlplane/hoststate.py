@@ -187,9 +187,10 @@ def undo_host_changes(journal: Path, *, node_root: Path, bridge: str) -> list[st
         except OSError as err:
             problems.append(f"network namespace {path}: {err}")
 
+    # A mount may vanish on its own meanwhile (a shim cleaning up): judge by what is left.
     for point in mounts_under(node_root):
-        if not _umount(point):
-            problems.append(f"mount {point} could not be unmounted")
+        _umount(point)
+    problems += [f"mount {point} could not be unmounted" for point in mounts_under(node_root)]
 
     # The bridge, and the host ends of pod veths whose namespace is already gone.
     new_links = _links() - set(state.get("links", []))

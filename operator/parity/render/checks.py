@@ -7,9 +7,8 @@ observability.enabled is false are fine: they simply take effect when it is turn
 
 from __future__ import annotations
 
-import re
-
 from parity.api.models import EnvironmentSpec
+from parity.api.names import MAX_ENVIRONMENT_NAME, environment_name_problems
 from parity.render import images, redis
 
 # Patroni derives these from its own settings (listen address, scope, role); a value in
@@ -19,11 +18,7 @@ PATRONI_OWNED_PARAMETERS = ("cluster_name", "hot_standby", "listen_addresses", "
 # Sentinel mode announces members by DNS name, which Redis supports from 6.2 on.
 SENTINEL_MIN_REDIS = (6, 2)
 
-# The longest child StatefulSet names are `<env>-postgres` / `<env>-sentinel` (9 extra
-# characters); a StatefulSet name may have at most 52 characters because its pods carry a
-# controller-revision-hash label made of the name and a hash, and label values stop at 63.
-MAX_ENVIRONMENT_NAME = 52 - len("-sentinel")
-_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+__all__ = ["MAX_ENVIRONMENT_NAME", "PATRONI_OWNED_PARAMETERS", "check_combinations", "check_environment_name"]
 
 
 def check_combinations(spec: EnvironmentSpec, catalog: images.ImageCatalog = images.PUBLISHED) -> list[str]:
@@ -63,7 +58,8 @@ def _check_postgres(spec: EnvironmentSpec) -> list[str]:
             "spec.postgres.patroni.synchronousMode: synchronous replication needs a replica to confirm commits; "
             "set spec.postgres.replicas to at least 2 or spec.postgres.patroni.synchronousMode to false"
         )
-    for name in sorted(set(pg.parameters) & set(PATRONI_OWNED_PARAMETERS)):
+    # PostgreSQL reads parameter names case-insensitively: `Port` is `port`.
+    for name in sorted(k for k in pg.parameters if k.lower() in PATRONI_OWNED_PARAMETERS):
         problems.append(
             f"spec.postgres.parameters.{name}: Patroni sets {name} itself; remove it from spec.postgres.parameters"
         )
@@ -73,7 +69,8 @@ def _check_postgres(spec: EnvironmentSpec) -> list[str]:
 def _check_redis(spec: EnvironmentSpec) -> list[str]:
     r = spec.redis
     problems = []
-    for key in sorted(set(r.config) & set(redis.RESERVED_CONFIG_KEYS)):
+    # Redis reads directive names case-insensitively: `SlaveOf` is `slaveof`.
+    for key in sorted(k for k in r.config if k.lower() in redis.RESERVED_CONFIG_KEYS):
         problems.append(
             f"spec.redis.config.{key}: the operator sets {key} itself (ports, data directory and replication "
             f"are wired to the Services and Sentinels); remove it from spec.redis.config"
@@ -114,16 +111,6 @@ def _check_observability(spec: EnvironmentSpec) -> list[str]:
 
 
 def check_environment_name(name: str) -> list[str]:
-    """Problems with a ParityEnvironment's metadata.name as a prefix of its children's names."""
-    problems = []
-    if not _DNS_LABEL.match(name):
-        problems.append(
-            f"metadata.name: '{name}' is used as the prefix of Service names, which must start with a letter "
-            "and contain only lowercase letters, digits and '-'; rename the environment"
-        )
-    if len(name) > MAX_ENVIRONMENT_NAME:
-        problems.append(
-            f"metadata.name: '{name}' has {len(name)} characters, but child StatefulSets such as "
-            f"'{name}-sentinel' must stay within 52; use at most {MAX_ENVIRONMENT_NAME} characters"
-        )
-    return problems
+    """Problems with a ParityEnvironment's metadata.name as a prefix of its children's names
+    (the CRD refuses the same names; `parity validate` checks them offline)."""
+    return environment_name_problems(name)
