@@ -7,6 +7,7 @@ import logging
 import kopf
 
 from parity import constants, metrics
+from parity.handlers.children import configure_child_watches
 from parity.handlers.config import OperatorConfig
 from parity.handlers.triggers import Triggers
 from parity.kube.client import Kube
@@ -28,6 +29,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     settings.watching.server_timeout = 270
     settings.watching.client_timeout = 300
     settings.watching.connect_timeout = 10
+    # Only our children are sent by the API server (handlers/children.py says why).
+    configure_child_watches(settings)
     settings.networking.request_timeout = 30
     settings.networking.connect_timeout = 10
 
