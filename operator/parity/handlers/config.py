@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from parity import constants
+from parity.probes.endpoints import load_endpoint_map
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,11 @@ class OperatorConfig:
     max_workers: int = 8
     # Event-driven syncs wait this long so a burst of child events becomes one sync.
     settle_seconds: float = 0.2
+    # Where the runtime probes reach an environment instead of its Services, for running the
+    # operator outside the cluster: {"<namespace>/<name>": overrides}, from PARITY_ENDPOINTS or
+    # PARITY_ENDPOINTS_FILE (`parity run --endpoints FILE`). Only the operator's own
+    # configuration: nothing on a ParityEnvironment can redirect the probes or their password.
+    endpoint_map: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> "OperatorConfig":
@@ -30,4 +37,5 @@ class OperatorConfig:
             runtime_probes=in_cluster if probes == "auto" else probes in ("1", "true", "on", "yes"),
             max_workers=int(os.environ.get("PARITY_MAX_WORKERS", 8)),
             settle_seconds=float(os.environ.get("PARITY_SETTLE_SECONDS", 0.2)),
+            endpoint_map=load_endpoint_map(os.environ),
         )
