@@ -12,11 +12,12 @@ from datetime import datetime, timezone
 
 from parity import constants, metrics
 from parity.api import SpecError, parse_baseline, parse_environment
-from parity.credentials import (
+from parity.guards import (
     REASON_CREDENTIALS_LOST,
     REASON_NAME_CONFLICT,
     lost_credentials_message,
     name_conflict_message,
+    resumes_after_refusal,
 )
 from parity.drift.engine import evaluate_drift
 from parity.kube import resources
@@ -83,6 +84,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     previous = body.get("status") or {}
     spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
     outcome = Outcome(status={}, body=body)
+    # The refused sync's changes were never applied; any sync applies them once the cause is gone.
+    apply_changes = apply_changes or resumes_after_refusal(previous)
 
     problems = check_combinations(spec)
     if problems:

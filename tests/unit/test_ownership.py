@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from parity import constants
-from parity.credentials import lost_credentials_message
+from parity.guards import lost_credentials_message, resumes_after_refusal
 from parity.kube.children import find_name_conflicts, list_children, postgres_data_evidence, select_prunable
 from parity.kube.client import KubeError
 from parity.kube.ownership import is_controlled_by_an_environment, is_owned_child, is_retained_credentials
@@ -287,3 +287,40 @@ def test_child_events_are_taken_only_from_environment_controlled_objects(body, e
     from parity.handlers.children import controlled_by_an_environment
 
     assert controlled_by_an_environment(body) is expected
+
+
+def test_after_a_conflict_is_cleared_the_next_sync_of_any_trigger_applies():
+    kube = new_cluster()
+    kube.put(cm_path("dev-postgres-config"), obj("ConfigMap", "dev-postgres-config", labels={}))
+    assert stalled(sync(kube))["reason"] == "ChildNameConflict"
+    del kube.objects[cm_path("dev-postgres-config")]
+    outcome = sync(kube, apply_changes=False)  # a timer or child event, not a spec change
+    assert stalled(outcome)["status"] == "False"
+    assert ("APPLY", cm_path("dev-postgres-config")) in kube.writes
+    assert ("APPLY", f"/apis/apps/v1/namespaces/{NS}/statefulsets/dev-postgres") in kube.writes
+    # And then back to normal: event-driven syncs do not write.
+    kube.writes.clear()
+    sync(kube, apply_changes=False)
+    assert not kube.writes
+
+
+def test_a_restored_secret_clears_the_stall():
+    kube = new_cluster()
+    sync(kube)
+    saved = kube.objects.pop(secret_path(SECRET))
+    assert stalled(sync(kube))["reason"] == "CredentialsLost"
+    kube.objects[secret_path(SECRET)] = saved
+    outcome = sync(kube, apply_changes=False)
+    assert stalled(outcome)["status"] == "False"
+    assert kube.objects[secret_path(SECRET)] == saved
+
+
+def test_resumes_only_after_a_refusal_outside_the_spec():
+    def status(reason, value="True"):
+        return {"conditions": [{"type": constants.CONDITION_STALLED, "status": value, "reason": reason}]}
+
+    assert resumes_after_refusal(status("CredentialsLost"))
+    assert resumes_after_refusal(status("ChildNameConflict"))
+    assert not resumes_after_refusal(status("InvalidSpec"))
+    assert not resumes_after_refusal(status("ChildNameConflict", "False"))
+    assert not resumes_after_refusal({})
