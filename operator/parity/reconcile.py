@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from parity import constants, metrics
 from parity.api import SpecError, parse_baseline, parse_environment
+from parity.drift.engine import evaluate_drift
 from parity.guards import (
     REASON_CREDENTIALS_LOST,
     REASON_NAME_CONFLICT,
@@ -19,7 +20,6 @@ from parity.guards import (
     name_conflict_message,
     resumes_after_refusal,
 )
-from parity.drift.engine import evaluate_drift
 from parity.kube import resources
 from parity.kube.apply import (
     HASH_ANNOTATION,
@@ -32,10 +32,10 @@ from parity.kube.apply import (
 from parity.kube.children import find_name_conflicts, list_children, postgres_data_evidence, select_prunable
 from parity.kube.client import Kube
 from parity.probes.base import ProbeResult
+from parity.render import postgres as postgres_render
 from parity.render.checks import check_combinations
 from parity.render.environment import build_children
 from parity.render.etcd import statefulset_name as etcd_statefulset_name
-from parity.render import postgres as postgres_render
 from parity.status import (
     compute_phase,
     component_conditions,
