@@ -38,11 +38,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     settings.posting.enabled = True
     settings.posting.level = logging.WARNING
 
-    # Sync handlers run in this thread pool; batching keeps bursts from spawning a worker each.
+    # Sync handlers run in this thread pool; at most this many per-object queue workers, each
+    # kept for a minute of quiet. (kopf 1.45 dropped time-based event batching: bursts are
+    # collapsed by handlers/triggers.py instead.)
     settings.execution.max_workers = config.max_workers
-    settings.batching.worker_limit = 50
-    settings.batching.batch_window = 0.1
-    settings.batching.idle_timeout = 60
+    settings.queueing.worker_limit = 50
+    settings.queueing.idle_timeout = 60
 
     # One operator replica (Recreate strategy): no peering objects needed.
     settings.peering.standalone = True
