@@ -40,6 +40,9 @@ if [ "$MODE" = kind ]; then
   "${KUBECTL[@]}" apply -k manifests/operator
   "${KUBECTL[@]}" -n parity-system rollout status deployment/parity-operator --timeout=180s
 else
+  # The operator runs with your credentials here, but the Patroni pods it binds to the shipped
+  # ClusterRole need that ClusterRole to exist (in kind it comes with manifests/operator).
+  "${KUBECTL[@]}" apply --server-side -f manifests/operator/patroni-rbac.yaml
   if [ -f "$STATE/operator.pid" ] && kill -0 "$(cat "$STATE/operator.pid")" 2>/dev/null; then
     echo "operator already running (pid $(cat "$STATE/operator.pid"))"
   else

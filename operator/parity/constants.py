@@ -36,6 +36,11 @@ MANAGED_BY = "parity-operator"
 # authority; this label makes children selectable and indexable).
 LABEL_ENVIRONMENT = "parity.dev/environment"
 
+# The ClusterRole shipped in manifests/operator/patroni-rbac.yaml that every environment's
+# Patroni pods are bound to (RoleBinding per environment). The operator may bind it, by name,
+# and holds none of its permissions itself.
+PATRONI_CLUSTER_ROLE = "parity-patroni"
+
 # Components, in the order they are brought up.
 COMPONENT_ETCD = "etcd"
 COMPONENT_POSTGRES = "postgres"

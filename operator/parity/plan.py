@@ -20,12 +20,11 @@ every child as it is. A write the API server refuses anyway (any other 4xx) ends
 
 from __future__ import annotations
 
-from parity.constants import LABEL_VERSION
-
 from dataclasses import dataclass
 from typing import Any
 
 from parity import constants
+from parity.constants import LABEL_VERSION
 from parity.drift.normalize import parse_quantity
 from parity.render import etcd as etcd_render
 from parity.render import postgres as postgres_render

@@ -13,23 +13,30 @@ from datetime import datetime, timezone
 from parity import constants, metrics
 from parity.api import SpecError, parse_baseline, parse_environment
 from parity.drift.engine import evaluate_drift
+from parity.guards import (
+    REASON_CREDENTIALS_LOST,
+    REASON_NAME_CONFLICT,
+    lost_credentials_message,
+    name_conflict_message,
+    resumes_after_refusal,
+)
 from parity.kube import resources
 from parity.kube.apply import (
     HASH_ANNOTATION,
     apply_object,
     delete_object,
-    list_children,
     object_key,
     patch_status,
     with_hash,
 )
+from parity.kube.children import find_name_conflicts, list_children, postgres_data_evidence, select_prunable
 from parity.kube.client import Kube, KubeError
 from parity.plan import is_refused_write, plan_changes, refusal_for_write
 from parity.probes.base import ProbeResult
+from parity.render import postgres as postgres_render
 from parity.render.checks import check_combinations
 from parity.render.environment import build_children
 from parity.render.images import PUBLISHED, ImageCatalog
-from parity.render.postgres import generate_passwords
 from parity.status import (
     compute_phase,
     component_conditions,
@@ -121,17 +128,36 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         # Stored before the schema refused it (the API server keeps unchanged old values): say
         # so in status rather than fail silently in kopf.
         return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(err.problems), "Failed", generation, now)
+    # The refused sync's changes were never applied; any sync applies them once the cause is gone.
+    apply_changes = apply_changes or resumes_after_refusal(previous)
 
     problems = check_combinations(spec, catalog)
     if problems:
         # Nothing is applied: a half-built topology is worse than none.
         return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(problems), "Failed", generation, now)
 
-    live = list_children(kube, namespace, name)
-    has_secret = any(o["kind"] == "Secret" for o in live)
-    desired = [with_hash(m) for m in build_children(
-        name, namespace, meta["uid"], spec, secret_values=None if has_secret else generate_passwords(),
-        catalog=catalog)]
+    uid = meta["uid"]
+    secret_name = postgres_render.secret_name(name)
+
+    def read_children() -> list[dict]:
+        return list_children(kube, namespace, name, uid, secret_names=(secret_name,))
+
+    live = read_children()
+    secret_values = None
+    if not any(o["kind"] == "Secret" for o in live):
+        statefulset = postgres_render.statefulset_name(name)
+        evidence = postgres_data_evidence(kube, namespace, live, statefulset,
+                                          f"{postgres_render.DATA_VOLUME}-{statefulset}-")
+        lost = lost_credentials_message(namespace, name, secret_name, evidence)
+        if lost:  # never new passwords for a database that has some
+            return _refuse(kube, outcome, previous, REASON_CREDENTIALS_LOST, lost, "Failed", generation, now)
+        secret_values = postgres_render.generate_passwords()
+    desired = [with_hash(m) for m in build_children(name, namespace, uid, spec, secret_values=secret_values,
+                                                    catalog=catalog)]
+    conflicts = find_name_conflicts(kube, desired, live, name, uid)
+    if conflicts:
+        return _refuse(kube, outcome, previous, REASON_NAME_CONFLICT, name_conflict_message(conflicts), "Failed",
+                       generation, now)
     plan = plan_changes(desired, live, env_name=name, hash_annotation=HASH_ANNOTATION, previous_status=previous,
                         generation=generation, may_write=apply_changes)
     if plan.refused:
@@ -155,9 +181,9 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
             outcome.applied.append("{}/{}".format(*object_key(manifest)[::2]))
             changed = True
     if apply_changes:
-        changed |= _prune(kube, desired, live, outcome)
+        changed |= _prune(kube, select_prunable(desired, live, name, uid), outcome)
     if changed:
-        live = list_children(kube, namespace, name)
+        live = read_children()
 
     baseline_name = (spec.baseline_ref.name if spec.baseline_ref else None)
     drift_status, drift_condition, drift_events, report = _evaluate(
@@ -169,7 +195,7 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
             outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED,
                                         "reverted live drift: " + ", ".join(reverted)))
             outcome.applied.extend(reverted)
-            live = list_children(kube, namespace, name)
+            live = read_children()
             drift_status, drift_condition, drift_events, report = _evaluate(
                 kube, spec, baseline_name, desired, live, runtime, previous.get("drift") or {}, generation, now)
     outcome.events.extend(drift_events)
@@ -276,19 +302,14 @@ def _evaluate(kube, spec, baseline_name, desired, live, runtime, previous_drift,
     return drift, cond, events, report
 
 
-def _prune(kube: Kube, desired: list[dict], live: list[dict], outcome: Outcome) -> bool:
+def _prune(kube: Kube, prunable: list[dict], outcome: Outcome) -> bool:
     """Delete children the spec no longer asks for (observability switched off, standalone
-    Redis without Sentinels). The credentials Secret is never pruned: it is generated once and
-    leaves only with its environment, through garbage collection."""
-    wanted = {object_key(m) for m in desired}
-    pruned = False
-    for obj in live:
-        if obj["kind"] == "Secret" or object_key(obj) in wanted:
-            continue
+    Redis without Sentinels); kube.children.select_prunable decides which (ours only, never
+    the credentials Secret)."""
+    for obj in prunable:
         _write("delete", kube, obj)
         outcome.applied.append(f"-{obj['kind']}/{obj['metadata']['name']}")
-        pruned = True
-    return pruned
+    return bool(prunable)
 
 
 def _enforce(kube: Kube, desired: list[dict], report) -> list[str]:

@@ -11,9 +11,10 @@ from parity.probes.base import ProbeResult
 from parity.probes.collect import probe_environment
 
 
-def collect_runtime(kube: Kube, body: dict, *, logger=None) -> list[ProbeResult]:
-    """Blocking; never raises for an unreachable service (that is a finding, not a crash)."""
-    results = probe_environment(kube, body, baseline=_baseline_of(kube, body))
+def collect_runtime(kube: Kube, body: dict, *, endpoint_map: dict | None = None, logger=None) -> list[ProbeResult]:
+    """Blocking; never raises for an unreachable service (that is a finding, not a crash).
+    `endpoint_map`: the operator's own endpoint overrides (OperatorConfig.endpoint_map)."""
+    results = probe_environment(kube, body, baseline=_baseline_of(kube, body), endpoint_map=endpoint_map)
     for result in results:
         if not result.ok:
             metrics.PROBE_FAILURES.labels(result.component).inc()

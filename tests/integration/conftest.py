@@ -12,6 +12,9 @@ from support import REPO_ROOT, Operator
 def operator(crds_installed, tmp_path_factory):
     plane = crds_installed
     plane.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "baselines"))
+    # What tools/up.sh applies before a host-run operator: the ClusterRole that each environment's
+    # Patroni RoleBinding points at.
+    plane.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "manifests/operator/patroni-rbac.yaml"))
     op = Operator(plane, tmp_path_factory.mktemp("operator") / "operator.log")
     op.start()
     try:

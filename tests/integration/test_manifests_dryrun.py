@@ -3,10 +3,14 @@
 - `kubectl apply --dry-run=server --server-side -k manifests/operator` is accepted, and the
   Deployment passes the namespace's restricted Pod Security level without a warning;
 - the ClusterRole is enough: impersonating the operator's ServiceAccount, every child the
-  renderers produce for the sample (Roles included, which RBAC only lets a holder of the same
-  permissions create) is accepted by a server-side dry-run apply, and kopf's reads work;
-- and it is not more than that: no wildcards, no access to nodes, cluster roles or deletion of
-  environments;
+  renderers produce for the sample (the Patroni RoleBinding included, which RBAC lets only a
+  holder of `bind` on the ClusterRole it names create) is accepted by a server-side dry-run
+  apply, and kopf's reads work;
+- and it is not more than that: no wildcards, no Secret listing, watching or deletion, no pod
+  writes, no Roles, `bind` on the one shipped ClusterRole only, no access to nodes or deletion
+  of environments;
+- the shipped Patroni ClusterRole, bound the way the operator binds it, lets Patroni's pods
+  patch pods in their own namespace and nothing else;
 - manifests/kind-config.yaml is not a Kubernetes object: it is read as YAML and checked, and the
   NodePorts it publishes are accepted by the API server.
 """
@@ -24,6 +28,7 @@ from parity import constants
 from parity.api import parse_environment
 from parity.render.environment import build_children
 from parity.render.postgres import generate_passwords
+from support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +43,10 @@ def operator_rbac(crds_installed):
     """The namespace, ServiceAccount and RBAC applied for real (a dry-run Role binds nobody)."""
     plane = crds_installed
     plane.kubectl("apply", "--server-side", "-f", str(OPERATOR_DIR / "namespace.yaml"))
-    for name in ("serviceaccount.yaml", "rbac.yaml"):
+    for name in ("serviceaccount.yaml", "rbac.yaml", "patroni-rbac.yaml"):
         plane.kubectl("apply", "--server-side", "-f", str(OPERATOR_DIR / name))
     yield plane
+    # patroni-rbac.yaml stays: the operator fixture's environments bind it too.
     plane.kubectl("delete", "-f", str(OPERATOR_DIR / "rbac.yaml"), "--wait=false", check=False)
     plane.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
 
@@ -51,6 +57,7 @@ def test_operator_manifests_pass_server_side_dry_run(operator_rbac):
     expected = {"namespace/parity-system", "serviceaccount/parity-operator",
                 "clusterrole.rbac.authorization.k8s.io/parity-operator",
                 "clusterrolebinding.rbac.authorization.k8s.io/parity-operator",
+                f"clusterrole.rbac.authorization.k8s.io/{constants.PATRONI_CLUSTER_ROLE}",
                 "service/parity-operator-metrics", "deployment.apps/parity-operator"}
     applied = {line.split()[0] for line in lines}
     assert applied == expected, proc.stdout
@@ -74,12 +81,18 @@ def test_no_wildcards_in_the_cluster_role():
     for rule in role["rules"]:
         for key in ("apiGroups", "resources", "verbs"):
             assert "*" not in rule.get(key, []), rule
-        assert "escalate" not in rule["verbs"] and "bind" not in rule["verbs"], rule
+        assert "escalate" not in rule["verbs"], rule
+        if "bind" in rule["verbs"]:
+            assert rule == {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"],
+                            "verbs": ["bind"], "resourceNames": [constants.PATRONI_CLUSTER_ROLE]}, rule
 
 
-def _can(plane, verb: str, resource: str) -> bool:
+def _can(plane, verb: str, resource: str, *, name: str | None = None, user: str = SA,
+         namespace: str | None = None) -> bool:
     resource, _, subresource = resource.partition("/")
-    args = ["auth", "can-i", verb, resource, "--as", SA, "--all-namespaces"]
+    target = f"{resource}/{name}" if name else resource
+    args = ["auth", "can-i", verb, target, "--as", user]
+    args += ["-n", namespace] if namespace else ["--all-namespaces"]
     if subresource:
         args.append(f"--subresource={subresource}")
     proc = plane.kubectl(*args, check=False)
@@ -96,8 +109,13 @@ def _can(plane, verb: str, resource: str) -> bool:
     ("watch", f"{constants.BASELINE_PLURAL}.{constants.GROUP}"),
     ("create", "events"),
     ("watch", "statefulsets.apps"),
-    ("watch", "secrets"),
-    ("list", "pods"),
+    ("watch", "configmaps"),
+    ("delete", "configmaps"),
+    ("get", "secrets"),
+    ("create", "secrets"),
+    ("patch", "secrets"),
+    ("create", "rolebindings.rbac.authorization.k8s.io"),
+    ("list", "persistentvolumeclaims"),
 ])
 def test_operator_can_do_what_kopf_and_the_handlers_do(operator_rbac, verb, resource):
     assert _can(operator_rbac, verb, resource)
@@ -115,30 +133,40 @@ def test_operator_can_do_what_kopf_and_the_handlers_do(operator_rbac, verb, reso
     ("update", "statefulsets.apps/finalizers"),
     ("delete", "customresourcedefinitions.apiextensions.k8s.io"),
     ("create", "leases.coordination.k8s.io"),
+    # Secrets: read by name and applied, never enumerated, watched, replaced or deleted.
+    ("list", "secrets"),
+    ("watch", "secrets"),
+    ("delete", "secrets"),
+    ("update", "secrets"),
+    # Nothing of what the Patroni pods may do: the operator binds their ClusterRole, no more.
+    ("patch", "pods"),
+    ("list", "pods"),
+    ("create", "roles.rbac.authorization.k8s.io"),
+    ("escalate", "roles.rbac.authorization.k8s.io"),
+    ("bind", "clusterroles.rbac.authorization.k8s.io"),
+    ("delete", "persistentvolumeclaims"),
 ])
 def test_operator_cannot_do_more(operator_rbac, verb, resource):
     assert not _can(operator_rbac, verb, resource)
 
 
+def test_operator_may_bind_only_the_patroni_cluster_role(operator_rbac):
+    clusterroles = "clusterroles.rbac.authorization.k8s.io"
+    assert _can(operator_rbac, "bind", clusterroles, name=constants.PATRONI_CLUSTER_ROLE)
+    for other in ("admin", "cluster-admin", "edit", constants.FIELD_MANAGER):
+        assert not _can(operator_rbac, "bind", clusterroles, name=other), other
+
+
 def test_operator_can_apply_every_rendered_child(operator_rbac, namespace):
     """As the ServiceAccount, server-side apply (dry run) all children of the sample: this is the
-    operator's write path, and for the Roles it is RBAC's escalation check."""
+    operator's write path, and for the Patroni RoleBinding it is RBAC's bind check."""
     plane = operator_rbac
     sample = yaml.safe_load((REPO / "manifests" / "samples" / "dev.yaml").read_text())
     spec = parse_environment(sample["spec"], source="manifests/samples/dev.yaml")
     children = build_children("dev", namespace, "00000000-0000-0000-0000-000000000001", spec,
                               secret_values=generate_passwords())
     kinds = {c["kind"] for c in children}
-    assert {"Role", "RoleBinding", "StatefulSet", "Secret", "Service"} <= kinds
-    # Roles for real first, as the operator orders them: a RoleBinding is checked against the
-    # Role it names, which a dry run would not have created.
-    # Without their owner reference: the garbage collector deletes objects whose owner (this
-    # made-up environment uid) does not exist, and would race the dry run below.
-    real_roles = [{**c, "metadata": {k: v for k, v in c["metadata"].items() if k != "ownerReferences"}}
-                  for c in children if c["kind"] == "Role"]
-    roles = {"apiVersion": "v1", "kind": "List", "items": real_roles}
-    plane.kubectl("apply", "--server-side", f"--field-manager={constants.FIELD_MANAGER}", "--as", SA, "-f", "-",
-                  input=json.dumps(roles))
+    assert {"RoleBinding", "StatefulSet", "Secret", "Service"} <= kinds and "Role" not in kinds
     document = {"apiVersion": "v1", "kind": "List", "items": children}
     proc = plane.kubectl("apply", "--dry-run=server", "--server-side", f"--field-manager={constants.FIELD_MANAGER}",
                          "--as", SA, "-f", "-", input=json.dumps(document), check=False)
@@ -147,14 +175,39 @@ def test_operator_can_apply_every_rendered_child(operator_rbac, namespace):
 
 
 def test_escalation_check_is_real(operator_rbac, namespace):
-    """Control for the test above: a Role granting more than the operator holds is refused."""
+    """Control for the test above: a Role granting more than the operator holds is refused, and
+    so is a RoleBinding to any ClusterRole but the Patroni one."""
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": {"name": "too-much", "namespace": namespace},
             "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]}]}
     proc = operator_rbac.kubectl("apply", "--dry-run=server", "--server-side", "--as", SA, "-f", "-",
                                  input=json.dumps(role), check=False)
+    assert proc.returncode != 0 and "forbidden" in proc.stderr, proc.stderr
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "to-admin", "namespace": namespace},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+               "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": namespace}]}
+    proc = operator_rbac.kubectl("apply", "--dry-run=server", "--server-side", "--as", SA, "-f", "-",
+                                 input=json.dumps(binding), check=False)
     assert proc.returncode != 0 and "attempting to grant RBAC permissions not currently held" in proc.stderr, \
         proc.stderr
+
+
+def test_patroni_pods_may_patch_pods_of_their_namespace_and_nothing_else(operator_rbac, namespace):
+    """The RoleBinding the operator renders, applied for real, against the shipped ClusterRole."""
+    plane = operator_rbac
+    spec = parse_environment({})
+    children = build_children("dev", namespace, "00000000-0000-0000-0000-000000000002", spec)
+    binding = next(c for c in children if c["kind"] == "RoleBinding")
+    binding = {**binding, "metadata": {k: v for k, v in binding["metadata"].items() if k != "ownerReferences"}}
+    plane.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(binding))
+    patroni = f"system:serviceaccount:{namespace}:{binding['subjects'][0]['name']}"
+    assert wait_until(lambda: _can(plane, "patch", "pods", user=patroni, namespace=namespace),
+                      what="the Patroni binding to take effect")
+    assert not _can(plane, "patch", "pods", user=patroni, namespace="default")
+    for verb, resource in (("get", "pods"), ("delete", "pods"), ("update", "pods"), ("get", "secrets"),
+                           ("get", "endpoints"), ("patch", "endpoints"), ("get", "configmaps")):
+        assert not _can(plane, verb, resource, user=patroni, namespace=namespace), (verb, resource)
 
 
 def _kubernetes_minor() -> str:

@@ -58,7 +58,8 @@ def test_sample_reaches_ready_with_owned_children(operator, namespace):
     env = kget(plane, "penv", "dev", "-n", namespace)
     kids = children(plane, namespace)
     kinds = {o["kind"] for o in kids}
-    assert {"StatefulSet", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "Role"} <= kinds, kinds
+    assert {"StatefulSet", "Service", "ConfigMap", "Secret", "PodDisruptionBudget", "RoleBinding"} <= kinds, kinds
+    assert "Role" not in kinds  # Patroni is bound to the shipped ClusterRole instead
     for obj in kids:
         refs = obj["metadata"].get("ownerReferences") or []
         assert [r["uid"] for r in refs if r.get("controller")] == [env["metadata"]["uid"]], obj["metadata"]["name"]

@@ -11,12 +11,14 @@ from parity.api import parse_environment
 from parity.constants import REDACTED
 from parity.drift.normalize import equivalent_at
 from parity.probes.endpoints import (
-    ENDPOINTS_ANNOTATION,
     ENDPOINTS_ENV,
+    ENDPOINTS_FILE_ENV,
     Credentials,
     EndpointError,
     build_service_endpoints,
     credentials_from_secret,
+    load_endpoint_map,
+    parse_endpoint_map,
     postgres_conninfo,
     resolve_endpoints,
 )
@@ -261,34 +263,43 @@ def test_cluster_endpoints_follow_the_renderers_names():
     assert endpoints.master_group_name == "mymaster"
 
 
-def test_overrides_annotation_beats_environment_variable():
+def test_overrides_come_from_the_process_map_for_that_environment_only():
     spec = parse_environment({})
-    endpoints = resolve_endpoints(
-        "dev",
-        "team",
-        spec,
-        annotations={ENDPOINTS_ANNOTATION: '{"patroni": "http://127.0.0.1:8008", "masterGroupName": "g"}'},
-        environ={ENDPOINTS_ENV: '{"patroni": ["http://other:8008"], "redis": ["127.0.0.1:6379"]}'},
-    )
+    endpoint_map = load_endpoint_map(
+        {ENDPOINTS_ENV: '{"team/dev": {"patroni": "http://127.0.0.1:8008", "masterGroupName": "g", '
+                        '"redis": ["127.0.0.1:6379"]}, "team/other": {"etcd": ["http://x:2379"]}}'})
+    endpoints = resolve_endpoints("dev", "team", spec, endpoint_map)
     assert endpoints.patroni == ("http://127.0.0.1:8008",)
     assert endpoints.redis == ("127.0.0.1:6379",)
     assert endpoints.master_group_name == "g"
     assert endpoints.etcd[0].startswith("http://dev-etcd-0.")
+    assert resolve_endpoints("dev", "elsewhere", spec, endpoint_map) == build_service_endpoints("dev", "elsewhere", spec)
+
+
+def test_endpoint_map_from_a_file(tmp_path):
+    path = tmp_path / "endpoints.json"
+    path.write_text('{"team/dev": {"etcd": "http://127.0.0.1:2379"}}')
+    assert load_endpoint_map({ENDPOINTS_FILE_ENV: str(path)}) == {"team/dev": {"etcd": ["http://127.0.0.1:2379"]}}
+    assert load_endpoint_map({}) == {}
+    with pytest.raises(EndpointError, match=f"^{tmp_path}/missing.json \\({ENDPOINTS_FILE_ENV}\\): cannot read"):
+        load_endpoint_map({ENDPOINTS_FILE_ENV: str(tmp_path / "missing.json")})
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         ("{nope", "not valid JSON"),
-        ('{"etcdd": []}', "unknown key(s) etcdd"),
-        ('{"redis": [1]}', "redis: must be a list of endpoint strings"),
-        ('{"postgres": "host=x password=y"}', "postgres: must not contain a password"),
+        ('["team/dev"]', 'must be a JSON object mapping "<namespace>/<name>"'),
+        ('{"dev": {}}', "key 'dev': must be \"<namespace>/<name>\""),
+        ('{"team/dev": {"etcdd": []}}', "team/dev: unknown key(s) etcdd"),
+        ('{"team/dev": {"redis": [1]}}', "team/dev: redis: must be a list of endpoint strings"),
+        ('{"team/dev": {"postgres": "host=x password=y"}}', "team/dev: postgres: must not contain a password"),
     ],
 )
-def test_bad_overrides_name_the_annotation_and_field(text, message):
+def test_bad_overrides_name_the_source_key_and_field(text, message):
     with pytest.raises(EndpointError) as err:
-        resolve_endpoints("dev", "team", parse_environment({}), annotations={ENDPOINTS_ANNOTATION: text})
-    assert str(err.value).startswith(f"ParityEnvironment team/dev: metadata.annotations[{ENDPOINTS_ANNOTATION}]: ")
+        parse_endpoint_map(text, f"environment variable {ENDPOINTS_ENV}")
+    assert str(err.value).startswith(f"environment variable {ENDPOINTS_ENV}: ")
     assert message in str(err.value)
 
 

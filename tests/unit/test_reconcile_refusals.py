@@ -29,11 +29,19 @@ class FakeKube:
         self.status_patches: list[dict] = []
 
     def get(self, path: str):
-        return copy.deepcopy(self.env) if path == ENV_PATH else None
+        if path == ENV_PATH:
+            return copy.deepcopy(self.env)
+        for (kind, name), obj in self.children.items():  # a child read by name (the Secret)
+            resource = next(r for r in resources.CHILD_RESOURCES if r.kind == kind)
+            if resource.object_path(name, NAMESPACE) == path:
+                return copy.deepcopy(obj)
+        return None
 
     def request(self, method: str, path: str, *, body=None, query=None, content_type="application/json"):
         if method == "GET":
-            resource = next(r for r in resources.CHILD_RESOURCES if r.collection_path(NAMESPACE) == path)
+            resource = next((r for r in resources.CHILD_RESOURCES if r.collection_path(NAMESPACE) == path), None)
+            if resource is None:  # other lists (PersistentVolumeClaims): none here
+                return {"items": []}
             return {"items": [copy.deepcopy(o) for (kind, _), o in self.children.items() if kind == resource.kind]}
         if method == "PATCH" and path == ENV_PATH + "/status":
             self.status_patches.append(body["status"])

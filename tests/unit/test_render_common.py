@@ -122,7 +122,7 @@ def test_apply_order_puts_identity_and_configuration_before_workloads():
     children = render(ALL_ON, secret_values=generate_passwords())
     kinds = [obj["kind"] for obj in children]
     first_workload = min(i for i, kind in enumerate(kinds) if kind in WORKLOAD_KINDS)
-    for kind in ("ServiceAccount", "Role", "RoleBinding", "Secret", "ConfigMap", "Service"):
+    for kind in ("ServiceAccount", "RoleBinding", "Secret", "ConfigMap", "Service"):
         assert max(i for i, k in enumerate(kinds) if k == kind) < first_workload, kind
     ranks = [APPLY_ORDER.index(kind) if kind != "Deployment" else APPLY_ORDER.index("StatefulSet") for kind in kinds]
     assert ranks == sorted(ranks)

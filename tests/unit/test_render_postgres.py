@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 import yaml
 
+from parity import constants
 from parity.api.models import EnvironmentSpec
 from parity.render import (
     PRIMARY_ROLE,
@@ -199,17 +201,25 @@ def test_primary_and_replica_services_select_by_the_role_label():
     assert objs[("StatefulSet", "dev-postgres")]["spec"]["serviceName"] == "dev-postgres"
 
 
-def test_rbac_allows_only_patching_the_statefulset_pods():
+def test_rbac_binds_the_shipped_patroni_cluster_role_and_renders_no_role():
     objs = by_key(children({"postgres": {"replicas": 2}}))
-    role = objs[("Role", "dev-postgres")]
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"],
-                              "resourceNames": ["dev-postgres-0", "dev-postgres-1"], "verbs": ["patch"]}]
-    binding = objs[("RoleBinding", "dev-postgres")]
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "dev-postgres"}
+    assert not [key for key in objs if key[0] == "Role"]
+    binding = objs[("RoleBinding", "dev-postgres-patroni")]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": "parity-patroni"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "dev-postgres", "namespace": NS}]
     assert ("ServiceAccount", "dev-postgres") in objs
     pod = objs[("StatefulSet", "dev-postgres")]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "dev-postgres"
+
+
+def test_shipped_patroni_cluster_role_allows_only_patching_pods():
+    path = Path(__file__).resolve().parents[2] / "manifests/operator/patroni-rbac.yaml"
+    (role,) = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    assert role["kind"] == "ClusterRole" and role["metadata"]["name"] == constants.PATRONI_CLUSTER_ROLE
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["patch"]}]
+    kustomization = yaml.safe_load((path.parent / "kustomization.yaml").read_text())
+    assert path.name in kustomization["resources"]
 
 
 def test_replicas_version_and_image_override():

@@ -444,6 +444,7 @@ def test_host_mode_builds_no_image_and_fetches_no_extension(host):
     # RBAC and the metrics Service are still applied, grouped in one resource.
     rbac = host.resource_holding("ClusterRole", "parity-operator")
     assert {o["kind"] for o in rbac.objects} >= {"Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"}
+    assert host.resource_holding("ClusterRole", "parity-patroni") is rbac
 
 
 def test_docker_with_local_control_plane_context_is_host_mode():
@@ -499,6 +500,8 @@ def test_in_cluster_relaxes_only_the_read_only_root(in_cluster):
 
 def test_in_cluster_groups_rbac_with_the_operator(in_cluster):
     kinds = {o["kind"] for o in in_cluster.resources["parity-operator"].objects}
+    names = {o["metadata"]["name"] for o in in_cluster.resources["parity-operator"].objects}
+    assert "parity-patroni" in names
     assert {"Deployment", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Namespace"} <= kinds
 
 

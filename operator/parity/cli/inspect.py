@@ -5,7 +5,8 @@
                    [--redis HOST:PORT...] [--sentinel HOST:PORT...] [--master-group NAME] [-o table|json]
 
 Cluster mode resolves the service endpoints from the ParityEnvironment (Service DNS names, or
-the `parity.dev/endpoints` annotation) and reads the PostgreSQL credentials from its Secret.
+your own PARITY_ENDPOINTS / PARITY_ENDPOINTS_FILE overrides; never anything written on the
+object) and reads the PostgreSQL credentials from its Secret.
 Explicit mode dials what it is given; passwords come from the DSN, PGPASSWORD or
 PARITY_POSTGRES_PASSWORD, and PARITY_REDIS_PASSWORD — never printed.
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from parity import constants
+from parity.cli.errors import CliError
+from parity.probes.endpoints import ENDPOINTS_FILE_ENV, EndpointError, load_endpoint_map
 
 
 def register(subparsers) -> None:
@@ -14,6 +17,9 @@ def register(subparsers) -> None:
                         help="watch only this namespace (repeatable; default: all namespaces)")
     parser.add_argument("--liveness", default=f"http://0.0.0.0:{constants.DEFAULT_HEALTH_PORT}/healthz",
                         help="kopf liveness endpoint (empty to disable)")
+    parser.add_argument("--endpoints", metavar="FILE",
+                        help='JSON file mapping "<namespace>/<name>" to endpoint overrides for the runtime probes, '
+                             "for running outside the cluster (docs/runtime.md); sets PARITY_ENDPOINTS_FILE")
     parser.add_argument("--verbose", action="store_true")
     parser.set_defaults(func=run_operator)
 
@@ -22,6 +28,13 @@ def run_operator(args) -> int:
     import kopf
 
     import parity.handlers  # noqa: F401  (registers the handlers)
+
+    if args.endpoints:
+        os.environ[ENDPOINTS_FILE_ENV] = args.endpoints
+    try:  # a bad override file is the user's error: one line, exit 1, before anything starts
+        load_endpoint_map(os.environ)
+    except EndpointError as err:
+        raise CliError(str(err)) from None
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

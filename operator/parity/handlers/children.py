@@ -1,5 +1,18 @@
 """Owned children: any change to one (a kubectl edit, a pod becoming ready) re-evaluates its
-environment's status and drift; with the enforce policy the sync also reverts live drift."""
+environment's status and drift; with the enforce policy the sync also reverts live drift.
+
+What is watched, and why it stays small:
+- Each watch carries a label selector that the API server applies (`configure_child_watches`,
+  called from the start-up handler): only objects labelled as a parity environment's child
+  reach the operator, not every ConfigMap or Service in the cluster. kopf's `labels=` on a
+  handler alone would filter after the whole stream has arrived.
+- Secrets are not watched at all. The only Secret the operator has is the credentials Secret,
+  which it creates once and never changes; a missing one is found by the next sync (the timer
+  resyncs every environment), and watching would need `list`/`watch` on every Secret of the
+  cluster, which RBAC cannot narrow by label.
+- An event is acted on only when the object's controller is a ParityEnvironment; whether it
+  is really that environment's own child is decided by the sync (kube/ownership.py).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +20,30 @@ import kopf
 
 from parity import constants
 from parity.handlers.common import run_sync
+from parity.kube.ownership import is_controlled_by_an_environment
 
 OWNED = {constants.LABEL_MANAGED_BY: constants.MANAGED_BY, constants.LABEL_ENVIRONMENT: kopf.PRESENT}
+# The server-side form of OWNED.
+CHILD_SELECTOR = f"{constants.LABEL_MANAGED_BY}={constants.MANAGED_BY},{constants.LABEL_ENVIRONMENT}"
 CHILD_KINDS = (
     ("apps", "v1", "statefulsets"),
     ("apps", "v1", "deployments"),
     ("", "v1", "services"),
     ("", "v1", "configmaps"),
-    ("", "v1", "secrets"),
     ("", "v1", "serviceaccounts"),
-    ("rbac.authorization.k8s.io", "v1", "roles"),
     ("rbac.authorization.k8s.io", "v1", "rolebindings"),
     ("policy", "v1", "poddisruptionbudgets"),
 )
+
+
+def configure_child_watches(settings: kopf.OperatorSettings) -> None:
+    """Put CHILD_SELECTOR on the list and watch requests of every child kind."""
+    for group, version, plural in CHILD_KINDS:
+        settings.watching.label_selectors[group, version, plural] = CHILD_SELECTOR
+
+
+def controlled_by_an_environment(body: kopf.Body, **_) -> bool:
+    return is_controlled_by_an_environment(dict(body))
 
 
 def child_changed(namespace: str, labels: kopf.Labels, type: str | None, memo: kopf.Memo, **_) -> None:
@@ -32,4 +56,5 @@ def child_changed(namespace: str, labels: kopf.Labels, type: str | None, memo: k
 
 
 for _group, _version, _plural in CHILD_KINDS:
-    kopf.on.event(group=_group, version=_version, plural=_plural, labels=OWNED, id=f"child-{_plural}")(child_changed)
+    kopf.on.event(group=_group, version=_version, plural=_plural, labels=OWNED, when=controlled_by_an_environment,
+                  id=f"child-{_plural}")(child_changed)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from typing import Any
+
 from parity import constants
+from parity.probes.endpoints import load_endpoint_map
 from parity.render.images import PUBLISHED, ImageCatalog, load_catalog
 
 
@@ -23,6 +26,11 @@ class OperatorConfig:
     # Default images for children whose spec names none: the published ones, or a catalogue
     # file (PARITY_IMAGE_CATALOG) such as the one `parity images build` writes for the real node.
     images: ImageCatalog = field(default=PUBLISHED)
+    # Where the runtime probes reach an environment instead of its Services, for running the
+    # operator outside the cluster: {"<namespace>/<name>": overrides}, from PARITY_ENDPOINTS or
+    # PARITY_ENDPOINTS_FILE (`parity run --endpoints FILE`). Only the operator's own
+    # configuration: nothing on a ParityEnvironment can redirect the probes or their password.
+    endpoint_map: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> "OperatorConfig":
@@ -36,4 +44,5 @@ class OperatorConfig:
             settle_seconds=float(os.environ.get("PARITY_SETTLE_SECONDS", 0.2)),
             images=load_catalog(os.environ["PARITY_IMAGE_CATALOG"]) if os.environ.get("PARITY_IMAGE_CATALOG")
             else PUBLISHED,
+            endpoint_map=load_endpoint_map(os.environ),
         )

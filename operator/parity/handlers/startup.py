@@ -7,6 +7,7 @@ import logging
 import kopf
 
 from parity import constants, metrics
+from parity.handlers.children import configure_child_watches
 from parity.handlers.config import OperatorConfig
 from parity.handlers.triggers import Triggers
 from parity.kube.client import Kube
@@ -28,6 +29,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     settings.watching.server_timeout = 270
     settings.watching.client_timeout = 300
     settings.watching.connect_timeout = 10
+    # Only our children are sent by the API server (handlers/children.py says why).
+    configure_child_watches(settings)
     settings.networking.request_timeout = 30
     settings.networking.connect_timeout = 10
 
@@ -35,11 +38,12 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     settings.posting.enabled = True
     settings.posting.level = logging.WARNING
 
-    # Sync handlers run in this thread pool; batching keeps bursts from spawning a worker each.
+    # Sync handlers run in this thread pool; at most this many per-object queue workers, each
+    # kept for a minute of quiet. (kopf 1.45 dropped time-based event batching: bursts are
+    # collapsed by handlers/triggers.py instead.)
     settings.execution.max_workers = config.max_workers
-    settings.batching.worker_limit = 50
-    settings.batching.batch_window = 0.1
-    settings.batching.idle_timeout = 60
+    settings.queueing.worker_limit = 50
+    settings.queueing.idle_timeout = 60
 
     # One operator replica (Recreate strategy): no peering objects needed.
     settings.peering.standalone = True

@@ -17,5 +17,5 @@ INTERVAL = OperatorConfig.from_env().resync_seconds
 def resync_environment(namespace: str, name: str, body: kopf.Body, memo: kopf.Memo, logger, **_) -> None:
     key = (namespace, name)
     if memo.config.runtime_probes:
-        memo.runtime[key] = collect_runtime(memo.kube, body, logger=logger)
+        memo.runtime[key] = collect_runtime(memo.kube, body, endpoint_map=memo.config.endpoint_map, logger=logger)
     run_sync(memo, namespace, name, trigger="timer", apply_changes=False, coalesce=True)

@@ -13,7 +13,8 @@ import json
 
 from parity import constants
 from parity.kube.client import Kube, KubeError
-from parity.kube.resources import CHILD_RESOURCES, Resource, resource_for
+from parity.kube.children import list_children, object_key  # noqa: F401  (re-exported)
+from parity.kube.resources import Resource, resource_for
 
 HASH_ANNOTATION = f"{constants.ANNOTATION_PREFIX}/desired-hash"
 
@@ -45,33 +46,19 @@ def apply_object(kube: Kube, manifest: dict, *, force: bool = True, dry_run: boo
     return kube.request("PATCH", path, body=manifest, query=query, content_type="application/apply-patch+yaml")
 
 
-def list_children(kube: Kube, namespace: str, env_name: str,
-                  resources: tuple[Resource, ...] = CHILD_RESOURCES) -> list[dict]:
-    """Every live child of one environment, found by its environment label."""
-    selector = f"{constants.LABEL_ENVIRONMENT}={env_name}"
-    children = []
-    for resource in resources:
-        listing = kube.request("GET", resource.collection_path(namespace), query=[("labelSelector", selector)])
-        for item in listing.get("items", []):
-            item.setdefault("apiVersion", resource.api_version)
-            item.setdefault("kind", resource.kind)
-            children.append(item)
-    return children
-
-
 def delete_object(kube: Kube, obj: dict) -> None:
+    """Delete exactly the object that was read (uid precondition): if it was replaced by
+    another object of the same name since, that one is left alone."""
     resource = resource_for(obj)
     meta = obj["metadata"]
+    body: dict = {"propagationPolicy": "Background"}
+    if meta.get("uid"):
+        body["preconditions"] = {"uid": meta["uid"]}
     try:
-        kube.request("DELETE", resource.object_path(meta["name"], meta.get("namespace")),
-                     body={"propagationPolicy": "Background"})
+        kube.request("DELETE", resource.object_path(meta["name"], meta.get("namespace")), body=body)
     except KubeError as err:
-        if err.status != 404:
+        if err.status not in (404, 409):  # gone, or no longer the object we read
             raise
-
-
-def object_key(obj: dict) -> tuple[str, str, str]:
-    return (obj.get("kind", ""), obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
 
 
 def patch_status(kube: Kube, resource: Resource, namespace: str | None, name: str, status: dict) -> dict:

@@ -26,7 +26,6 @@ class Resource:
 
 CHILD_RESOURCES = (
     Resource("v1", "ServiceAccount", "serviceaccounts"),
-    Resource("rbac.authorization.k8s.io/v1", "Role", "roles"),
     Resource("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
     Resource("v1", "Secret", "secrets"),
     Resource("v1", "ConfigMap", "configmaps"),
@@ -35,6 +34,11 @@ CHILD_RESOURCES = (
     Resource("apps/v1", "Deployment", "deployments"),
     Resource("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
 )
+# Read by name only, never listed (kube/children.py); not watched.
+SECRETS = next(r for r in CHILD_RESOURCES if r.kind == "Secret")
+# Not a child (the StatefulSet controller makes them); listed only to see whether PostgreSQL
+# already has data before any password is generated.
+PERSISTENT_VOLUME_CLAIMS = Resource("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 ENVIRONMENT = Resource(constants.API_VERSION, constants.ENVIRONMENT_KIND, constants.ENVIRONMENT_PLURAL)
 BASELINE = Resource(constants.API_VERSION, constants.BASELINE_KIND, constants.BASELINE_PLURAL, namespaced=False)
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Iterable, Mapping
+from dataclasses import replace
+from typing import Any, Iterable, Mapping
 
 from parity import constants
 from parity.api import BaselineSpec, EnvironmentSections, EnvironmentSpec, SpecError, parse_environment
 from parity.kube import resources
+from parity.kube.ownership import is_owned_child
 from parity.probes.base import ProbeResult
 from parity.probes.endpoints import (
     Credentials,
@@ -25,6 +27,8 @@ from parity.probes.endpoints import (
     ServiceEndpoints,
     credentials_from_secret,
     credentials_secret_name,
+    load_endpoint_map,
+    overridden_components,
     postgres_conninfo,
     resolve_endpoints,
 )
@@ -32,9 +36,11 @@ from parity.probes.etcd import probe_etcd
 from parity.probes.patroni import probe_patroni
 from parity.probes.redis import probe_redis
 from parity.probes.support import redact_secrets
+from parity.render import postgres as postgres_render
 
 COMPONENTS = ("etcd", "patroni", "redis")
 _SECRETS = resources.resource_for({"apiVersion": "v1", "kind": "Secret"})
+_SERVICES = resources.resource_for({"apiVersion": "v1", "kind": "Service"})
 
 
 def names_to_probe(*sections: EnvironmentSections | None) -> tuple[frozenset[str], frozenset[str]]:
@@ -99,37 +105,70 @@ def probe_environment(
     body: dict,
     *,
     baseline: BaselineSpec | None = None,
-    environ: Mapping[str, str] | None = None,
+    endpoint_map: Mapping[str, Mapping[str, Any]] | None = None,
     timeout: float = 5.0,
 ) -> list[ProbeResult]:
     """Probe one environment's services. Never raises: what cannot be resolved becomes a
-    ProbeResult error per component (the drift engine turns it into a finding). Blocking."""
+    ProbeResult error per component (the drift engine turns it into a finding). Blocking.
+
+    `endpoint_map` is the operator's own override configuration (load_endpoint_map); nothing
+    on the ParityEnvironment redirects a probe. The PostgreSQL password is sent only to the
+    primary Service the operator created for this environment (or to a configured override)."""
     metadata = body.get("metadata") or {}
     name, namespace = metadata.get("name", ""), metadata.get("namespace", "")
     try:
         spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
-        endpoints = resolve_endpoints(
-            name, namespace, spec, metadata.get("annotations") or {}, os.environ if environ is None else environ
-        )
+        endpoints = resolve_endpoints(name, namespace, spec, endpoint_map)
     except (SpecError, EndpointError) as err:
         return [ProbeResult(c, f"{namespace}/{name}", error=str(err)) for c in ("etcd", "postgres", "redis")]
-    try:
-        secret = kube.get(_SECRETS.object_path(credentials_secret_name(name), namespace))
-    except Exception:  # noqa: BLE001 - without the password the REST side is still worth reading
-        secret = None
-    credentials = credentials_from_secret((secret or {}).get("data"))
+    withheld = None
+    if "postgres" not in overridden_components(namespace, name, endpoint_map):
+        withheld = untrusted_postgres_service(kube, namespace, name, metadata.get("uid", ""))
+    if withheld:
+        # No DSN: Patroni's REST API is still read, no SQL connection (and so no password) is made.
+        endpoints = replace(endpoints, postgres=None)
+        credentials = Credentials()
+    else:
+        try:
+            secret = kube.get(_SECRETS.object_path(credentials_secret_name(name), namespace))
+        except Exception:  # noqa: BLE001 - without the password the REST side is still worth reading
+            secret = None
+        credentials = credentials_from_secret((secret or {}).get("data"))
     parameter_names, config_keys = names_to_probe(spec, baseline.environment if baseline is not None else None)
-    return asyncio.run(
+    results = asyncio.run(
         probe_services(
             endpoints, credentials, parameter_names=parameter_names, config_keys=config_keys, timeout=timeout
         )
     )
+    if withheld:
+        results.append(ProbeResult("postgres", f"{namespace}/{postgres_render.primary_service_name(name)}",
+                                   error=withheld))
+    return results
+
+
+def untrusted_postgres_service(kube, namespace: str, name: str, env_uid: str) -> str | None:
+    """Why the PostgreSQL password must not be sent to the primary Service's address, or None
+    when that Service is one the operator created for this environment."""
+    service_name = postgres_render.primary_service_name(name)
+    try:
+        service = kube.get(_SERVICES.object_path(service_name, namespace))
+    except Exception as err:  # noqa: BLE001 - unknown means not trusted
+        return f"Service {namespace}/{service_name} could not be read ({err}): the PostgreSQL password is not sent"
+    if service is None:
+        return f"Service {namespace}/{service_name} does not exist: the PostgreSQL password is not sent"
+    service.setdefault("kind", "Service")
+    if not is_owned_child(service, name, env_uid):
+        return (f"Service {namespace}/{service_name} was not created by the operator for this environment "
+                "(no controller owner reference to it): the PostgreSQL password is not sent to it")
+    return None
 
 
 def read_cluster_targets(
     kube, namespace: str, name: str, environ: Mapping[str, str] | None = None
 ) -> tuple[ServiceEndpoints, Credentials, EnvironmentSpec, dict]:
     """(endpoints, credentials, spec, body) of a ParityEnvironment, read through parity.kube.
+    Overrides come from the caller's own environment variables (load_endpoint_map), never
+    from the object.
 
     Blocking (the kube client is): call it from a thread in async code. Raises LookupError
     naming the object when the environment or its Secret is missing.
@@ -141,8 +180,8 @@ def read_cluster_targets(
             f"(kubectl get {constants.ENVIRONMENT_SHORT_NAME} -n {namespace})"
         )
     spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
-    annotations = (body.get("metadata") or {}).get("annotations") or {}
-    endpoints = resolve_endpoints(name, namespace, spec, annotations, os.environ if environ is None else environ)
+    endpoint_map = load_endpoint_map(os.environ if environ is None else environ)
+    endpoints = resolve_endpoints(name, namespace, spec, endpoint_map)
     secret_name = credentials_secret_name(name)
     secret = kube.get(_SECRETS.object_path(secret_name, namespace))
     if secret is None:

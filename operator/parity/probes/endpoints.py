@@ -9,13 +9,19 @@ truth: the naming functions in parity.render.*):
     Redis      <env>-redis-<i>.<env>-redis-headless.<ns>.svc:6379     (each pod)
     Sentinel   <env>-sentinel-<i>.<env>-sentinel-headless.<ns>.svc:26379
 
-On a laptop (services port-forwarded, or run outside Kubernetes) the annotation
-`parity.dev/endpoints` on the ParityEnvironment, or the environment variable PARITY_ENDPOINTS,
-holds a JSON object that overrides any of these per component:
+Overrides, for development outside the cluster (services port-forwarded), come only from the
+configuration of whoever runs the process: the environment variable PARITY_ENDPOINTS (JSON
+text) or PARITY_ENDPOINTS_FILE (a JSON file; `parity run --endpoints FILE` sets it). It maps
+"<namespace>/<name>" to an object that overrides any of the addresses above per component:
 
-    {"etcd": ["http://127.0.0.1:2379"], "patroni": ["http://127.0.0.1:8008"],
-     "postgres": "host=127.0.0.1 port=5432 dbname=postgres", "redis": ["127.0.0.1:6379"],
-     "sentinel": ["127.0.0.1:26379"], "masterGroupName": "mymaster"}
+    {"default/dev": {"etcd": ["http://127.0.0.1:2379"], "patroni": ["http://127.0.0.1:8008"],
+                     "postgres": "host=127.0.0.1 port=5432 dbname=postgres",
+                     "redis": ["127.0.0.1:6379"], "sentinel": ["127.0.0.1:26379"],
+                     "masterGroupName": "mymaster"}}
+
+Nothing a namespace user can write redirects the probes: earlier versions also read an
+annotation on the ParityEnvironment, which let anyone who may edit it send the superuser
+password to a host of their choice; it is ignored now.
 
 Credentials come from the environment's Secret (`<env>-postgres-credentials`, keys
 superuser-username / superuser-password), read by the caller and passed in here; they live in
@@ -36,8 +42,8 @@ from parity.render import postgres as postgres_render
 from parity.render import redis as redis_render
 from parity.probes.support import build_conninfo, conninfo_params, format_address
 
-ENDPOINTS_ANNOTATION = f"{constants.ANNOTATION_PREFIX}/endpoints"
 ENDPOINTS_ENV = "PARITY_ENDPOINTS"
+ENDPOINTS_FILE_ENV = "PARITY_ENDPOINTS_FILE"
 OVERRIDE_KEYS = ("etcd", "patroni", "postgres", "redis", "sentinel", "masterGroupName")
 
 
@@ -126,25 +132,58 @@ def apply_overrides(endpoints: ServiceEndpoints, overrides: Mapping[str, Any]) -
     return replace(endpoints, **changes)
 
 
+def parse_endpoint_map(text: str, source: str) -> dict[str, dict[str, Any]]:
+    """{"<namespace>/<name>": overrides}, every entry checked; EndpointError names `source`,
+    the key and the field."""
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        raise EndpointError(f"{source}: not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise EndpointError(f'{source}: must be a JSON object mapping "<namespace>/<name>" to endpoint overrides')
+    overrides = {}
+    for key, value in data.items():
+        namespace, _, name = key.partition("/")
+        if not namespace or not name or "/" in name:
+            raise EndpointError(f'{source}: key {key!r}: must be "<namespace>/<name>" of a ParityEnvironment')
+        overrides[key] = parse_endpoint_overrides(json.dumps(value), f"{source}: {key}")
+    return overrides
+
+
+def load_endpoint_map(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The overrides configured for this process (PARITY_ENDPOINTS, else PARITY_ENDPOINTS_FILE);
+    empty when neither is set. EndpointError names the variable or file."""
+    text = environ.get(ENDPOINTS_ENV)
+    if text:
+        return parse_endpoint_map(text, f"environment variable {ENDPOINTS_ENV}")
+    path = environ.get(ENDPOINTS_FILE_ENV)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except OSError as err:
+            raise EndpointError(f"{path} ({ENDPOINTS_FILE_ENV}): cannot read: {err.strerror or err}") from None
+        return parse_endpoint_map(text, path)
+    return {}
+
+
 def resolve_endpoints(
     name: str,
     namespace: str,
     spec: EnvironmentSpec,
-    annotations: Mapping[str, str] | None = None,
-    environ: Mapping[str, str] | None = None,
+    endpoint_map: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ServiceEndpoints:
-    """Service DNS names, then the environment variable's overrides, then the annotation's (the
-    most specific wins). Pure: the caller passes annotations and the process environment."""
+    """The Service DNS names the operator renders, then this environment's entry of the
+    process's own override map, if any. Pure: the caller loads the map (load_endpoint_map)."""
     endpoints = build_service_endpoints(name, namespace, spec)
-    env_text = (environ or {}).get(ENDPOINTS_ENV)
-    if env_text:
-        source = f"environment variable {ENDPOINTS_ENV}"
-        endpoints = apply_overrides(endpoints, parse_endpoint_overrides(env_text, source))
-    annotation_text = (annotations or {}).get(ENDPOINTS_ANNOTATION)
-    if annotation_text:
-        source = f"ParityEnvironment {namespace}/{name}: metadata.annotations[{ENDPOINTS_ANNOTATION}]"
-        endpoints = apply_overrides(endpoints, parse_endpoint_overrides(annotation_text, source))
-    return endpoints
+    overrides = (endpoint_map or {}).get(f"{namespace}/{name}")
+    return apply_overrides(endpoints, overrides) if overrides else endpoints
+
+
+def overridden_components(namespace: str, name: str,
+                          endpoint_map: Mapping[str, Mapping[str, Any]] | None) -> frozenset[str]:
+    """Override keys configured for one environment (they are trusted: the operator's own config)."""
+    return frozenset((endpoint_map or {}).get(f"{namespace}/{name}") or {})
 
 
 def credentials_from_secret(data: Mapping[str, str] | None) -> Credentials:

@@ -1,6 +1,7 @@
 """PostgreSQL with Patroni, etcd as the DCS.
 
-Objects: ServiceAccount/Role/RoleBinding `<env>-postgres`, Secret `<env>-postgres-credentials`
+Objects: ServiceAccount `<env>-postgres` bound by RoleBinding `<env>-postgres-patroni` to the
+shipped ClusterRole `parity-patroni`, Secret `<env>-postgres-credentials`
 (only when its values are given), ConfigMap `<env>-postgres-config`, Services `<env>-postgres`
 (headless), `<env>-postgres-primary`, `<env>-postgres-replicas`, StatefulSet `<env>-postgres`.
 
@@ -233,8 +234,19 @@ def build_postgres_config_map(owner: Owner, spec: PostgresSpec, etcd_client_urls
 # --- RBAC ------------------------------------------------------------------------------------
 
 def build_postgres_rbac(owner: Owner, spec: PostgresSpec) -> list[dict[str, Any]]:
-    """Only what the role callback does with an etcd DCS: PATCH its own pod's labels.
-    Patroni itself never calls the API server here (its state lives in etcd)."""
+    """The pods' ServiceAccount, bound in this namespace to the shipped ClusterRole
+    `parity-patroni` (constants.PATRONI_CLUSTER_ROLE, manifests/operator/patroni-rbac.yaml).
+
+    That ClusterRole holds only what the role callback (files/patroni-role-callback.py) does
+    with an etcd DCS: PATCH its own pod's labels. Patroni itself never calls the API server here
+    (its state lives in etcd).
+    A pre-made ClusterRole, not a Role per environment: to create a Role the operator would have
+    to hold every permission in it (RBAC's escalation check); to bind a ClusterRole it needs
+    only `bind` on that one name. The price: a ClusterRole cannot name each environment's pods,
+    so the grant covers pods of the namespace it is bound in.
+    The RoleBinding's name differs from the `<env>-postgres` Role binding of earlier versions
+    because a RoleBinding's roleRef cannot be changed in place.
+    """
     name = service_account_name(owner.env_name)
     return [
         {
@@ -244,23 +256,17 @@ def build_postgres_rbac(owner: Owner, spec: PostgresSpec) -> list[dict[str, Any]
         },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": owner.metadata(c.COMPONENT_POSTGRES, name, app=APP),
-            "rules": [{
-                "apiGroups": [""],
-                "resources": ["pods"],
-                "resourceNames": pod_names(owner.env_name, spec.replicas),
-                "verbs": ["patch"],
-            }],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
-            "metadata": owner.metadata(c.COMPONENT_POSTGRES, name, app=APP),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "metadata": owner.metadata(c.COMPONENT_POSTGRES, role_binding_name(owner.env_name), app=APP),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": c.PATRONI_CLUSTER_ROLE},
             "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": owner.namespace}],
         },
     ]
+
+
+def role_binding_name(env_name: str) -> str:
+    return f"{service_account_name(env_name)}-patroni"
 
 
 # --- Services --------------------------------------------------------------------------------

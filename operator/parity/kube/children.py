@@ -1,0 +1,98 @@
+"""Reads of one environment's children, and the choices that depend on who owns what.
+
+Children are found by their environment label on the server (a cheap, indexed filter) and then
+kept only when `ownership.is_owned_child` says they are this environment's. Secrets are never
+listed: the operator reads exactly the Secrets it names (its credentials Secret), so its RBAC
+needs no `list` on Secrets anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from parity import constants
+from parity.kube.client import Kube
+from parity.kube.ownership import describe_foreign, is_owned_child, is_retained_credentials
+from parity.kube.resources import CHILD_RESOURCES, PERSISTENT_VOLUME_CLAIMS, SECRETS, Resource, resource_for
+
+
+def object_key(obj: dict) -> tuple[str, str, str]:
+    return (obj.get("kind", ""), obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+
+
+def list_children(kube: Kube, namespace: str, env_name: str, env_uid: str, *, secret_names: Iterable[str] = (),
+                  resources: tuple[Resource, ...] = CHILD_RESOURCES) -> list[dict]:
+    """Every live child of one environment: labelled for it and controlled by its uid. Of the
+    Secrets, only those named in `secret_names` are read, by name; the retained credentials
+    Secret (no owner on purpose) counts as a child."""
+    selector = f"{constants.LABEL_ENVIRONMENT}={env_name}"
+    children = []
+    for resource in resources:
+        if resource.kind == "Secret":
+            continue
+        listing = kube.request("GET", resource.collection_path(namespace), query=[("labelSelector", selector)])
+        for item in listing.get("items", []):
+            item.setdefault("apiVersion", resource.api_version)
+            item.setdefault("kind", resource.kind)
+            if is_owned_child(item, env_name, env_uid):
+                children.append(item)
+    for name in secret_names:
+        secret = read_object(kube, SECRETS, namespace, name)
+        if secret is not None and is_credentials_child(secret, env_name, env_uid, name):
+            children.append(secret)
+    return children
+
+
+def is_credentials_child(secret: dict, env_name: str, env_uid: str, secret_name: str) -> bool:
+    return is_owned_child(secret, env_name, env_uid) or is_retained_credentials(secret, env_name, secret_name)
+
+
+def read_object(kube: Kube, resource: Resource, namespace: str, name: str) -> dict | None:
+    obj = kube.get(resource.object_path(name, namespace))
+    if obj is not None:
+        obj.setdefault("apiVersion", resource.api_version)
+        obj.setdefault("kind", resource.kind)
+    return obj
+
+
+def find_name_conflicts(kube: Kube, desired: list[dict], live: list[dict], env_name: str, env_uid: str) -> list[str]:
+    """Desired children whose name is taken by an object that is not this environment's.
+
+    Only names missing from `live` (our own children) are looked up, one GET each, so a
+    converged environment costs nothing here. Applying over such an object would take over
+    someone else's object (server-side apply with force), so the caller applies nothing."""
+    ours = {object_key(o) for o in live}
+    conflicts = []
+    for manifest in desired:
+        if object_key(manifest) in ours:
+            continue
+        meta = manifest["metadata"]
+        existing = read_object(kube, resource_for(manifest), meta["namespace"], meta["name"])
+        if existing is None:
+            continue
+        if manifest["kind"] == "Secret" and is_credentials_child(existing, env_name, env_uid, meta["name"]):
+            continue
+        conflicts.append(describe_foreign(existing, env_name))
+    return conflicts
+
+
+def select_prunable(desired: list[dict], live: list[dict], env_name: str, env_uid: str) -> list[dict]:
+    """Live children the spec no longer asks for. Only this environment's own objects qualify,
+    and never a Secret: the credentials leave only with their environment (garbage collection)."""
+    wanted = {object_key(m) for m in desired}
+    return [o for o in live
+            if o.get("kind") != "Secret" and object_key(o) not in wanted and is_owned_child(o, env_name, env_uid)]
+
+
+def postgres_data_evidence(kube: Kube, namespace: str, live: list[dict], statefulset: str,
+                           claim_prefix: str) -> list[str]:
+    """What shows that PostgreSQL already has data here: its StatefulSet, or volume claims
+    named after it (they outlive the StatefulSet with storage.retainOnDelete). Empty when
+    this is a first start."""
+    evidence = [f"StatefulSet {statefulset} exists" for o in live
+                if o.get("kind") == "StatefulSet" and o["metadata"]["name"] == statefulset]
+    claims = kube.request("GET", PERSISTENT_VOLUME_CLAIMS.collection_path(namespace)).get("items", [])
+    names = sorted(c["metadata"]["name"] for c in claims if c["metadata"]["name"].startswith(claim_prefix))
+    if names:
+        evidence.append("PersistentVolumeClaim " + ", ".join(names) + (" exists" if len(names) == 1 else " exist"))
+    return evidence
