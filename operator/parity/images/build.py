@@ -52,7 +52,8 @@ def images_cache() -> Path:
 def default_input_paths(cache: Path | None = None) -> dict[str, Path | None]:
     """Where each logical input lives on this host (None: not there)."""
     cache = cache or parity_cache()
-    etcd = sorted(glob.glob(str(cache / "etcd-image" / ETCD_VERSION / "bin" / "etcd")))
+    # build.sh names the directory after the Go module version (v3.5.17).
+    etcd = [p for v in (f"v{ETCD_VERSION}", ETCD_VERSION) for p in glob.glob(str(cache / "etcd-image" / v / "bin" / "etcd"))]
     catatonit = shutil.which("catatonit") or "/usr/bin/catatonit"
     return {
         "catatonit": Path(catatonit) if Path(catatonit).is_file() else None,
