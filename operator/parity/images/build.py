@@ -467,6 +467,20 @@ def lookup(recipes: list[Recipe], *, cache: Path | None = None,
     return entries
 
 
+def cached_images(recipes: list[Recipe], *, cache: Path | None = None,
+                  input_paths: dict[str, Path | None] | None = None) -> list[BuiltImage]:
+    """The built archives of these recipes at their current keys (what `import_images` takes).
+
+    BuildError names every image that has no archive at its current key.
+    """
+    entries = lookup(recipes, cache=cache, input_paths=input_paths)
+    not_built = [e.recipe.name for e in entries if e.built is None]
+    if not_built:
+        raise BuildError(f"not built (at the current recipe and inputs): {', '.join(not_built)}; "
+                         "run `parity images build` first")
+    return [e.built for e in entries if e.built is not None]
+
+
 def status(recipes: list[Recipe], *, cache: Path | None = None,
            input_paths: dict[str, Path | None] | None = None) -> list[dict]:
     """One row per recipe for `parity images list`."""
