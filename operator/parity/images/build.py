@@ -136,6 +136,28 @@ def _is_mounted(path: Path) -> bool:
         return any(line.split()[1] == target for line in f)
 
 
+def _mounts_below(path: Path) -> list[str]:
+    prefix = str(path.resolve()) + "/"
+    with open("/proc/self/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[1].startswith(prefix)]
+
+
+def remove_tree(path: Path) -> None:
+    """rm -rf for build directories, which must never reach through a mount into the host.
+
+    A root filesystem whose /dev bind mount survived a failed step would otherwise lose the
+    host's device nodes. Leftover mounts are detached first; if that fails, nothing is removed.
+    """
+    if not path.exists():
+        return
+    for target in sorted(_mounts_below(path), key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True)
+    left = _mounts_below(path)
+    if left:
+        raise BuildError(f"refusing to remove {path}: still mounted below it: {', '.join(left)}")
+    shutil.rmtree(path)
+
+
 @contextlib.contextmanager
 def chroot_mounts(rootfs: Path, runner: Runner) -> Iterator[None]:
     """/proc and /dev inside the root for package scripts; always unmounted again."""
@@ -243,7 +265,7 @@ def ensure_base(cache: Path, suite: str, mirror: str, runner: Runner) -> Path:
     if (final / "oci" / "index.json").is_file():
         return final / "oci"
     work = cache / "work" / f"base-{suite}"
-    shutil.rmtree(work, ignore_errors=True)
+    remove_tree(work)
     work.mkdir(parents=True)
     layout, bundle = work / "oci", work / "bundle"
     runner.run(["umoci", "init", "--layout", str(layout)])
@@ -255,9 +277,9 @@ def ensure_base(cache: Path, suite: str, mirror: str, runner: Runner) -> Path:
     runner.run(["umoci", "repack", "--image", f"{layout}:base", str(bundle)])
     runner.run(["umoci", "gc", "--layout", str(layout)])
     final.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(final / "oci", ignore_errors=True)
+    remove_tree(final / "oci")
     layout.rename(final / "oci")
-    shutil.rmtree(work, ignore_errors=True)
+    remove_tree(work)
     return final / "oci"
 
 
@@ -351,7 +373,7 @@ def build_image(recipe: Recipe, key: str, *, cache: Path, base_layout: Path | No
                 inputs: dict[str, Path], runner: Runner) -> BuiltImage:
     started = time.monotonic()
     work = cache / "work" / recipe.name
-    shutil.rmtree(work, ignore_errors=True)
+    remove_tree(work)
     work.mkdir(parents=True)
     layout, bundle = work / "oci", work / "bundle"
     try:
@@ -387,7 +409,7 @@ def build_image(recipe: Recipe, key: str, *, cache: Path, base_layout: Path | No
         archive.with_suffix(".json").write_text(json.dumps(built.as_data(), indent=2) + "\n")
         return built
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
 
 
 # --- the whole run --------------------------------------------------------------------------------
