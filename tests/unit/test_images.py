@@ -324,3 +324,26 @@ def test_import_images_names_a_missing_ctr(tmp_path):
 
     with pytest.raises(ImageImportError, match="ctr not found"):
         import_images(tmp_path / "no-ctr", "/tmp/none.sock", [])
+
+
+def test_base_sources_carry_updates_and_security(tmp_path):
+    from parity.images.build import host_debian_mirrors
+
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://m.example/debian-security\nSuites: bookworm-security\nComponents: main\n")
+    mirror, security = host_debian_mirrors(tmp_path)
+    assert (mirror, security) == ("http://m.example/debian", "http://m.example/debian-security")
+    assert plan.apt_sources("trixie", mirror, security).splitlines() == [
+        "deb http://m.example/debian trixie main", "deb http://m.example/debian trixie-updates main",
+        "deb http://m.example/debian-security trixie-security main"]
+    assert "security" not in plan.apt_sources("trixie", mirror, None)
+
+
+def test_no_debian_mirror_is_a_clear_error(tmp_path):
+    from parity.images.build import BuildError, host_debian_mirrors
+
+    (tmp_path / "sources.list.d").mkdir()
+    with pytest.raises(BuildError, match="no Debian mirror"):
+        host_debian_mirrors(tmp_path)

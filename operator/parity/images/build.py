@@ -77,19 +77,21 @@ def file_sha256(path: Path) -> str:
 
 # --- the host's Debian mirror -------------------------------------------------------------------
 
-def host_debian_mirror(etc_apt: Path = Path("/etc/apt")) -> str:
-    """The Debian mirror this host's apt uses, read at run time (never written into the repo)."""
+def host_debian_mirrors(etc_apt: Path = Path("/etc/apt")) -> tuple[str, str | None]:
+    """The Debian mirror and security mirror this host's apt uses, read at run time (never
+    written into the repository)."""
     files: dict[str, str] = {}
     if (etc_apt / "sources.list").is_file():
         files["sources.list"] = (etc_apt / "sources.list").read_text()
     for path in sorted((etc_apt / "sources.list.d").glob("*")):
         if path.suffix in (".sources", ".list"):
             files[path.name] = path.read_text()
-    mirror = plan.debian_mirror(plan.parse_apt_mirrors(files))
+    mirrors = plan.parse_apt_mirrors(files)
+    mirror = plan.debian_mirror(mirrors)
     if not mirror:
         raise BuildError(f"no Debian mirror in {etc_apt}/sources.list or {etc_apt}/sources.list.d/*: "
                          "debootstrap needs one")
-    return mirror
+    return mirror, plan.security_mirror(mirrors)
 
 
 # --- running tools --------------------------------------------------------------------------------
@@ -259,7 +261,7 @@ def base_dir(cache: Path, suite: str) -> Path:
     return cache / "base" / f"{suite}-{plan.short(plan.base_key(suite))}"
 
 
-def ensure_base(cache: Path, suite: str, mirror: str, runner: Runner) -> Path:
+def ensure_base(cache: Path, suite: str, mirrors: tuple[str, str | None], runner: Runner) -> Path:
     """The suite's base OCI layout (tag `base`), made once by debootstrap and reused by every image."""
     final = base_dir(cache, suite)
     if (final / "oci" / "index.json").is_file():
@@ -272,8 +274,15 @@ def ensure_base(cache: Path, suite: str, mirror: str, runner: Runner) -> Path:
     runner.run(["umoci", "new", "--image", f"{layout}:base"])
     runner.run(["umoci", "unpack", "--image", f"{layout}:base", str(bundle)])
     rootfs = bundle / "rootfs"
+    mirror, security = mirrors
     runner.run(["debootstrap", f"--variant={plan.BASE_VARIANT}", suite, str(rootfs), mirror])
-    chroot(runner, rootfs, CLEAN_SCRIPT)
+    # debootstrap knows only the release; updates and security fixes come on top, in the base.
+    (rootfs / "etc/apt/sources.list").write_text(plan.apt_sources(suite, mirror, security))
+    for duplicate in (rootfs / "etc/apt/sources.list.d").glob("*.sources"):
+        duplicate.unlink()
+    with chroot_mounts(rootfs, runner), planted(rootfs, build_only_files()):
+        chroot(runner, rootfs, "apt-get update -q\napt-get upgrade -y -q -o Dpkg::Options::=--force-confold")
+        chroot(runner, rootfs, CLEAN_SCRIPT)
     runner.run(["umoci", "repack", "--image", f"{layout}:base", str(bundle)])
     runner.run(["umoci", "gc", "--layout", str(layout)])
     final.mkdir(parents=True, exist_ok=True)
@@ -407,6 +416,10 @@ def build_image(recipe: Recipe, key: str, *, cache: Path, base_layout: Path | No
                            archive=archive, digest=inspected["Digest"], size=archive.stat().st_size,
                            seconds=time.monotonic() - started, packages=versions)
         archive.with_suffix(".json").write_text(json.dumps(built.as_data(), indent=2) + "\n")
+        # Older archives of this image can never be used again (their key is gone): drop them.
+        for stale in archive.parent.glob(f"{recipe.name}-*"):
+            if stale.name.rsplit("-", 1)[-1].split(".")[0] != plan.short(key) and stale.suffix in (".tar", ".json"):
+                stale.unlink()
         return built
     finally:
         remove_tree(work)
@@ -438,7 +451,7 @@ def build_all(recipes: list[Recipe], *, cache: Path | None = None, input_paths: 
     by_name = {r.name: r for r in recipes}
     total = len(steps)
     built: list[BuiltImage] = []
-    mirror: str | None = None
+    mirrors: tuple[str, str | None] | None = None
     for index, step in enumerate(steps, 1):
         recipe = by_name[step.name]
         prefix = f"[{index}/{total}] {recipe.name}"
@@ -454,8 +467,8 @@ def build_all(recipes: list[Recipe], *, cache: Path | None = None, input_paths: 
         if recipe.suite:
             if not (base_dir(cache, recipe.suite) / "oci" / "index.json").is_file():
                 progress(f"{prefix} debootstrap {recipe.suite} base (once) ... log {runner.log_path}")
-                mirror = mirror or host_debian_mirror()
-            base_layout = ensure_base(cache, recipe.suite, mirror or "", runner)
+                mirrors = mirrors or host_debian_mirrors()
+            base_layout = ensure_base(cache, recipe.suite, mirrors or ("", None), runner)
         progress(f"{prefix} building ({step.reason}) ... log {runner.log_path}")
         image = build_image(recipe, step.key, cache=cache, base_layout=base_layout, inputs=inputs, runner=runner)
         progress(f"{prefix} built in {time.monotonic() - started:.0f}s ({plan.short(step.key)}, "
