@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import fcntl
 import glob
 import hashlib
 import json
@@ -442,9 +443,28 @@ def image_keys(recipes: list[Recipe], digests: dict[str, str]) -> dict[str, str]
             for r in recipes}
 
 
+@contextlib.contextmanager
+def exclusive(cache: Path, progress: Callable[[str], None]) -> Iterator[None]:
+    """One build at a time per cache: builds share the base layouts and the work directory."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "build.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"waiting for another `parity images build` using {cache} ...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build_all(recipes: list[Recipe], *, cache: Path | None = None, input_paths: dict[str, Path | None] | None = None,
               rebuild: tuple[str, ...] = (), progress: Callable[[str], None] = print) -> list[BuiltImage]:
     cache = cache or images_cache()
+    with exclusive(cache, progress):
+        return _build_all(recipes, cache, input_paths, rebuild, progress)
+
+
+def _build_all(recipes: list[Recipe], cache: Path, input_paths: dict[str, Path | None] | None,
+               rebuild: tuple[str, ...], progress: Callable[[str], None]) -> list[BuiltImage]:
     inputs, digests = resolve_inputs(recipes, input_paths if input_paths is not None else default_input_paths())
     keys = image_keys(recipes, digests)
     steps = plan.plan_builds(keys, [k for n, k in keys.items() if load_built(cache, n, k)], rebuild=rebuild)
