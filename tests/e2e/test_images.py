@@ -149,13 +149,14 @@ def test_images_run_as_their_numeric_users(private_containerd, imported):
         assert result.stdout.split()[0] == str(r.user)
     pg = recipes.recipe("postgres-patroni")
     result = _run(private_containerd, pg.reference, "pg-paths", "/bin/sh", "-c",
-                  "id -gn; command -v postgres psql patroni patronictl python3; "
+                  "id -gn; for c in postgres psql patroni patronictl python3; do command -v $c; done; "
                   f"{recipes.PATRONI_PYTHON} -c 'import psycopg, etcd; print(psycopg.__version__)'; "
                   f"test -w {recipes.POSTGRES_HOME} && echo home-writable")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.split()
     assert lines[0] == "postgres"
     assert f"{recipes.POSTGRES_BIN_DIR}/postgres" in lines and f"{recipes.POSTGRES_BIN_DIR}/psql" in lines
+    assert f"{recipes.PATRONI_VENV}/bin/patroni" in lines and f"{recipes.PATRONI_VENV}/bin/patronictl" in lines
     assert "home-writable" in lines
 
 
@@ -164,7 +165,7 @@ def test_postgres_image_initialises_starts_and_answers_psql(private_containerd, 
     script = (
         "initdb -D /tmp/pgtest --locale=en_US.UTF-8 -E UTF8 >/dev/null && "
         "pg_ctl -D /tmp/pgtest -o '-k /tmp -c listen_addresses=' -w start >/dev/null && "
-        "psql -h /tmp -d postgres -Atc 'show lc_collate' && "
+        "psql -h /tmp -d postgres -Atc \"select datcollate from pg_database where datname = 'postgres'\" && "
         "pg_ctl -D /tmp/pgtest -m fast -w stop >/dev/null"
     )
     result = _run(private_containerd, pg.reference, "pg-initdb", "/bin/sh", "-c", script)

@@ -257,3 +257,93 @@ def test_cli_rejects_unknown_images_and_missing_inputs(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert "build.sh etcd-image" in err and "Traceback" not in err
     assert not (tmp_path / "images" / "archives").exists()
+
+
+# --- import (ctr stand-in: a script that keeps its image list in a file) ----------------------
+
+FAKE_CTR = r'''#!/usr/bin/env python3
+import json, os, sys
+state = os.environ["FAKE_CTR_STATE"]
+images = json.load(open(state))
+args = sys.argv[1:]
+args = args[args.index("images") + 1:]
+with open(state + ".calls", "a") as calls:
+    calls.write(" ".join(args) + "\n")
+if args[0] == "ls":
+    print("REF TYPE DIGEST SIZE PLATFORMS LABELS")
+    for ref, digest in images.items():
+        print(f"{ref} application/vnd.oci.image.manifest.v1+json {digest} 1.0MiB linux/amd64 -")
+elif args[0] == "import":
+    ref, digest = open(args[1]).read().split()
+    images[ref] = digest
+    json.dump(images, open(state, "w"))
+'''
+
+
+def _fake_ctr(tmp_path, monkeypatch, present):
+    ctr = tmp_path / "ctr"
+    ctr.write_text(FAKE_CTR)
+    ctr.chmod(0o755)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(present))
+    monkeypatch.setenv("FAKE_CTR_STATE", str(state))
+    return ctr, state
+
+
+def _built(tmp_path, name, digest, archived_digest=None):
+    from parity.images.build import BuiltImage
+
+    archive = tmp_path / f"{name}.tar"
+    archive.write_text(f"parity.local/{name}:1 {archived_digest or digest}")
+    return BuiltImage(name=name, reference=f"parity.local/{name}:1", version="1", key="k", archive=archive,
+                      digest=digest, size=1, seconds=0.0, packages={})
+
+
+def test_import_images_imports_only_missing_or_changed(tmp_path, monkeypatch):
+    from parity.images.containerd import import_images
+
+    ctr, state = _fake_ctr(tmp_path, monkeypatch, {"parity.local/a:1": "sha256:aa", "parity.local/b:1": "sha256:old"})
+    images = [_built(tmp_path, "a", "sha256:aa"), _built(tmp_path, "b", "sha256:bb"), _built(tmp_path, "c", "sha256:cc")]
+    steps = import_images(ctr, "/tmp/none.sock", images)
+    assert [s.action for s in steps] == ["present", "import", "import"]
+    imports = [line for line in (tmp_path / "state.json.calls").read_text().splitlines() if line.startswith("import")]
+    assert imports == [f"import {tmp_path}/b.tar", f"import {tmp_path}/c.tar"]
+    assert [s.action for s in import_images(ctr, "/tmp/none.sock", images)] == ["present"] * 3
+
+
+def test_import_images_fails_when_containerd_lists_another_digest(tmp_path, monkeypatch):
+    from parity.images.containerd import ImageImportError, import_images
+
+    ctr, _ = _fake_ctr(tmp_path, monkeypatch, {})
+    with pytest.raises(ImageImportError, match="expected sha256:aa"):
+        import_images(ctr, "/tmp/none.sock", [_built(tmp_path, "a", "sha256:aa", archived_digest="sha256:zz")])
+
+
+def test_import_images_names_a_missing_ctr(tmp_path):
+    from parity.images.containerd import ImageImportError, import_images
+
+    with pytest.raises(ImageImportError, match="ctr not found"):
+        import_images(tmp_path / "no-ctr", "/tmp/none.sock", [])
+
+
+def test_base_sources_carry_updates_and_security(tmp_path):
+    from parity.images.build import host_debian_mirrors
+
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://m.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n"
+        "Types: deb\nURIs: http://m.example/debian-security\nSuites: bookworm-security\nComponents: main\n")
+    mirror, security = host_debian_mirrors(tmp_path)
+    assert (mirror, security) == ("http://m.example/debian", "http://m.example/debian-security")
+    assert plan.apt_sources("trixie", mirror, security).splitlines() == [
+        "deb http://m.example/debian trixie main", "deb http://m.example/debian trixie-updates main",
+        "deb http://m.example/debian-security trixie-security main"]
+    assert "security" not in plan.apt_sources("trixie", mirror, None)
+
+
+def test_no_debian_mirror_is_a_clear_error(tmp_path):
+    from parity.images.build import BuildError, host_debian_mirrors
+
+    (tmp_path / "sources.list.d").mkdir()
+    with pytest.raises(BuildError, match="no Debian mirror"):
+        host_debian_mirrors(tmp_path)

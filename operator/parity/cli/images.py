@@ -72,11 +72,10 @@ def images_import(args) -> int:
     ctr = args.ctr or shutil.which("ctr")
     if not ctr or not Path(ctr).is_file():
         raise CliError("no ctr binary: pass --ctr PATH (the node's bin dir has one)")
-    entries = build.lookup(_select(args.only))
-    not_built = [e.recipe.name for e in entries if e.built is None]
-    if not_built:
-        raise CliError(f"not built yet: {', '.join(not_built)}; run `parity images build` first")
-    images = [e.built for e in entries if e.built is not None]
+    try:
+        images = build.cached_images(_select(args.only))
+    except build.BuildError as err:
+        raise CliError(str(err)) from None
     try:
         containerd.import_images(ctr, args.address, images, namespace=args.namespace, progress=_progress)
     except containerd.ImageImportError as err:
@@ -92,6 +91,10 @@ def images_catalog(args) -> int:
     return 0
 
 
+def _size(size: int) -> str:
+    return f"{size / 1e6:.0f} MB" if size >= 10e6 else f"{size / 1e6:.1f} MB"
+
+
 def images_list(args) -> int:
     rows = build.status(list(recipes.RECIPES))
     if args.json:
@@ -99,7 +102,7 @@ def images_list(args) -> int:
         return 0
     header = ("NAME", "REFERENCE", "VERSION", "SUITE", "KEY", "SIZE", "BUILT")
     table = [header] + [(r["name"], r["reference"], r["version"], r["suite"], r["key"],
-                         f"{r['size'] / 1e6:.0f} MB" if r["size"] else "-", "yes" if r["built"] else "no") for r in rows]
+                         _size(r["size"]) if r["size"] else "-", "yes" if r["built"] else "no") for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

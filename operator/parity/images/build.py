@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import fcntl
 import glob
 import hashlib
 import json
@@ -52,7 +53,8 @@ def images_cache() -> Path:
 def default_input_paths(cache: Path | None = None) -> dict[str, Path | None]:
     """Where each logical input lives on this host (None: not there)."""
     cache = cache or parity_cache()
-    etcd = sorted(glob.glob(str(cache / "etcd-image" / f"v{ETCD_VERSION}" / "bin" / "etcd")))
+    # build.sh names the directory after the Go module version (v3.5.17).
+    etcd = [p for v in (f"v{ETCD_VERSION}", ETCD_VERSION) for p in glob.glob(str(cache / "etcd-image" / v / "bin" / "etcd"))]
     catatonit = shutil.which("catatonit") or "/usr/bin/catatonit"
     return {
         "catatonit": Path(catatonit) if Path(catatonit).is_file() else None,
@@ -76,19 +78,21 @@ def file_sha256(path: Path) -> str:
 
 # --- the host's Debian mirror -------------------------------------------------------------------
 
-def host_debian_mirror(etc_apt: Path = Path("/etc/apt")) -> str:
-    """The Debian mirror this host's apt uses, read at run time (never written into the repo)."""
+def host_debian_mirrors(etc_apt: Path = Path("/etc/apt")) -> tuple[str, str | None]:
+    """The Debian mirror and security mirror this host's apt uses, read at run time (never
+    written into the repository)."""
     files: dict[str, str] = {}
     if (etc_apt / "sources.list").is_file():
         files["sources.list"] = (etc_apt / "sources.list").read_text()
     for path in sorted((etc_apt / "sources.list.d").glob("*")):
         if path.suffix in (".sources", ".list"):
             files[path.name] = path.read_text()
-    mirror = plan.debian_mirror(plan.parse_apt_mirrors(files))
+    mirrors = plan.parse_apt_mirrors(files)
+    mirror = plan.debian_mirror(mirrors)
     if not mirror:
         raise BuildError(f"no Debian mirror in {etc_apt}/sources.list or {etc_apt}/sources.list.d/*: "
                          "debootstrap needs one")
-    return mirror
+    return mirror, plan.security_mirror(mirrors)
 
 
 # --- running tools --------------------------------------------------------------------------------
@@ -133,6 +137,28 @@ def _is_mounted(path: Path) -> bool:
     target = str(path.resolve())
     with open("/proc/self/mounts") as f:
         return any(line.split()[1] == target for line in f)
+
+
+def _mounts_below(path: Path) -> list[str]:
+    prefix = str(path.resolve()) + "/"
+    with open("/proc/self/mounts") as f:
+        return [line.split()[1] for line in f if line.split()[1].startswith(prefix)]
+
+
+def remove_tree(path: Path) -> None:
+    """rm -rf for build directories, which must never reach through a mount into the host.
+
+    A root filesystem whose /dev bind mount survived a failed step would otherwise lose the
+    host's device nodes. Leftover mounts are detached first; if that fails, nothing is removed.
+    """
+    if not path.exists():
+        return
+    for target in sorted(_mounts_below(path), key=len, reverse=True):
+        subprocess.run(["umount", "-l", target], capture_output=True)
+    left = _mounts_below(path)
+    if left:
+        raise BuildError(f"refusing to remove {path}: still mounted below it: {', '.join(left)}")
+    shutil.rmtree(path)
 
 
 @contextlib.contextmanager
@@ -236,27 +262,34 @@ def base_dir(cache: Path, suite: str) -> Path:
     return cache / "base" / f"{suite}-{plan.short(plan.base_key(suite))}"
 
 
-def ensure_base(cache: Path, suite: str, mirror: str, runner: Runner) -> Path:
+def ensure_base(cache: Path, suite: str, mirrors: tuple[str, str | None], runner: Runner) -> Path:
     """The suite's base OCI layout (tag `base`), made once by debootstrap and reused by every image."""
     final = base_dir(cache, suite)
     if (final / "oci" / "index.json").is_file():
         return final / "oci"
     work = cache / "work" / f"base-{suite}"
-    shutil.rmtree(work, ignore_errors=True)
+    remove_tree(work)
     work.mkdir(parents=True)
     layout, bundle = work / "oci", work / "bundle"
     runner.run(["umoci", "init", "--layout", str(layout)])
     runner.run(["umoci", "new", "--image", f"{layout}:base"])
     runner.run(["umoci", "unpack", "--image", f"{layout}:base", str(bundle)])
     rootfs = bundle / "rootfs"
+    mirror, security = mirrors
     runner.run(["debootstrap", f"--variant={plan.BASE_VARIANT}", suite, str(rootfs), mirror])
-    chroot(runner, rootfs, CLEAN_SCRIPT)
+    # debootstrap knows only the release; updates and security fixes come on top, in the base.
+    (rootfs / "etc/apt/sources.list").write_text(plan.apt_sources(suite, mirror, security))
+    for duplicate in (rootfs / "etc/apt/sources.list.d").glob("*.sources"):
+        duplicate.unlink()
+    with chroot_mounts(rootfs, runner), planted(rootfs, build_only_files()):
+        chroot(runner, rootfs, "apt-get update -q\napt-get upgrade -y -q -o Dpkg::Options::=--force-confold")
+        chroot(runner, rootfs, CLEAN_SCRIPT)
     runner.run(["umoci", "repack", "--image", f"{layout}:base", str(bundle)])
     runner.run(["umoci", "gc", "--layout", str(layout)])
     final.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(final / "oci", ignore_errors=True)
+    remove_tree(final / "oci")
     layout.rename(final / "oci")
-    shutil.rmtree(work, ignore_errors=True)
+    remove_tree(work)
     return final / "oci"
 
 
@@ -350,7 +383,7 @@ def build_image(recipe: Recipe, key: str, *, cache: Path, base_layout: Path | No
                 inputs: dict[str, Path], runner: Runner) -> BuiltImage:
     started = time.monotonic()
     work = cache / "work" / recipe.name
-    shutil.rmtree(work, ignore_errors=True)
+    remove_tree(work)
     work.mkdir(parents=True)
     layout, bundle = work / "oci", work / "bundle"
     try:
@@ -384,9 +417,13 @@ def build_image(recipe: Recipe, key: str, *, cache: Path, base_layout: Path | No
                            archive=archive, digest=inspected["Digest"], size=archive.stat().st_size,
                            seconds=time.monotonic() - started, packages=versions)
         archive.with_suffix(".json").write_text(json.dumps(built.as_data(), indent=2) + "\n")
+        # Older archives of this image can never be used again (their key is gone): drop them.
+        for stale in archive.parent.glob(f"{recipe.name}-*"):
+            if stale.name.rsplit("-", 1)[-1].split(".")[0] != plan.short(key) and stale.suffix in (".tar", ".json"):
+                stale.unlink()
         return built
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
 
 
 # --- the whole run --------------------------------------------------------------------------------
@@ -406,16 +443,35 @@ def image_keys(recipes: list[Recipe], digests: dict[str, str]) -> dict[str, str]
             for r in recipes}
 
 
+@contextlib.contextmanager
+def exclusive(cache: Path, progress: Callable[[str], None]) -> Iterator[None]:
+    """One build at a time per cache: builds share the base layouts and the work directory."""
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / "build.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"waiting for another `parity images build` using {cache} ...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build_all(recipes: list[Recipe], *, cache: Path | None = None, input_paths: dict[str, Path | None] | None = None,
               rebuild: tuple[str, ...] = (), progress: Callable[[str], None] = print) -> list[BuiltImage]:
     cache = cache or images_cache()
+    with exclusive(cache, progress):
+        return _build_all(recipes, cache, input_paths, rebuild, progress)
+
+
+def _build_all(recipes: list[Recipe], cache: Path, input_paths: dict[str, Path | None] | None,
+               rebuild: tuple[str, ...], progress: Callable[[str], None]) -> list[BuiltImage]:
     inputs, digests = resolve_inputs(recipes, input_paths if input_paths is not None else default_input_paths())
     keys = image_keys(recipes, digests)
     steps = plan.plan_builds(keys, [k for n, k in keys.items() if load_built(cache, n, k)], rebuild=rebuild)
     by_name = {r.name: r for r in recipes}
     total = len(steps)
     built: list[BuiltImage] = []
-    mirror: str | None = None
+    mirrors: tuple[str, str | None] | None = None
     for index, step in enumerate(steps, 1):
         recipe = by_name[step.name]
         prefix = f"[{index}/{total}] {recipe.name}"
@@ -431,8 +487,8 @@ def build_all(recipes: list[Recipe], *, cache: Path | None = None, input_paths: 
         if recipe.suite:
             if not (base_dir(cache, recipe.suite) / "oci" / "index.json").is_file():
                 progress(f"{prefix} debootstrap {recipe.suite} base (once) ... log {runner.log_path}")
-                mirror = mirror or host_debian_mirror()
-            base_layout = ensure_base(cache, recipe.suite, mirror or "", runner)
+                mirrors = mirrors or host_debian_mirrors()
+            base_layout = ensure_base(cache, recipe.suite, mirrors or ("", None), runner)
         progress(f"{prefix} building ({step.reason}) ... log {runner.log_path}")
         image = build_image(recipe, step.key, cache=cache, base_layout=base_layout, inputs=inputs, runner=runner)
         progress(f"{prefix} built in {time.monotonic() - started:.0f}s ({plan.short(step.key)}, "
@@ -464,6 +520,20 @@ def lookup(recipes: list[Recipe], *, cache: Path | None = None,
             built = load_built(cache, r.name, key)
         entries.append(CacheEntry(r, key, missing, built))
     return entries
+
+
+def cached_images(recipes: list[Recipe], *, cache: Path | None = None,
+                  input_paths: dict[str, Path | None] | None = None) -> list[BuiltImage]:
+    """The built archives of these recipes at their current keys (what `import_images` takes).
+
+    BuildError names every image that has no archive at its current key.
+    """
+    entries = lookup(recipes, cache=cache, input_paths=input_paths)
+    not_built = [e.recipe.name for e in entries if e.built is None]
+    if not_built:
+        raise BuildError(f"not built (at the current recipe and inputs): {', '.join(not_built)}; "
+                         "run `parity images build` first")
+    return [e.built for e in entries if e.built is not None]
 
 
 def status(recipes: list[Recipe], *, cache: Path | None = None,

@@ -18,7 +18,7 @@ from parity.images.recipes import BUILDER_VERSION, Recipe
 BASE_VARIANT = "minbase"
 # Bump when the way a base is made changes (debootstrap flags, its clean-up). Separate from
 # BUILDER_VERSION, which covers the image layers: a change there does not redo debootstrap.
-BASE_BUILDER_VERSION = "1"
+BASE_BUILDER_VERSION = "2"
 
 
 def _digest(data: object) -> str:
@@ -159,6 +159,22 @@ def debian_mirror(mirrors: list[tuple[str, list[str]]]) -> str | None:
             if suites & names:
                 return uri
     return None
+
+
+def security_mirror(mirrors: list[tuple[str, list[str]]]) -> str | None:
+    """The mirror serving Debian's security updates (`<codename>-security`), if the host uses one."""
+    for uri, suites in mirrors:
+        if any(s.endswith("-security") and s.split("-")[0] in DEBIAN_CODENAMES for s in suites):
+            return uri
+    return None
+
+
+def apt_sources(suite: str, mirror: str, security: str | None) -> str:
+    """The image's apt sources: the release, its stable updates and, when known, its security updates."""
+    lines = [f"deb {mirror} {suite} main", f"deb {mirror} {suite}-updates main"]
+    if security:
+        lines.append(f"deb {security} {suite}-security main")
+    return "\n".join(lines) + "\n"
 
 
 DEBIAN_CODENAMES = {"bullseye", "bookworm", "trixie", "forky", "duke", "sid"}

@@ -2,8 +2,8 @@
 
 There is no image registry and no Docker engine on a development machine without network
 access to one, so the node runs images built here from Debian packages, PyPI packages and a
-few binaries we build ourselves. Every image is `parity.local/<name>:<tag>`; the manifests the
-operator renders for the local sample name exactly these references (`local_image_refs`).
+few binaries we build ourselves. Every image is `parity.local/<name>:<tag>`; `local_image_refs()` gives
+the references and versions the local sample's manifests are to name.
 
 Published images that satisfy the same contract (entrypoint, paths, user) are listed in
 docs/images.md beside the reasons for each choice below.
