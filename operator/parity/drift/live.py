@@ -164,10 +164,29 @@ def _walk_owned(fields: Any, prefix: tuple, desired: Any, d_ok: bool, live: Any,
                 emit("added", path, l_value, None)
             continue
         if not grandchildren:
-            if l_found and not equivalent(l_value, d_value, kind_of_segments(path)):
+            if l_found and isinstance(l_value, dict) and isinstance(d_value, dict):
+                # The manager owns a whole map (it set it as one value): still per key.
+                _compare_maps(path, d_value, l_value, emit)
+            elif l_found and not equivalent(l_value, d_value, kind_of_segments(path)):
                 emit("modified", path, l_value, d_value)
             continue
         _walk_owned(grandchildren, path, d_value, True, l_value, l_found, emit)
+
+
+def _compare_maps(prefix: tuple, desired: dict, live: dict, emit: Emit) -> None:
+    """Keys of a map owned as a whole: changed and added keys, one finding each. Keys missing
+    from the live map are `_walk_removed`'s."""
+    for key, l_value in live.items():
+        path = prefix + (Key(str(key)),)
+        if key not in desired:
+            if isinstance(l_value, dict):
+                _compare_maps(path, {}, l_value, emit)
+            else:
+                emit("added", path, l_value, None)
+        elif isinstance(l_value, dict) and isinstance(desired[key], dict):
+            _compare_maps(path, desired[key], l_value, emit)
+        elif not equivalent(l_value, desired[key], kind_of_segments(path)):
+            emit("modified", path, l_value, desired[key])
 
 
 def _meaningful(value: Any) -> bool:
@@ -203,7 +222,11 @@ def _walk_removed(desired: Any, live: Any, prefix: tuple, emit: Emit) -> None:
             if _skip_removed(path):
                 continue
             if key not in live:
-                if _meaningful(d_value):
+                if isinstance(d_value, dict):
+                    # A whole map gone (all labels, all of data): still one finding per key, so
+                    # that rules and ignore patterns on single keys keep working.
+                    _walk_removed(d_value, {}, path, emit)
+                elif _meaningful(d_value):
                     emit("removed", path, None, d_value)
                 continue
             _walk_removed(d_value, live[key], path, emit)
