@@ -248,7 +248,7 @@ def _evaluate(kube, spec, baseline_name, desired, live, runtime, skips, previous
 
     old_keys = {key(f) for f in previous_drift.get("findings") or []}
     new_findings = [f for f in drift["findings"] if key(f) not in old_keys]
-    had_drift = previous_drift.get("highestSeverity") in constants.SEVERITIES
+    had_drift = any((previous_drift.get("summary") or {}).get(s, 0) for s in constants.SEVERITIES)
     if report.total and new_findings:
         shown = ", ".join(f"{f['path']} ({f['severity']})" for f in new_findings[:5])
         more = f" and {len(new_findings) - 5} more" if len(new_findings) > 5 else ""

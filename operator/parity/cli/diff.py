@@ -44,7 +44,8 @@ def register(subparsers) -> None:
         description=(
             "Compare a ParityEnvironment with a ParityBaseline: two files (declared level), or a live "
             "environment's status (-n NAMESPACE NAME: declared, live and runtime levels). Exit code 0: no "
-            "drift at or above --fail-on; 2: drift at or above it; 1: bad input or cluster unreachable."
+            "drift at or above --fail-on; 2: drift at or above it; 1: bad input, cluster unreachable, or (with -n) "
+            "a verdict that is unknown or older than the spec."
         ),
     )
     diff.add_argument("target", metavar="ENV.yaml|NAME", help="environment file, or the environment's name with -n")
@@ -298,18 +299,22 @@ def live_report(obj: dict[str, Any], where: str) -> DriftReport:
         raise CliError(f"{where}: status.drift is not set yet: the operator has not compared it with a baseline")
     generation = (obj.get("metadata") or {}).get("generation")
     if isinstance(generation, int):
-        seen = [g if isinstance(g, int) else 0
-                for g in (status.get("observedGeneration"), drift.get("observedGeneration"))]
-        if min(seen) < generation:
+        applied, compared = (g if isinstance(g, int) else 0
+                             for g in (status.get("observedGeneration"), drift.get("observedGeneration")))
+        if min(applied, compared) < generation:
+            if compared < generation:
+                what = (f"status.drift was computed for generation {compared} but the spec is at generation "
+                        f"{generation}: the operator has not compared the current spec yet")
+            else:
+                what = (f"status.observedGeneration is {applied} but the spec is at generation {generation}: the "
+                        "operator has not applied the current spec yet")
             stalled = next((c for c in status.get("conditions") or []
                             if isinstance(c, dict) and c.get("type") == constants.CONDITION_STALLED
                             and c.get("status") == "True"), None)
             why = f" (Stalled: {stalled.get('reason')}: {stalled.get('message')})" if stalled else ""
-            raise CliError(
-                f"{where}: status is for generation {min(seen)} but the spec is at generation {generation}: the "
-                f"operator has not evaluated the current spec yet{why}; wait for "
-                f"status.observedGeneration={generation} and run again"
-            )
+            name = (obj.get("metadata") or {}).get("name", "NAME")
+            raise CliError(f"{where}: {what}{why}; run again once it has caught up, or see "
+                           f"kubectl describe {constants.ENVIRONMENT_SHORT_NAME} {name} (conditions, events)")
     return DriftReport.from_status(drift)
 
 
