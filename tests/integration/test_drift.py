@@ -281,6 +281,9 @@ def test_a_missing_baseline_is_an_unknown_verdict_everywhere(operator, namespace
         assert conditions(plane, namespace)["Drifted"]["status"] != "Unknown"
     finally:
         plane.kubectl("delete", "pbl", name, "--wait=false", check=False)
+    # ... and unknown again once it is gone, keeping when the declared level last ran.
+    d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "unknown", "unknown after deletion")
+    assert d["levels"]["declared"]["state"] == "skipped" and d["levels"]["declared"]["lastRanAt"]
 
 
 def test_parity_diff_refuses_a_status_older_than_the_spec(operator, namespace):
