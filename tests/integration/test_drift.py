@@ -290,6 +290,11 @@ def test_parity_diff_refuses_a_status_older_than_the_spec(operator, namespace):
     """Issue 10.2: `parity diff -n` showed the verdict of an older spec as if it were current."""
     plane = operator.plane
     env, _ = apply_critical_drift(plane, namespace)
+    # Current: the verdict is shown, and the summary names the level that did not run.
+    proc = parity_cli(plane, "diff", "-n", namespace, "dev")
+    assert proc.returncode == 2, proc.stderr
+    assert re.search(r'against baseline "production": 1 critical, \d+ warning, \d+ info '
+                     r'\(runtime skipped: probes disabled\)\.$', proc.stdout.splitlines()[-1]), proc.stdout
     # A spec the operator refuses: status keeps the last drift, computed for the previous generation.
     env["spec"]["redis"] = {**env["spec"]["redis"], "mode": "sentinel", "replicas": 1}
     apply(plane, env, namespace)
@@ -309,11 +314,6 @@ def test_a_deleted_child_is_a_missing_finding_and_degrades_the_environment(opera
     plane = operator.plane
     apply(plane, sample(), namespace)
     wait_phase(plane, namespace, "Ready")
-    # The sample's drift is below fail-on (critical); the summary names the level that did not run.
-    proc = parity_cli(plane, "diff", "-n", namespace, "dev")
-    assert proc.returncode == 0, proc.stderr
-    assert re.search(r'against baseline "production": 0 critical, \d+ warning, \d+ info '
-                     r'\(runtime skipped: probes disabled\)\.$', proc.stdout.splitlines()[-1]), proc.stdout
     plane.kubectl("delete", "service", "dev-postgres-primary", "-n", namespace)
     d = wait_drift(plane, namespace, lambda d: any(f["change"] == "missing" for f in d.get("findings", [])),
                    "missing finding")
