@@ -14,8 +14,8 @@ from parity import constants, metrics
 from parity.api import SpecError, parse_baseline, parse_environment
 from parity.api.models import BaselineSpec
 from parity.drift.engine import Skip, evaluate_drift
-from parity.drift.levels import BASELINE_NOT_FOUND, INVALID_BASELINE, NO_BASELINE, NOT_PROBED_YET, PROBES_DISABLED
-from parity.drift.live import missing_objects
+from parity.drift.levels import BASELINE_NOT_FOUND, INVALID_BASELINE, NO_BASELINE, runtime_skip
+from parity.drift.live import missing_objects, present_objects
 from parity.kube import resources
 from parity.kube.apply import (
     HASH_ANNOTATION,
@@ -126,7 +126,7 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     # deleted; while a new generation waits for that handler, absent children are merely not
     # created yet (an event-driven sync does not advance status.observedGeneration).
     applied_generation = generation if apply_changes else previous.get("observedGeneration")
-    expected = desired if applied_generation == generation else _present(desired, live)
+    expected = desired if applied_generation == generation else present_objects(desired, live)
     baseline_name = (spec.baseline_ref.name if spec.baseline_ref else None)
     skips = {constants.DRIFT_LEVELS[2]: runtime_skip(runtime_probes)}
     drift_status, drift_condition, drift_events, report = _evaluate(
@@ -198,18 +198,6 @@ def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: 
     if outcome.status_written and stalled_before.get("reason") != reason:
         outcome.events.append(Event("Warning", reason, message))
     return outcome
-
-
-def runtime_skip(runtime_probes: bool) -> Skip:
-    """Why the runtime level did not run when there are no probe results."""
-    if not runtime_probes:
-        return Skip(PROBES_DISABLED, "the operator runs without runtime probes (PARITY_RUNTIME_PROBES)")
-    return Skip(NOT_PROBED_YET, "the running services have not been probed yet (the periodic resync probes them)")
-
-
-def _present(desired: list[dict], live: list[dict]) -> list[dict]:
-    gone = set(missing_objects(desired, live))
-    return [m for m in desired if (m["kind"], m["metadata"]["name"]) not in gone]
 
 
 def read_baseline(kube: Kube, baseline_name: str | None) -> tuple[BaselineSpec | None, int | None, Skip | None]:

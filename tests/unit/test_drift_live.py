@@ -318,3 +318,15 @@ def test_component_from_label_words():
     live = live_of(desired, label, mutate=lambda o: o["metadata"]["labels"].__setitem__("owner", "me"))
     [f] = evaluate_live([desired], [live], OURS)
     assert f.component == "observability"
+
+
+def test_missing_and_present_objects_split_the_desired_ones():
+    from parity.drift.live import missing_objects, present_objects
+
+    desired = [statefulset(), _service(), _configmap()]
+    live = [live_of(desired[0]), _configmap()]
+    assert missing_objects(desired, live) == [("Service", "dev-postgres-primary")]
+    assert [o["kind"] for o in present_objects(desired, live)] == ["StatefulSet", "ConfigMap"]
+    other_namespace = _service()
+    other_namespace["metadata"]["namespace"] = "team-b"
+    assert missing_objects([_service()], [other_namespace]) == [("Service", "dev-postgres-primary")]

@@ -151,3 +151,10 @@ def runtime_state(probe_results: list) -> LevelOutcome:
         return skipped(level, Skip(UNREACHABLE, f"no service could be probed: {where}"))
     where = ", ".join(sorted({str(r.component) for r in failures}))
     return ran(level, PARTLY_UNREACHABLE, f"could not probe {where}; the other services were compared")
+
+
+def runtime_skip(probes_enabled: bool) -> Skip:
+    """Why the operator's runtime level did not run when it has no probe results."""
+    if not probes_enabled:
+        return Skip(PROBES_DISABLED, "the operator runs without runtime probes (PARITY_RUNTIME_PROBES)")
+    return Skip(NOT_PROBED_YET, "the running services have not been probed yet (the periodic resync probes them)")

@@ -396,6 +396,12 @@ def missing_objects(desired: Iterable[dict] | None, live: Iterable[dict] | None)
             if isinstance(w, dict) and index.counterpart(w) is None]
 
 
+def present_objects(desired: Iterable[dict] | None, live: Iterable[dict] | None) -> list[dict]:
+    """The desired objects that have a live counterpart."""
+    index = _LiveIndex(live)
+    return [w for w in desired or () if isinstance(w, dict) and index.counterpart(w) is not None]
+
+
 def evaluate_live(
     desired: list[dict],
     live: list[dict],
