@@ -36,6 +36,7 @@ from parity.status import (
     compute_phase,
     component_conditions,
     condition,
+    count_text,
     drift_status,
     drifted_condition,
     merge_conditions,
@@ -241,16 +242,12 @@ def _evaluate(kube, spec, baseline_name, desired, live, runtime, skips, previous
         shown = ", ".join(f"{f['path']} ({f['severity']})" for f in new_findings[:5])
         more = f" and {len(new_findings) - 5} more" if len(new_findings) > 5 else ""
         events.append(Event("Warning", constants.EVENT_DRIFT_DETECTED,
-                            f"{_counts(drift['summary'])}{against}; new: {shown}{more}"))
+                            f"{count_text(drift['summary'])}{against}; new: {shown}{more}"))
     elif report.verdict == "none" and had_drift:
         events.append(Event("Normal", constants.EVENT_DRIFT_RESOLVED, f"back in parity with {baseline_name}"))
     if report.verdict == "unknown" and previous_drift.get("highestSeverity") != "unknown":
         events.append(Event("Warning", constants.EVENT_DRIFT_UNKNOWN, cond["message"]))
     return drift, cond, events, report
-
-
-def _counts(summary: dict) -> str:
-    return f"{summary.get('critical', 0)} critical, {summary.get('warning', 0)} warning, {summary.get('info', 0)} info"
 
 
 def _prune(kube: Kube, desired: list[dict], live: list[dict], outcome: Outcome) -> bool:

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from parity import constants
 from parity.drift.engine import DriftReport
-from parity.drift.levels import RAN, UNKNOWN, describe_levels
+from parity.drift.levels import RAN, describe_levels
 
 WORKLOAD_KINDS = ("StatefulSet", "Deployment")
 REASON_CHILD_MISSING = "ChildMissing"
@@ -181,7 +181,8 @@ def reconciling_condition(phase: str, missing: Iterable[tuple[str, str]], genera
 _DRIFT_REASONS = {"critical": "CriticalDrift", "warning": "WarningDrift", "info": "InfoDrift"}
 
 
-def _counts(summary: dict) -> str:
+def count_text(summary: dict) -> str:
+    """Counts per severity, e.g. 1 critical, 2 warning, 0 info."""
     return f"{summary.get('critical', 0)} critical, {summary.get('warning', 0)} warning, {summary.get('info', 0)} info"
 
 
@@ -193,12 +194,12 @@ def drift_message(report: DriftReport, baseline_name: str) -> str:
     top = report.findings[0] if report.findings else None
     first = f"; first: {top.path}: {top.remediation}" if top is not None else ""
     if cause is not None:
-        found = f"; found so far: {_counts(report.summary)}{first}" if report.total else ""
+        found = f"; found so far: {count_text(report.summary)}{first}" if report.total else ""
         rest = describe_levels(others, "", drifted=report.total > 0)
         return f"drift unknown: {cause.message or cause.reason}{found}" + (f"; {rest}" if rest else "")
     if report.total:
         rest = describe_levels(report.levels, baseline_name, drifted=True)
-        return f"{_counts(report.summary)} against {baseline_name}{first}" + (f"; {rest}" if rest else "")
+        return f"{count_text(report.summary)} against {baseline_name}{first}" + (f"; {rest}" if rest else "")
     return describe_levels(report.levels, baseline_name, drifted=False)
 
 
@@ -236,7 +237,3 @@ def drift_status(report: DriftReport, previous: dict, *, baseline_name: str, bas
         "levels": levels,
     })
     return drift
-
-
-def drift_unknown(drift: dict) -> bool:
-    return drift.get("highestSeverity") == UNKNOWN
