@@ -54,7 +54,8 @@ SEVERITIES = ("info", "warning", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 DRIFT_LEVELS = ("declared", "live", "runtime")
-DRIFT_CHANGES = ("added", "removed", "modified")
+# missing: a child object the operator applies is not in the cluster (live level only).
+DRIFT_CHANGES = ("added", "removed", "modified", "missing")
 
 PHASES = ("Pending", "Provisioning", "Ready", "Degraded", "Failed")
 
@@ -73,6 +74,8 @@ COMPONENT_CONDITIONS = {
 EVENT_DRIFT_DETECTED = "DriftDetected"
 EVENT_DRIFT_RESOLVED = "DriftResolved"
 EVENT_DRIFT_CORRECTED = "DriftCorrected"
+# The verdict became unknown (no usable baseline, or a level failed).
+EVENT_DRIFT_UNKNOWN = "DriftUnknown"
 
 # At most this many findings are written into status; the rest are counted in `truncated`.
 MAX_STATUS_FINDINGS = 50

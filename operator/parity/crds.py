@@ -31,6 +31,7 @@ from parity.api.models import (
     SENTINEL_QUORUM_MESSAGE,
 )
 from parity.api.names import ENVIRONMENT_NAME_RULES
+from parity.drift.levels import LEVEL_STATES, UNKNOWN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CRD_FILES = {c.ENVIRONMENT_KIND: "parityenvironments.yaml", c.BASELINE_KIND: "paritybaselines.yaml"}
@@ -311,7 +312,8 @@ def _finding() -> Schema:
         "component": _string("Component the path belongs to (etcd, postgres, redis, sentinel, observability)."),
         "level": _string("`declared` (spec vs baseline), `live` (desired vs live object) or `runtime` "
                          "(probe of the running service).", enum=c.DRIFT_LEVELS),
-        "change": _string("What happened to the value.", enum=c.DRIFT_CHANGES),
+        "change": _string("What happened to the value; `missing`: a child object the operator applies is not "
+                          "in the cluster (live level, path live.<Kind>).", enum=c.DRIFT_CHANGES),
         "local": _string("Value here (secrets redacted); absent when the path was removed."),
         "baseline": _string("Value expected (secrets redacted); absent when the path was added."),
         "severity": _string(f"Severity ({_SEVERITY_HELP}) from the first matching baseline rule.",
@@ -323,6 +325,17 @@ def _finding() -> Schema:
     }, required=("path", "level", "change", "severity"))
 
 
+def _level_status(level: str) -> Schema:
+    return _object(f"The {level} level.", {
+        "state": _string("ran, skipped (see reason) or failed.", enum=LEVEL_STATES),
+        "reason": _string("Why it was skipped or failed (NoBaseline, BaselineNotFound, InvalidBaseline, "
+                          "ProbesDisabled, NotProbedYet, Unreachable, LevelFailed), or PartlyUnreachable."),
+        "message": _string("Details of the reason."),
+        "checkedAt": _string("When this state was determined.", fmt="date-time"),
+        "lastRanAt": _string("When the level last ran; absent if it never has.", fmt="date-time"),
+    }, required=("state",))
+
+
 def _drift_status() -> Schema:
     return _object("Result of the last drift evaluation.", {
         "baseline": _string("Name of the ParityBaseline compared with."),
@@ -332,8 +345,14 @@ def _drift_status() -> Schema:
         "checkedAt": _string("When drift was last evaluated.", fmt="date-time"),
         "firstDetectedAt": _string("Since when drift has been present continuously; null when there is none.",
                                    fmt="date-time", nullable=True),
-        "highestSeverity": _string("Highest severity among the findings, or none.",
-                                   enum=("none", *c.SEVERITIES)),
+        "highestSeverity": _string("Highest severity among the findings; none without findings on the levels "
+                                   "that ran; unknown when it cannot be known (no usable baseline, or a level "
+                                   "failed: see the Drifted condition and `levels`).",
+                                   enum=("none", *c.SEVERITIES, UNKNOWN)),
+        "message": _string("The verdict in one line; names every level that was skipped or failed."),
+        "levels": _object("What each level did in the last evaluation.", {
+            level: _level_status(level) for level in c.DRIFT_LEVELS
+        }),
         "summary": _object("Number of findings per severity.", {
             severity: _integer(f"Findings of severity {severity}.", minimum=0)
             for severity in reversed(c.SEVERITIES)
@@ -423,7 +442,8 @@ def build_environment_crd() -> dict:
     columns = [
         _printer_column("Phase", ".status.phase"),
         _printer_column("Ready", '.status.conditions[?(@.type=="Ready")].status'),
-        _printer_column("Drift", ".status.drift.highestSeverity", description="Highest drift severity"),
+        _printer_column("Drift", ".status.drift.highestSeverity",
+                        description="Highest drift severity: none, info, warning, critical, or unknown"),
         _printer_column("Critical", ".status.drift.summary.critical", "integer"),
         _printer_column("Warnings", ".status.drift.summary.warning", "integer"),
         _printer_column("Baseline", ".spec.baselineRef.name"),

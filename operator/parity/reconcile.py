@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 
 from parity import constants, metrics
 from parity.api import SpecError, parse_baseline, parse_environment
-from parity.drift.engine import evaluate_drift
 from parity.guards import (
     REASON_CREDENTIALS_LOST,
     REASON_NAME_CONFLICT,
@@ -20,6 +19,10 @@ from parity.guards import (
     name_conflict_message,
     resumes_after_refusal,
 )
+from parity.api.models import BaselineSpec
+from parity.drift.engine import Skip, evaluate_drift
+from parity.drift.levels import BASELINE_NOT_FOUND, INVALID_BASELINE, NO_BASELINE, runtime_skip
+from parity.drift.live import missing_objects, present_objects
 from parity.kube import resources
 from parity.kube.apply import (
     HASH_ANNOTATION,
@@ -41,8 +44,12 @@ from parity.status import (
     compute_phase,
     component_conditions,
     condition,
+    count_text,
+    drift_status,
+    drifted_condition,
     merge_conditions,
     ready_condition,
+    reconciling_condition,
     summarize_components,
 )
 
@@ -94,15 +101,17 @@ def _write(action: str, kube: Kube, obj: dict) -> None:
 
 
 def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
-                     runtime: list[ProbeResult] | None = None, now: str | None = None,
-                     catalog: ImageCatalog = PUBLISHED) -> Outcome | None:
+                     runtime: list[ProbeResult] | None = None, runtime_probes: bool = True,
+                     now: str | None = None, catalog: ImageCatalog = PUBLISHED) -> Outcome | None:
     """Converge one ParityEnvironment and write its status. Returns None when it is gone or
     being deleted. A spec the models refuse (stored before the schema refused it) and a write
-    the API server refuses end the sync at once with Stalled=True and the reason."""
+    the API server refuses end the sync at once with Stalled=True and the reason.
+    `runtime` is the last probe results (None: none yet); `runtime_probes` False says the
+    operator does not probe at all, so the runtime level is skipped for that reason."""
     now = now or now_iso()
     try:
-        return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime, now=now,
-                                 catalog=catalog)
+        return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime,
+                                 runtime_probes=runtime_probes, now=now, catalog=catalog)
     except WriteRefused as refused:
         body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
         if body is None or body["metadata"].get("deletionTimestamp"):
@@ -114,7 +123,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
 
 
 def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
-                      runtime: list[ProbeResult] | None, now: str, catalog: ImageCatalog) -> Outcome | None:
+                      runtime: list[ProbeResult] | None, runtime_probes: bool, now: str,
+                      catalog: ImageCatalog) -> Outcome | None:
     body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
@@ -175,8 +185,9 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         missing = current is None
         stale = current is not None and current["metadata"].get("annotations", {}).get(HASH_ANNOTATION) != wanted_hash
         # Event-driven syncs (children, baseline, timer) do not write children: a deleted or
-        # edited child is live drift, which only the enforce policy reverts.
-        if (missing or stale) and (apply_changes or (missing and spec.drift.policy == "enforce")):
+        # edited child is live drift (`missing`, `modified`, ...), which only the enforce policy
+        # reverts (below, through _enforce, with a DriftCorrected event).
+        if (missing or stale) and apply_changes:
             _write("apply", kube, manifest)
             outcome.applied.append("{}/{}".format(*object_key(manifest)[::2]))
             changed = True
@@ -185,35 +196,40 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     if changed:
         live = read_children()
 
+    # Children the spec handler has applied for this generation and that are gone now were
+    # deleted; while a new generation waits for that handler, absent children are merely not
+    # created yet (an event-driven sync does not advance status.observedGeneration).
+    applied_generation = generation if apply_changes else previous.get("observedGeneration")
+    expected = desired if applied_generation == generation else present_objects(desired, live)
     baseline_name = (spec.baseline_ref.name if spec.baseline_ref else None)
+    skips = {constants.DRIFT_LEVELS[2]: runtime_skip(runtime_probes)}
     drift_status, drift_condition, drift_events, report = _evaluate(
-        kube, spec, baseline_name, desired, live, runtime, previous.get("drift") or {}, generation, now)
+        kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation, now)
 
-    if report is not None and spec.drift.policy == "enforce":
-        reverted = _enforce(kube, desired, report)
+    if spec.drift.policy == "enforce":
+        reverted = _enforce(kube, expected, report)
         if reverted:
             outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED,
                                         "reverted live drift: " + ", ".join(reverted)))
             outcome.applied.extend(reverted)
             live = read_children()
             drift_status, drift_condition, drift_events, report = _evaluate(
-                kube, spec, baseline_name, desired, live, runtime, previous.get("drift") or {}, generation, now)
+                kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation,
+                now)
     outcome.events.extend(drift_events)
 
-    components = summarize_components(desired, live)
-    phase = compute_phase(components, previous.get("phase"))
+    missing = missing_objects(expected, live)
+    components = summarize_components(desired, live, missing)
+    phase = compute_phase(components, previous.get("phase"), missing)
     conditions = [
-        ready_condition(phase, components, generation),
-        condition(constants.CONDITION_RECONCILING, phase == "Provisioning",
-                  "Provisioning" if phase == "Provisioning" else "Converged",
-                  "creating or waiting for children" if phase == "Provisioning" else "children match the spec",
-                  generation),
+        ready_condition(phase, components, generation, missing),
+        reconciling_condition(phase, missing, generation),
         condition(constants.CONDITION_STALLED, False, "Progressing", "no blocking problem", generation),
         drift_condition,
         *component_conditions(components, generation),
     ]
     status = {
-        "observedGeneration": generation,
+        "observedGeneration": applied_generation,
         "phase": phase,
         "conditions": merge_conditions(previous.get("conditions"), conditions, now),
         "components": {k: v.to_dict() for k, v in sorted(components.items())},
@@ -244,61 +260,52 @@ def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: 
     return outcome
 
 
-def _evaluate(kube, spec, baseline_name, desired, live, runtime, previous_drift, generation, now):
-    """Drift status, the Drifted condition, transition events and the report (None without a baseline)."""
-    def unknown(reason: str, message: str):
-        # Nothing to compare with: no findings, and Drifted=Unknown says why.
-        status = {"baseline": baseline_name or "", "highestSeverity": "none", "summary": _zero(), "findings": [],
-                  "truncated": 0, "checkedAt": now, "firstDetectedAt": None, "observedGeneration": generation}
-        return status, condition(constants.CONDITION_DRIFTED, "Unknown", reason, message, generation), [], None
-
+def read_baseline(kube: Kube, baseline_name: str | None) -> tuple[BaselineSpec | None, int | None, Skip | None]:
+    """The baseline, its generation, or why the declared level cannot run."""
     if not baseline_name:
-        return unknown("NoBaseline", "spec.baselineRef is not set: nothing to compare with")
-    baseline_body = kube.get(resources.BASELINE.object_path(baseline_name))
-    if baseline_body is None:
-        return unknown("BaselineNotFound", f"ParityBaseline {baseline_name!r} does not exist: kubectl get pbl")
+        return None, None, Skip(NO_BASELINE, "spec.baselineRef is not set: nothing to compare with")
+    body = kube.get(resources.BASELINE.object_path(baseline_name))
+    if body is None:
+        return None, None, Skip(BASELINE_NOT_FOUND,
+                                f"ParityBaseline {baseline_name!r} does not exist: kubectl get pbl")
+    generation = body["metadata"].get("generation", 0)
     try:
-        baseline = parse_baseline(baseline_body.get("spec") or {}, source=f"ParityBaseline {baseline_name}")
+        return parse_baseline(body.get("spec") or {}, source=f"ParityBaseline {baseline_name}"), generation, None
     except SpecError as err:
-        return unknown("InvalidBaseline", str(err))
+        return None, generation, Skip(INVALID_BASELINE, str(err))
+
+
+def _evaluate(kube, spec, baseline_name, desired, live, runtime, skips, previous_drift, generation, now):
+    """Drift status, the Drifted condition, transition events and the report. Every level that
+    can run does, with or without a baseline; the verdicts are status.py's."""
+    baseline, baseline_generation, baseline_skip = read_baseline(kube, baseline_name)
+    if baseline_skip is not None:
+        skips = {**skips, constants.DRIFT_LEVELS[0]: baseline_skip}
     with metrics.DRIFT_EVALUATION_SECONDS.time():
-        report = evaluate_drift(spec, baseline, baseline_name, desired=desired, live=live, probe_results=runtime,
-                                field_manager=constants.FIELD_MANAGER)
-    drift = report.to_status(max_findings=constants.MAX_STATUS_FINDINGS)
-    drifted = drift["highestSeverity"] != "none"
-    had_drift = previous_drift.get("highestSeverity", "none") not in ("none", None)
-    first = previous_drift.get("firstDetectedAt") if had_drift and drifted else None
-    drift.update({
-        "baseline": baseline_name,
-        "baselineGeneration": baseline_body["metadata"].get("generation", 0),
-        "observedGeneration": generation,
-        "checkedAt": now,
-        "firstDetectedAt": (first or now) if drifted else None,
-    })
-    summary = drift["summary"]
-    counts = f"{summary.get('critical', 0)} critical, {summary.get('warning', 0)} warning, {summary.get('info', 0)} info"
-    if drifted:
-        reason = {"critical": "CriticalDrift", "warning": "WarningDrift", "info": "InfoDrift"}[drift["highestSeverity"]]
-        top = drift["findings"][0] if drift["findings"] else {}
-        message = f"{counts} against {baseline_name}; first: {top.get('path', '')}: {top.get('remediation', '')}"
-        cond = condition(constants.CONDITION_DRIFTED, True, reason, message, generation)
-    else:
-        cond = condition(constants.CONDITION_DRIFTED, False, "NoDrift", f"in parity with {baseline_name}", generation)
+        report = evaluate_drift(spec, baseline, baseline_name or "", desired=desired, live=live,
+                                probe_results=runtime, field_manager=constants.FIELD_MANAGER, skips=skips)
+    drift = drift_status(report, previous_drift, baseline_name=baseline_name or "",
+                         baseline_generation=baseline_generation, generation=generation, now=now)
+    cond = drifted_condition(report, baseline_name or "", generation)
 
     events = []
+    against = f" against {baseline_name}" if baseline_name else ""
     def key(f: dict) -> tuple:
         # Live findings on two objects of one kind share a path; the name tells them apart.
         return f.get("level"), f.get("kind"), f.get("name"), f.get("path")
 
     old_keys = {key(f) for f in previous_drift.get("findings") or []}
     new_findings = [f for f in drift["findings"] if key(f) not in old_keys]
-    if drifted and new_findings:
+    had_drift = any((previous_drift.get("summary") or {}).get(s, 0) for s in constants.SEVERITIES)
+    if report.total and new_findings:
         shown = ", ".join(f"{f['path']} ({f['severity']})" for f in new_findings[:5])
         more = f" and {len(new_findings) - 5} more" if len(new_findings) > 5 else ""
         events.append(Event("Warning", constants.EVENT_DRIFT_DETECTED,
-                            f"{counts} against {baseline_name}; new: {shown}{more}"))
-    elif not drifted and had_drift:
+                            f"{count_text(drift['summary'])}{against}; new: {shown}{more}"))
+    elif report.verdict == "none" and had_drift:
         events.append(Event("Normal", constants.EVENT_DRIFT_RESOLVED, f"back in parity with {baseline_name}"))
+    if report.verdict == "unknown" and previous_drift.get("highestSeverity") != "unknown":
+        events.append(Event("Warning", constants.EVENT_DRIFT_UNKNOWN, cond["message"]))
     return drift, cond, events, report
 
 
@@ -313,7 +320,8 @@ def _prune(kube: Kube, prunable: list[dict], outcome: Outcome) -> bool:
 
 
 def _enforce(kube: Kube, desired: list[dict], report) -> list[str]:
-    """Re-apply every desired object that has live-level drift; returns what was reverted."""
+    """Re-apply every desired object that has live-level drift (re-creating missing ones);
+    returns what was reverted."""
     drifted = {(f.kind, f.name) for f in report.findings if f.level == "live" and f.kind and f.name}
     reverted = []
     for manifest in desired:
@@ -322,10 +330,6 @@ def _enforce(kube: Kube, desired: list[dict], report) -> list[str]:
             _write("apply", kube, manifest)
             reverted.append(f"{key[0]}/{key[1]}")
     return reverted
-
-
-def _zero() -> dict:
-    return {"critical": 0, "warning": 0, "info": 0}
 
 
 def _prune_none(value):
@@ -339,6 +343,11 @@ def _prune_none(value):
 def _comparable(status: dict) -> dict:
     drift = dict(status.get("drift") or {})
     drift.pop("checkedAt", None)
+    levels = drift.get("levels")
+    if isinstance(levels, dict):
+        # Per-level times move with every check, like checkedAt: not news on their own.
+        drift["levels"] = {k: {f: v for f, v in (o or {}).items() if f not in ("checkedAt", "lastRanAt")}
+                           for k, o in levels.items()}
     return {**status, "drift": drift}
 
 

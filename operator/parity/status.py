@@ -1,17 +1,26 @@
-"""Pure status computation: children's status → components, phase and conditions.
+"""Pure status computation: children's status → components, phase and conditions; a drift
+report → status.drift and the Drifted condition.
 
 Conditions follow the Kubernetes API conventions (type, status, reason, message,
 lastTransitionTime, observedGeneration) so kstatus and `kubectl wait --for=condition=Ready`
 read them. lastTransitionTime only moves when a condition's status flips.
+
+Status says only what was observed: a child that is missing makes the environment Degraded
+(never "Provisioning" forever), a drift level that did not run is named as skipped or failed,
+and without a usable baseline the drift verdict is `unknown`, never "none".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from parity import constants
+from parity.drift.engine import DriftReport
+from parity.drift.levels import RAN, describe_levels
 
 WORKLOAD_KINDS = ("StatefulSet", "Deployment")
+REASON_CHILD_MISSING = "ChildMissing"
 # Status components (keys of status.components) and the condition each one feeds.
 STATUS_COMPONENTS = ("etcd", "postgres", "redis", "sentinel", "observability")
 CONDITION_OF = {
@@ -58,12 +67,16 @@ def _workload_counts(obj: dict) -> tuple[int, int, bool]:
     return min(ready, desired), desired, progressing
 
 
-def summarize_components(desired_children: list[dict], live_children: list[dict]) -> dict[str, ComponentStatus]:
+def summarize_components(desired_children: list[dict], live_children: list[dict],
+                         missing: Iterable[tuple[str, str]] = ()) -> dict[str, ComponentStatus]:
     """Ready/desired per component, from the workloads we want and the ones that exist.
 
     Desired counts come from the rendered manifests (a workload not created yet counts as 0
-    ready); ready counts come from the live objects' own status.
+    ready and progressing); ready counts come from the live objects' own status. A workload
+    in `missing` ((kind, name) of children deleted outside the operator) counts as lost, not
+    as progressing: nothing is creating it.
     """
+    gone = set(missing)
     live = {(o.get("kind"), o["metadata"]["name"]): o for o in live_children}
     totals: dict[str, ComponentStatus] = {}
     for obj in desired_children:
@@ -74,7 +87,7 @@ def summarize_components(desired_children: list[dict], live_children: list[dict]
         desired = int(obj.get("spec", {}).get("replicas", 1))
         live_obj = live.get((obj["kind"], obj["metadata"]["name"]))
         if live_obj is None:
-            ready, progressing = 0, True
+            ready, progressing = 0, (obj["kind"], obj["metadata"]["name"]) not in gone
         else:
             live_replicas = (live_obj.get("spec") or {}).get("replicas", desired)
             ready, _, progressing = _workload_counts({**live_obj, "spec": {"replicas": desired}})
@@ -84,7 +97,12 @@ def summarize_components(desired_children: list[dict], live_children: list[dict]
     return totals
 
 
-def compute_phase(components: dict[str, ComponentStatus], previous_phase: str | None) -> str:
+def compute_phase(components: dict[str, ComponentStatus], previous_phase: str | None,
+                  missing: Iterable[tuple[str, str]] = ()) -> str:
+    if list(missing):
+        # A deleted child is not re-created by event-driven syncs under the report policy:
+        # waiting would be "Provisioning" forever.
+        return "Degraded"
     if not components:
         return "Provisioning"
     if all(c.is_ready for c in components.values()):
@@ -127,7 +145,17 @@ def component_conditions(components: dict[str, ComponentStatus], generation: int
     return result
 
 
-def ready_condition(phase: str, components: dict[str, ComponentStatus], generation: int | None) -> dict:
+def describe_missing(missing: Iterable[tuple[str, str]]) -> str:
+    return ", ".join(f"{kind}/{name}" for kind, name in missing)
+
+
+def ready_condition(phase: str, components: dict[str, ComponentStatus], generation: int | None,
+                    missing: Iterable[tuple[str, str]] = ()) -> dict:
+    missing = list(missing)
+    if missing:
+        return condition(constants.CONDITION_READY, False, REASON_CHILD_MISSING,
+                         f"missing: {describe_missing(missing)} (deleted outside the operator; the Drifted "
+                         "condition and status.drift say how to re-create)", generation)
     if phase == "Ready":
         return condition(constants.CONDITION_READY, True, "AllComponentsReady",
                          "every component has all its members ready", generation)
@@ -135,3 +163,77 @@ def ready_condition(phase: str, components: dict[str, ComponentStatus], generati
     reason = "ComponentsDegraded" if phase == "Degraded" else "Provisioning"
     return condition(constants.CONDITION_READY, False, reason,
                      "waiting for " + (", ".join(waiting) or "children to be created"), generation)
+
+
+def reconciling_condition(phase: str, missing: Iterable[tuple[str, str]], generation: int | None) -> dict:
+    missing = list(missing)
+    if missing:
+        return condition(constants.CONDITION_RECONCILING, False, REASON_CHILD_MISSING,
+                         f"not re-creating {describe_missing(missing)}: spec.drift.policy report only reports; "
+                         "any change of the ParityEnvironment, or policy enforce, re-creates them", generation)
+    provisioning = phase == "Provisioning"
+    return condition(constants.CONDITION_RECONCILING, provisioning, "Provisioning" if provisioning else "Converged",
+                     "creating or waiting for children" if provisioning else "children match the spec", generation)
+
+
+# ---- drift ---------------------------------------------------------------------------------
+
+_DRIFT_REASONS = {"critical": "CriticalDrift", "warning": "WarningDrift", "info": "InfoDrift"}
+
+
+def count_text(summary: dict) -> str:
+    """Counts per severity, e.g. 1 critical, 2 warning, 0 info."""
+    return f"{summary.get('critical', 0)} critical, {summary.get('warning', 0)} warning, {summary.get('info', 0)} info"
+
+
+def drift_message(report: DriftReport, baseline_name: str) -> str:
+    """The one-line verdict for the Drifted condition and status.drift.message. It never says
+    "in parity" of a level that did not run."""
+    cause = report.unknown_cause
+    others = [o for o in report.levels if o is not cause]
+    top = report.findings[0] if report.findings else None
+    first = f"; first: {top.path}: {top.remediation}" if top is not None else ""
+    if cause is not None:
+        found = f"; found so far: {count_text(report.summary)}{first}" if report.total else ""
+        rest = describe_levels(others, "", drifted=report.total > 0)
+        return f"drift unknown: {cause.message or cause.reason}{found}" + (f"; {rest}" if rest else "")
+    if report.total:
+        rest = describe_levels(report.levels, baseline_name, drifted=True)
+        return f"{count_text(report.summary)} against {baseline_name}{first}" + (f"; {rest}" if rest else "")
+    return describe_levels(report.levels, baseline_name, drifted=False)
+
+
+def drifted_condition(report: DriftReport, baseline_name: str, generation: int | None) -> dict:
+    message = drift_message(report, baseline_name)
+    cause = report.unknown_cause
+    if cause is not None:
+        return condition(constants.CONDITION_DRIFTED, "Unknown", cause.reason, message, generation)
+    if report.total:
+        return condition(constants.CONDITION_DRIFTED, True, _DRIFT_REASONS[report.highest], message, generation)
+    return condition(constants.CONDITION_DRIFTED, False, "NoDrift", message, generation)
+
+
+def drift_status(report: DriftReport, previous: dict, *, baseline_name: str, baseline_generation: int | None,
+                 generation: int | None, now: str) -> dict:
+    """status.drift: the report as status holds it, the verdict (`unknown` when it cannot be
+    known), the summary message, and per level its state with when it was checked and when it
+    last ran."""
+    drift = report.to_status(max_findings=constants.MAX_STATUS_FINDINGS)
+    had_drift = previous.get("highestSeverity") in constants.SEVERITIES or bool(previous.get("firstDetectedAt"))
+    first = previous.get("firstDetectedAt") if had_drift and report.total else None
+    previous_levels = previous.get("levels") if isinstance(previous.get("levels"), dict) else {}
+    levels = {}
+    for outcome in report.levels:
+        before = previous_levels.get(outcome.level) if isinstance(previous_levels.get(outcome.level), dict) else {}
+        last_ran = now if outcome.state == RAN else before.get("lastRanAt")
+        levels[outcome.level] = {**outcome.to_dict(), "checkedAt": now, "lastRanAt": last_ran}
+    drift.update({
+        "baseline": baseline_name,
+        "baselineGeneration": baseline_generation,
+        "observedGeneration": generation,
+        "checkedAt": now,
+        "firstDetectedAt": (first or now) if report.total else None,
+        "message": drift_message(report, baseline_name),
+        "levels": levels,
+    })
+    return drift

@@ -45,6 +45,37 @@ def events(plane, namespace, reason) -> list[dict]:
     return [e for e in items if e["involvedObject"]["kind"] == "ParityEnvironment"]
 
 
+def parity_cli(plane, *args) -> subprocess.CompletedProcess:
+    run_env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig)}
+    return subprocess.run([sys.executable, "-m", "parity.cli.main", *args], capture_output=True, text=True,
+                          env=run_env)
+
+
+def conditions(plane, namespace, name="dev") -> dict[str, dict]:
+    return {c["type"]: c for c in (kget(plane, "penv", name, "-n", namespace).get("status") or {}).get("conditions", [])}
+
+
+def wait_phase(plane, namespace, phase, name="dev", timeout=90) -> dict:
+    seen = {}
+
+    def reached():
+        seen["status"] = kget(plane, "penv", name, "-n", namespace).get("status") or {}
+        return seen["status"].get("phase") == phase and seen["status"]
+
+    try:
+        return wait_until(reached, timeout=timeout, what=phase)
+    except AssertionError:
+        last = seen.get("status") or {}
+        brief = {"phase": last.get("phase"), "components": last.get("components"),
+                 "conditions": [(c["type"], c["status"], c.get("reason"), c.get("message", "")[:200])
+                                for c in last.get("conditions", [])]}
+        raise AssertionError(f"phase {phase} not reached in {timeout}s; last status: {brief}") from None
+
+
+def exists(plane, namespace, kind, name) -> bool:
+    return plane.kubectl("get", kind, name, "-n", namespace, check=False).returncode == 0
+
+
 def apply_critical_drift(plane, namespace) -> tuple[dict, dict]:
     """The sample on PostgreSQL 15 where production runs 16 (a critical finding); returns the
     manifest and the drift status once the operator has reported it."""
@@ -116,6 +147,12 @@ def test_drift_resolves_when_the_environment_matches_its_baseline(operator, name
     assert resolved[0]["type"] == "Normal"
     cond = {c["type"]: c for c in kget(plane, "penv", "dev", "-n", namespace)["status"]["conditions"]}["Drifted"]
     assert cond["status"] == "False" and cond["reason"] == "NoDrift"
+    # The operator runs here without runtime probes: parity is claimed for the levels that ran only.
+    assert cond["message"] == "declared and live in parity with production; runtime skipped: probes disabled"
+    assert d["message"] == cond["message"]
+    assert {k: v["state"] for k, v in d["levels"].items()} == {"declared": "ran", "live": "ran", "runtime": "skipped"}
+    assert d["levels"]["runtime"]["reason"] == "ProbesDisabled" and "lastRanAt" not in d["levels"]["runtime"]
+    assert d["levels"]["declared"]["lastRanAt"]
 
 
 def test_baseline_change_re_evaluates_every_environment_that_uses_it(operator, namespace):
@@ -206,3 +243,122 @@ def test_metrics_report_drift_per_environment_and_severity(operator, namespace):
     # Deleting the environment removes its series (bounded cardinality).
     plane.kubectl("delete", "penv", "dev", "-n", namespace, "--wait=true", "--timeout=60s")
     wait_until(lambda: labels not in scrape(), timeout=30, what="series removed")
+
+
+def test_a_missing_baseline_is_an_unknown_verdict_everywhere(operator, namespace):
+    """Issue 10.2: a baseline that does not exist read as highestSeverity none, DRIFT none,
+    in_parity 1 and `parity diff -n` "No drift" with exit 0."""
+    import urllib.request
+
+    plane = operator.plane
+    name = f"absent-{namespace}"
+    env = sample()
+    env["spec"]["baselineRef"] = {"name": name}
+    apply(plane, env, namespace)
+    d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "unknown", "unknown verdict")
+    assert d["levels"]["declared"]["state"] == "skipped" and d["levels"]["declared"]["reason"] == "BaselineNotFound"
+    assert d["levels"]["live"]["state"] == "ran"
+    assert d["levels"]["runtime"]["reason"] == "ProbesDisabled"
+    assert "in parity with" not in d["message"] and name in d["message"]
+    drifted = conditions(plane, namespace)["Drifted"]
+    assert (drifted["status"], drifted["reason"]) == ("Unknown", "BaselineNotFound")
+    row = plane.kubectl("get", "penv", "dev", "-n", namespace, "--no-headers").stdout.split()
+    assert row[3] == "unknown", row
+    proc = parity_cli(plane, "diff", "-n", namespace, "dev")
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "No drift" not in proc.stdout and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    unknown = wait_until(lambda: events(plane, namespace, "DriftUnknown"), timeout=30, what="DriftUnknown event")
+    assert unknown[0]["type"] == "Warning" and name in unknown[0]["message"]
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{operator.metrics_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    labels = f'environment="dev",namespace="{namespace}"'
+    assert f"parity_environment_in_parity{{{labels}}}" not in text
+    assert f"parity_drift_verdict_unknown{{{labels}}} 1.0" in text
+
+    # The baseline appears: the verdict becomes known.
+    baseline = production()
+    baseline["metadata"] = {"name": name}
+    apply(plane, baseline)
+    try:
+        d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") not in ("unknown", None), "known verdict")
+        assert d["levels"]["declared"]["state"] == "ran"
+        assert conditions(plane, namespace)["Drifted"]["status"] != "Unknown"
+    finally:
+        plane.kubectl("delete", "pbl", name, "--wait=false", check=False)
+    # ... and unknown again once it is gone, keeping when the declared level last ran.
+    d = wait_drift(plane, namespace, lambda d: d.get("highestSeverity") == "unknown", "unknown after deletion")
+    assert d["levels"]["declared"]["state"] == "skipped" and d["levels"]["declared"]["lastRanAt"]
+
+
+def test_parity_diff_refuses_a_status_older_than_the_spec(operator, namespace):
+    """Issue 10.2: `parity diff -n` showed the verdict of an older spec as if it were current."""
+    plane = operator.plane
+    env, _ = apply_critical_drift(plane, namespace)
+    # Current: the verdict is shown, and the summary names the level that did not run.
+    proc = parity_cli(plane, "diff", "-n", namespace, "dev")
+    assert proc.returncode == 2, proc.stderr
+    assert re.search(r'against baseline "production": 1 critical, \d+ warning, \d+ info '
+                     r'\(runtime skipped: probes disabled\)\.$', proc.stdout.splitlines()[-1]), proc.stdout
+    # A spec the operator refuses: status keeps the last drift, computed for the previous generation.
+    env["spec"]["redis"] = {**env["spec"]["redis"], "mode": "sentinel", "replicas": 1}
+    apply(plane, env, namespace)
+    wait_until(lambda: conditions(plane, namespace).get("Stalled", {}).get("reason") == "InvalidSpec", timeout=60,
+               what="Stalled InvalidSpec")
+    generation = kget(plane, "penv", "dev", "-n", namespace)["metadata"]["generation"]
+    assert drift(plane, namespace)["observedGeneration"] < generation
+    proc = parity_cli(plane, "diff", "-n", namespace, "dev")
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert f"the spec is at generation {generation}" in proc.stderr and "Stalled: InvalidSpec" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_a_deleted_child_is_a_missing_finding_and_degrades_the_environment(operator, namespace):
+    """Issue 10.3: under the report policy a deleted Service left the environment Ready without
+    a finding, and a deleted StatefulSet left it Provisioning forever."""
+    plane = operator.plane
+    apply(plane, sample(), namespace)
+    wait_phase(plane, namespace, "Ready")
+    plane.kubectl("delete", "service", "dev-postgres-primary", "-n", namespace)
+    d = wait_drift(plane, namespace, lambda d: any(f["change"] == "missing" for f in d.get("findings", [])),
+                   "missing finding")
+    [gone] = [f for f in d["findings"] if f["change"] == "missing"]
+    assert (gone["path"], gone["level"], gone["kind"], gone["name"], gone["severity"]) == (
+        "live.Service", "live", "Service", "dev-postgres-primary", "critical")
+    assert d["highestSeverity"] == "critical"
+    status = wait_phase(plane, namespace, "Degraded", timeout=30)
+    ready = {c["type"]: c for c in status["conditions"]}["Ready"]
+    assert ready["status"] == "False" and ready["reason"] == "ChildMissing"
+    assert "Service/dev-postgres-primary" in ready["message"]
+    assert not exists(plane, namespace, "service", "dev-postgres-primary")  # report: not re-created
+
+    # The remediation's command re-applies the children.
+    assert "kubectl annotate penv/dev" in gone["remediation"]
+    plane.kubectl("annotate", "penv", "dev", "-n", namespace, "resync=1", "--overwrite")
+    wait_until(lambda: exists(plane, namespace, "service", "dev-postgres-primary"), timeout=60, what="re-created")
+    wait_phase(plane, namespace, "Ready")
+    wait_drift(plane, namespace, lambda d: not any(f["change"] == "missing" for f in d.get("findings", [])),
+               "no missing finding")
+
+    # A deleted StatefulSet: Degraded with a reason naming it, not "Provisioning" forever.
+    plane.kubectl("delete", "statefulset", "dev-redis", "-n", namespace, "--wait=false")
+    status = wait_phase(plane, namespace, "Degraded", timeout=60)
+    assert "StatefulSet/dev-redis" in {c["type"]: c for c in status["conditions"]}["Ready"]["message"]
+    d = drift(plane, namespace)
+    assert any(f["path"] == "live.StatefulSet" and f["name"] == "dev-redis" and f["severity"] == "critical"
+               for f in d["findings"])
+
+
+def test_enforce_re_creates_a_deleted_child(operator, namespace):
+    plane = operator.plane
+    env = sample()
+    env["spec"]["drift"] = {**env["spec"].get("drift", {}), "policy": "enforce"}
+    apply(plane, env, namespace)
+    wait_phase(plane, namespace, "Ready")
+    plane.kubectl("delete", "service", "dev-postgres-primary", "-n", namespace)
+    corrected = wait_until(lambda: [e for e in events(plane, namespace, "DriftCorrected")
+                                    if "Service/dev-postgres-primary" in e["message"]],
+                           timeout=60, what="DriftCorrected event")
+    assert corrected[0]["type"] == "Normal"
+    assert exists(plane, namespace, "service", "dev-postgres-primary")
+    wait_phase(plane, namespace, "Ready")

@@ -107,6 +107,13 @@ def test_json_output(files, capsys):
             "local": "15", "baseline": "16", "severity": "critical",
             "remediation": 'set spec.postgres.version to "16": production runs 16, this environment runs 15',
         }],
+        "verdict": "critical",
+        # File mode compares the declared level only, and says so.
+        "levels": {
+            "declared": {"state": "ran"},
+            "live": {"state": "skipped", "reason": "NotRequested", "message": "live objects not compared"},
+            "runtime": {"state": "skipped", "reason": "NotRequested", "message": "running services not probed"},
+        },
     }
 
 

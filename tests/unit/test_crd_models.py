@@ -441,7 +441,9 @@ def test_status_enums_come_from_constants():
     status = status_schema()["properties"]
     assert status["phase"]["enum"] == list(c.PHASES)
     drift = status["drift"]["properties"]
-    assert drift["highestSeverity"]["enum"] == ["none", *c.SEVERITIES]
+    assert drift["highestSeverity"]["enum"] == ["none", *c.SEVERITIES, "unknown"]
+    assert set(drift["levels"]["properties"]) == set(c.DRIFT_LEVELS)
+    assert drift["levels"]["properties"]["runtime"]["properties"]["state"]["enum"] == ["ran", "skipped", "failed"]
     assert set(drift["summary"]["properties"]) == set(c.SEVERITIES)
     finding = drift["findings"]["items"]
     assert finding["properties"]["level"]["enum"] == list(c.DRIFT_LEVELS)

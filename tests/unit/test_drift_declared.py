@@ -2,6 +2,7 @@
 
 from parity.api import parse_baseline, parse_environment
 from parity.drift.declared import evaluate_declared
+from parity.drift.engine import evaluate_drift
 
 
 def by_path(findings):
@@ -69,10 +70,44 @@ def test_dotted_parameter_names_are_quoted():
     assert f.remediation.startswith('set spec.postgres.parameters["pg_stat_statements.max"] to "10000"')
 
 
-def test_whole_sections_added():
+def test_whole_sections_added_are_reported_per_key():
     env = parse_environment({"postgres": {"resources": {"limits": {"cpu": "2"}}}})
     [f] = evaluate_declared(env, parse_baseline({}))
-    assert (f.path, f.change, f.local, f.severity) == ("postgres.resources", "added", {"limits": {"cpu": "2"}}, "info")
+    assert (f.path, f.change, f.local, f.severity) == ("postgres.resources.limits.cpu", "added", "2", "info")
+
+
+def test_whole_sections_removed_are_reported_per_key():
+    base = parse_baseline({"environment": {"etcd": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+                                                                   "limits": {"memory": "2Gi"}}}}})
+    findings = evaluate_declared(parse_environment({}), base)
+    assert sorted((f.path, f.change, f.baseline) for f in findings) == [
+        ("etcd.resources.limits.memory", "removed", "2Gi"),
+        ("etcd.resources.requests.cpu", "removed", "1"),
+        ("etcd.resources.requests.memory", "removed", "1Gi"),
+    ]
+
+
+def test_a_map_whose_keys_mostly_differ_is_not_one_finding():
+    """Issue 10.1: with DeepDiff's default threshold_to_diff_deeper this was one warning at
+    `postgres.parameters`, hiding the critical rule on max_connections and the ignore pattern."""
+    base = parse_baseline({
+        "environment": {"postgres": {"parameters": {
+            "max_connections": "200", "shared_buffers": "256MB", "work_mem": "4MB", "wal_level": "replica",
+            "maintenance_work_mem": "64MB", "random_page_cost": "1.1", "timezone": "UTC"}}},
+        "rules": [{"path": "postgres.parameters.max_connections", "severity": "critical"}],
+    })
+    env = parse_environment({"drift": {"ignore": ["postgres.parameters.timezone"]},
+                             "postgres": {"parameters": {"max_connections": "50", "shared_buffers": "128MB"}}})
+    findings = {f.path: f for f in evaluate_declared(env, base, "production")}
+    assert "postgres.parameters" not in findings
+    assert findings["postgres.parameters.max_connections"].severity == "critical"
+    assert findings["postgres.parameters.shared_buffers"].change == "modified"
+    assert findings["postgres.parameters.work_mem"].change == "removed"
+    assert len(findings) == 7
+    report = evaluate_drift(env, base, "production")
+    assert report.highest == "critical" and report.exceeds("critical")
+    assert "postgres.parameters.timezone" not in {f.path for f in report.findings}
+    assert len(report.findings) == 6
 
 
 def test_baseline_rules_apply():

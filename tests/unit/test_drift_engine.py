@@ -92,7 +92,8 @@ def test_exceeds_rejects_unknown_severity():
 def test_to_dict_shape():
     report = evaluate_drift(env(), BASELINE, "production")
     data = report.to_dict()
-    assert list(data) == ["baseline", "summary", "items"]
+    assert list(data) == ["baseline", "summary", "items", "verdict", "levels"]
+    assert list(data["levels"]) == ["declared", "live", "runtime"]
     assert list(data["summary"]) == ["critical", "warning", "info"]
     assert list(data["items"][0]) == ["path", "component", "level", "change", "local", "baseline", "severity", "remediation"]
     live = Finding(path="live.X.y", component="etcd", level="live", change="added", local=1, kind="X", name="n", manager="m")

@@ -241,10 +241,8 @@ def test_secrets_are_redacted():
     assert set(by_path(evaluate_live([desired], [live], OURS))) == {"live.Secret.data.extra"}
 
 
-def test_missing_objects_and_garbage_are_skipped():
+def test_garbage_is_skipped():
     desired = statefulset()
-    other = copy.deepcopy(desired)
-    other["metadata"]["name"] = "not-there"
     garbage = live_of(desired)
     garbage["metadata"]["managedFields"] += [
         "not-a-dict",
@@ -253,8 +251,51 @@ def test_missing_objects_and_garbage_are_skipped():
         {"manager": "z", "operation": "Delete", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
     ]
     garbage["spec"]["replicas"] = 9  # owned by us, changed: not visible through ownership, not drift
-    assert evaluate_live([desired, other, "junk"], [garbage, 42], OURS) == []
+    assert evaluate_live([desired, "junk"], [garbage, 42], OURS) == []
     assert evaluate_live([], [], OURS) == []
+
+
+def _service(name="dev-postgres-primary"):
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "team-a",
+                         "labels": {constants.LABEL_COMPONENT: "postgres", constants.LABEL_ENVIRONMENT: "dev"}},
+            "spec": {"ports": [{"port": 5432}]}}
+
+
+def _configmap():
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "dev-patroni", "namespace": "team-a",
+                         "labels": {constants.LABEL_COMPONENT: "postgres", constants.LABEL_ENVIRONMENT: "dev"}},
+            "data": {"a": "b"}}
+
+
+def test_a_deleted_child_is_a_missing_finding():
+    """Issue 10.3: a desired object with no live counterpart was skipped, so a deleted Service
+    left the environment without any finding."""
+    desired = [statefulset(), _service(), _configmap()]
+    found = {f.kind: f for f in evaluate_live(desired, [live_of(desired[0])], OURS)}
+    assert set(found) == {"Service", "ConfigMap"}
+    svc = found["Service"]
+    assert (svc.path, svc.change, svc.level, svc.name, svc.component) == (
+        "live.Service", "missing", "live", "dev-postgres-primary", "postgres")
+    assert svc.local is None and svc.baseline == "Service/dev-postgres-primary" and svc.manager is None
+    assert svc.severity == "critical"
+    assert "enforce" in svc.remediation and "kubectl annotate penv/dev -n team-a" in svc.remediation
+    # Built-in rules: workloads and Services critical, the rest like any live finding.
+    assert found["ConfigMap"].severity == "warning"
+    [sts] = evaluate_live(desired, [live_of(desired[0]) | {"kind": "Other"}, _service(), _configmap()], OURS)
+    assert (sts.path, sts.kind, sts.severity) == ("live.StatefulSet", "StatefulSet", "critical")
+
+
+def test_missing_children_are_rated_by_the_baseline_rules():
+    desired = [_service(), _configmap()]
+    own_rules = parse_baseline({"defaultSeverity": "info", "rules": [{"path": "postgres.version", "severity": "critical"}]})
+    found = {f.kind: f.severity for f in evaluate_live(desired, [], OURS, baseline=own_rules)}
+    # No rule matches: workloads and Services stay critical, anything else gets defaultSeverity.
+    assert found == {"Service": "critical", "ConfigMap": "info"}
+    relaxed = parse_baseline({"rules": [{"path": "live.*", "severity": "info", "remediation": "gone: {name}"}]})
+    found = {f.kind: f for f in evaluate_live(desired, [], OURS, baseline=relaxed)}
+    assert found["Service"].severity == "info" and found["Service"].remediation == "gone: dev-postgres-primary"
 
 
 def test_latest_manager_is_reported_and_baseline_rules_apply():
@@ -277,3 +318,15 @@ def test_component_from_label_words():
     live = live_of(desired, label, mutate=lambda o: o["metadata"]["labels"].__setitem__("owner", "me"))
     [f] = evaluate_live([desired], [live], OURS)
     assert f.component == "observability"
+
+
+def test_missing_and_present_objects_split_the_desired_ones():
+    from parity.drift.live import missing_objects, present_objects
+
+    desired = [statefulset(), _service(), _configmap()]
+    live = [live_of(desired[0]), _configmap()]
+    assert missing_objects(desired, live) == [("Service", "dev-postgres-primary")]
+    assert [o["kind"] for o in present_objects(desired, live)] == ["StatefulSet", "ConfigMap"]
+    other_namespace = _service()
+    other_namespace["metadata"]["namespace"] = "team-b"
+    assert missing_objects([_service()], [other_namespace]) == [("Service", "dev-postgres-primary")]

@@ -85,3 +85,28 @@ def test_a_rollout_is_provisioning_not_degraded():
     # Same spec, fewer ready members: lost, so Degraded.
     lost = summarize_components([sts("e", "etcd", 3)], [sts("e", "etcd", 3, ready=2)])
     assert not lost["etcd"].progressing and compute_phase(lost, "Ready") == "Degraded"
+
+
+def test_a_deleted_child_makes_the_environment_degraded_not_provisioning():
+    """Issue 10.3: a deleted StatefulSet counted as "not created yet" (Provisioning forever),
+    a deleted Service did not count at all (Ready)."""
+    from parity.status import reconciling_condition
+
+    desired = [sts("e", "etcd", 3), sts("p", "postgres", 3), {"kind": "Service", "metadata": {"name": "p-primary"}}]
+    live = [sts("e", "etcd", 3, ready=3)]
+    missing = [("StatefulSet", "p"), ("Service", "p-primary")]
+    comps = summarize_components(desired, live, missing)
+    assert not comps["postgres"].progressing
+    for previous in (None, "Provisioning", "Ready"):
+        assert compute_phase(comps, previous, missing) == "Degraded"
+    ready = ready_condition("Degraded", comps, 2, missing)
+    assert (ready["status"], ready["reason"]) == ("False", "ChildMissing")
+    assert "StatefulSet/p, Service/p-primary" in ready["message"]
+    reconciling = reconciling_condition("Degraded", missing, 2)
+    assert (reconciling["status"], reconciling["reason"]) == ("False", "ChildMissing")
+    # Only a Service gone, every pod ready: still not Ready.
+    all_ready = summarize_components(desired[:2], [sts("e", "etcd", 3, ready=3), sts("p", "postgres", 3, ready=3)])
+    assert compute_phase(all_ready, "Ready", [("Service", "p-primary")]) == "Degraded"
+    assert compute_phase(all_ready, "Ready") == "Ready"
+    # Not created yet (nothing missing): still Provisioning.
+    assert compute_phase(summarize_components(desired, live), None) == "Provisioning"

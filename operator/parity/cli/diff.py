@@ -11,7 +11,8 @@ defaults to critical).
 
 File mode compares declared configuration only (the live and runtime levels need a cluster);
 cluster mode shows what the operator last wrote to the ParityEnvironment's status.drift, all
-three levels.
+three levels. Cluster mode exits 1, naming the reason, when that verdict is unknown (no usable
+baseline, a level failed) or was computed for an older generation of the spec.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def register(subparsers) -> None:
         description=(
             "Compare a ParityEnvironment with a ParityBaseline: two files (declared level), or a live "
             "environment's status (-n NAMESPACE NAME: declared, live and runtime levels). Exit code 0: no "
-            "drift at or above --fail-on; 2: drift at or above it; 1: bad input or cluster unreachable."
+            "drift at or above --fail-on; 2: drift at or above it; 1: bad input, cluster unreachable, or (with -n) "
+            "a verdict that is unknown or older than the spec."
         ),
     )
     diff.add_argument("target", metavar="ENV.yaml|NAME",
@@ -285,14 +287,46 @@ def read_live_environment(namespace: str, name: str, context: str | None = None)
         raise CliError(f"cannot reach the Kubernetes API at {host}: {reason}") from None
 
 
+def live_report(obj: dict[str, Any], where: str) -> DriftReport:
+    """The report in a ParityEnvironment's status.drift, refused (CliError) when there is none
+    yet or when it was computed for an older generation of the spec than the current one."""
+    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    drift = status.get("drift")
+    if not isinstance(drift, dict):
+        raise CliError(f"{where}: status.drift is not set yet: the operator has not compared it with a baseline")
+    generation = (obj.get("metadata") or {}).get("generation")
+    if isinstance(generation, int):
+        applied, compared = (g if isinstance(g, int) else 0
+                             for g in (status.get("observedGeneration"), drift.get("observedGeneration")))
+        if min(applied, compared) < generation:
+            if compared < generation:
+                what = (f"status.drift was computed for generation {compared} but the spec is at generation "
+                        f"{generation}: the operator has not compared the current spec yet")
+            else:
+                what = (f"status.observedGeneration is {applied} but the spec is at generation {generation}: the "
+                        "operator has not applied the current spec yet")
+            stalled = next((c for c in status.get("conditions") or []
+                            if isinstance(c, dict) and c.get("type") == constants.CONDITION_STALLED
+                            and c.get("status") == "True"), None)
+            why = f" (Stalled: {stalled.get('reason')}: {stalled.get('message')})" if stalled else ""
+            name = (obj.get("metadata") or {}).get("name", "NAME")
+            raise CliError(f"{where}: {what}{why}; run again once it has caught up, or see "
+                           f"kubectl describe {constants.ENVIRONMENT_SHORT_NAME} {name} (conditions, events)")
+    return DriftReport.from_status(drift)
+
+
 def _diff_cluster(args: argparse.Namespace) -> int:
     obj = read_live_environment(args.namespace, args.target, args.context)
     where = f"{constants.ENVIRONMENT_KIND} {args.namespace}/{args.target}"
-    drift = (obj.get("status") or {}).get("drift")
-    if not isinstance(drift, dict):
-        raise CliError(f"{where}: status.drift is not set yet: the operator has not compared it with a baseline")
+    report = live_report(obj, where)
     spec = obj.get("spec") or {}
     spec_fail_on = ((spec.get("drift") or {}) if isinstance(spec, dict) else {}).get("failOn")
     if spec_fail_on not in constants.SEVERITIES:
         spec_fail_on = None
-    return _emit(DriftReport.from_status(drift), args, _fail_on(args, spec_fail_on))
+    code = _emit(report, args, _fail_on(args, spec_fail_on))
+    cause = report.unknown_cause
+    if cause is not None:
+        # What was found is shown, but "no drift" (or "only this drift") cannot be claimed.
+        message = ((obj.get("status") or {}).get("drift") or {}).get("message") or f"drift unknown: {cause.message}"
+        raise CliError(f"{where}: {message}")
+    return code

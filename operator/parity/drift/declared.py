@@ -4,6 +4,12 @@ Both sides are compared as the API server would store them (camelCase, defaults 
 so a field left out of one file and set to its default in the other is no difference.
 Values that differ only in spelling (`256MB` vs `262144kB`) are no difference either
 (drift/normalize.py). A list is compared as a whole value.
+
+Maps are compared key by key at every depth, however many of their keys differ: DeepDiff
+would otherwise report a map whose keys mostly differ as one change of the whole map
+(threshold_to_diff_deeper), and a rule or an ignore pattern on one key (a critical
+`postgres.parameters.max_connections`) would never see its key. A map present on one side
+only is reported as one finding per leaf it holds.
 """
 
 from __future__ import annotations
@@ -51,10 +57,21 @@ def describe_declared(path: str, change: str, local: Any, baseline: Any, baselin
     )
 
 
+def _leaves(value: Any, keys: list[Any]) -> list[tuple[list[Any], Any]]:
+    """(keys, value) of every non-map value under `value` (lists are leaves); [] for an empty map."""
+    if not isinstance(value, dict):
+        return [(keys, value)]
+    found = []
+    for key, child in value.items():
+        found.extend(_leaves(child, keys + [key]))
+    return found
+
+
 def evaluate_declared(env: EnvironmentSpec, baseline: BaselineSpec, baseline_name: str = "") -> list[Finding]:
     local_wire = env.sections().to_wire()
     baseline_wire = baseline.environment.to_wire()
-    diff = DeepDiff(baseline_wire, local_wire, view="tree")
+    # threshold_to_diff_deeper=0: always descend into maps (see the module docstring).
+    diff = DeepDiff(baseline_wire, local_wire, view="tree", threshold_to_diff_deeper=0)
     seen: dict[tuple[Segment, ...], tuple[str, Any, Any]] = {}
     for report_type, levels in diff.items():
         for level in levels:
@@ -71,6 +88,12 @@ def evaluate_declared(env: EnvironmentSpec, baseline: BaselineSpec, baseline_nam
             change = _CHANGES.get(report_type, "modified")
             local = None if level.t2 is notpresent else level.t2
             base = None if level.t1 is notpresent else level.t1
+            if change in ("added", "removed"):
+                # A map on one side only: one finding per key inside it, at any depth.
+                added = change == "added"
+                for leaf_keys, value in _leaves(local if added else base, keys):
+                    seen[_segments(leaf_keys)] = (change, value, None) if added else (change, None, value)
+                continue
             segments = _segments(keys)
             if change == "modified" and equivalent_at(segments, local, base):
                 continue

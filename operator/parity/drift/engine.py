@@ -2,24 +2,38 @@
 
 declared (spec vs baseline) + live (desired vs live objects) + runtime (probes vs spec)
 -> severity and remediation from the rules -> minus spec.drift.ignore -> sorted findings,
-critical first, then by path.
+critical first, then by path; and for each level whether it ran, was skipped (why) or failed
+(drift/levels.py), which decides whether the verdict is known.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from parity import constants
 from parity.api.models import BaselineSpec, EnvironmentSpec
 from parity.drift.declared import evaluate_declared
 from parity.drift.finding import Finding, render_value
+from parity.drift.levels import (
+    NO_BASELINE,
+    NOT_REQUESTED,
+    UNKNOWN,
+    LevelOutcome,
+    Skip,
+    failed,
+    ran,
+    runtime_state,
+    skipped,
+    unknown_cause,
+)
 from parity.drift.live import evaluate_live
 from parity.drift.rules import drop_ignored
 from parity.drift.runtime import evaluate_runtime
 from parity.probes.base import ProbeResult
 
-__all__ = ["DriftReport", "Finding", "evaluate_drift", "count_severities", "STATUS_VALUE_LIMIT"]
+__all__ = ["DriftReport", "Finding", "LevelOutcome", "Skip", "evaluate_drift", "count_severities",
+           "STATUS_VALUE_LIMIT"]
 
 NO_DRIFT = "none"
 # status.drift values are strings; a long one (a whole map) is cut so that status stays small.
@@ -43,11 +57,25 @@ class DriftReport:
     summary: dict[str, int] = field(default_factory=lambda: count_severities(()))
     # Findings counted in `summary` but not carried in `findings` (a report read from status).
     truncated: int = 0
+    # What each level did (empty for a report built from findings alone).
+    levels: tuple[LevelOutcome, ...] = ()
 
     @classmethod
-    def from_findings(cls, baseline: str, findings: Iterable[Finding]) -> "DriftReport":
+    def from_findings(cls, baseline: str, findings: Iterable[Finding],
+                      levels: Iterable[LevelOutcome] = ()) -> "DriftReport":
         ordered = tuple(sorted(findings, key=lambda f: f.sort_key))
-        return cls(baseline=baseline, findings=ordered, summary=count_severities(ordered))
+        return cls(baseline=baseline, findings=ordered, summary=count_severities(ordered), levels=tuple(levels))
+
+    @property
+    def unknown_cause(self) -> LevelOutcome | None:
+        """The level that makes the verdict unknown (failed, or no usable baseline), or None."""
+        return unknown_cause(self.levels)
+
+    @property
+    def verdict(self) -> str:
+        """`unknown` when a level that decides the verdict did not run, else `highest`. Findings
+        that were found are kept either way; only the claim "that is all" is withheld."""
+        return UNKNOWN if self.unknown_cause is not None else self.highest
 
     @property
     def highest(self) -> str:
@@ -70,11 +98,15 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON/YAML document of `parity diff`."""
-        return {
+        document: dict[str, Any] = {
             "baseline": self.baseline,
             "summary": {name: self.summary.get(name, 0) for name in reversed(constants.SEVERITIES)},
             "items": [f.to_dict() for f in self.findings],
         }
+        if self.levels:
+            document["verdict"] = self.verdict
+            document["levels"] = {o.level: o.to_dict() for o in self.levels}
+        return document
 
     def to_status(self, max_findings: int = constants.MAX_STATUS_FINDINGS) -> dict[str, Any]:
         """The status.drift subset the engine owns (the operator adds timestamps and generations).
@@ -102,13 +134,16 @@ class DriftReport:
                 if value is not None:
                     item[key] = value
             items.append(item)
-        return {
+        status = {
             "baseline": self.baseline,
-            "highestSeverity": self.highest,
+            "highestSeverity": self.verdict if self.levels else self.highest,
             "summary": {name: self.summary.get(name, 0) for name in reversed(constants.SEVERITIES)},
             "truncated": self.truncated + len(self.findings) - len(shown),
             "findings": items,
         }
+        if self.levels:
+            status["levels"] = {o.level: o.to_dict() for o in self.levels}
+        return status
 
     @classmethod
     def from_status(cls, drift: dict[str, Any]) -> "DriftReport":
@@ -145,7 +180,11 @@ class DriftReport:
         except (TypeError, ValueError):
             truncated = 0
         ordered = tuple(sorted(findings, key=lambda f: f.sort_key))
-        return cls(baseline=str(drift.get("baseline") or ""), findings=ordered, summary=summary, truncated=truncated)
+        raw_levels = drift.get("levels") if isinstance(drift.get("levels"), dict) else {}
+        levels = tuple(LevelOutcome.from_dict(level, raw_levels[level])
+                       for level in constants.DRIFT_LEVELS if level in raw_levels)
+        return cls(baseline=str(drift.get("baseline") or ""), findings=ordered, summary=summary, truncated=truncated,
+                   levels=levels)
 
 
 def evaluate_drift(
@@ -157,15 +196,45 @@ def evaluate_drift(
     live: list[dict] | None = None,
     probe_results: Iterable[ProbeResult] | None = None,
     field_manager: str = constants.FIELD_MANAGER,
+    skips: Mapping[str, Skip] | None = None,
 ) -> DriftReport:
-    """All levels at once. The live level runs when both `desired` and `live` are given, the
-    runtime level when `probe_results` is; without a baseline only those two run."""
+    """All levels at once. The declared level runs with a baseline, the live level when both
+    `desired` and `live` are given, the runtime level when `probe_results` is. A level that
+    does not run is recorded as skipped, with the reason from `skips` (keyed by level) when the
+    caller knows one; a level that raises is recorded as failed. Without a baseline the live
+    and runtime findings are rated by the built-in rules."""
+    skips = skips or {}
+    declared, live_level, runtime = constants.DRIFT_LEVELS
     findings: list[Finding] = []
-    if baseline is not None:
-        findings += evaluate_declared(env, baseline, baseline_name)
-    if desired is not None and live is not None:
-        findings += evaluate_live(desired, live, field_manager, baseline=baseline, baseline_name=baseline_name)
-    if probe_results is not None:
-        findings += evaluate_runtime(probe_results, env, baseline, baseline_name)
+    levels: list[LevelOutcome] = []
+
+    def skip_of(level: str, default: Skip) -> Skip:
+        return skips.get(level) or default
+
+    if baseline is None:
+        levels.append(skipped(declared, skip_of(declared, Skip(NO_BASELINE, "no baseline to compare with"))))
+    else:
+        try:
+            findings += evaluate_declared(env, baseline, baseline_name)
+            levels.append(ran(declared))
+        except Exception as err:  # noqa: BLE001 - a level that breaks makes the verdict unknown, not the sync fail
+            levels.append(failed(declared, err))
+    if desired is None or live is None:
+        levels.append(skipped(live_level, skip_of(live_level, Skip(NOT_REQUESTED, "live objects not compared"))))
+    else:
+        try:
+            findings += evaluate_live(desired, live, field_manager, baseline=baseline, baseline_name=baseline_name)
+            levels.append(ran(live_level))
+        except Exception as err:  # noqa: BLE001 - see above
+            levels.append(failed(live_level, err))
+    if probe_results is None:
+        levels.append(skipped(runtime, skip_of(runtime, Skip(NOT_REQUESTED, "running services not probed"))))
+    else:
+        results = list(probe_results)
+        try:
+            findings += evaluate_runtime(results, env, baseline, baseline_name)
+            levels.append(runtime_state(results))
+        except Exception as err:  # noqa: BLE001 - see above
+            levels.append(failed(runtime, err))
     findings = drop_ignored(findings, env.drift.ignore)
-    return DriftReport.from_findings(baseline_name, findings)
+    return DriftReport.from_findings(baseline_name, findings, levels)

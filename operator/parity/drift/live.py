@@ -23,8 +23,11 @@ that client-side `kubectl apply` adds. The annotation kubectl.kubernetes.io/rest
 template made outside the operator), with severity info by the built-in rules.
 
 Objects are matched by kind, namespace and name. A desired object with no live counterpart
-is not drift (the next apply creates it); a live object we do not desire is pruning's
-business, not drift's.
+is one finding `change: missing` at the path `live.<Kind>` (someone deleted it; the caller
+compares after its apply, so an object not created yet is not passed in as desired). Its
+severity comes from the rules like any other; when no rule matches, workloads and Services
+(MISSING_CRITICAL_KINDS) are critical, anything else gets the baseline's defaultSeverity. A
+live object we do not desire is pruning's business, not drift's.
 
 Finding paths are `live.<Kind>.<field path>`, for example `live.StatefulSet.spec.replicas`
 or `live.StatefulSet.spec.template.spec.containers[name=etcd].image`, so that baseline rules
@@ -62,6 +65,8 @@ _KEY_DEFAULTS = {"protocol": "TCP"}
 # How items of a list of objects are told apart when we walk desired against live.
 _LIST_KEYS = (("name",), ("mountPath",), ("containerPort", "protocol"), ("port", "protocol"), ("devicePath",), ("ip",))
 Emit = Callable[[str, tuple, Any, Any], None]
+# Without them the environment does not serve: a missing one is critical unless a rule says otherwise.
+MISSING_CRITICAL_KINDS = frozenset({"StatefulSet", "Deployment", "Service"})
 
 
 def _meta(obj: dict) -> dict:
@@ -164,10 +169,29 @@ def _walk_owned(fields: Any, prefix: tuple, desired: Any, d_ok: bool, live: Any,
                 emit("added", path, l_value, None)
             continue
         if not grandchildren:
-            if l_found and not equivalent(l_value, d_value, kind_of_segments(path)):
+            if l_found and isinstance(l_value, dict) and isinstance(d_value, dict):
+                # The manager owns a whole map (it set it as one value): still per key.
+                _compare_maps(path, d_value, l_value, emit)
+            elif l_found and not equivalent(l_value, d_value, kind_of_segments(path)):
                 emit("modified", path, l_value, d_value)
             continue
         _walk_owned(grandchildren, path, d_value, True, l_value, l_found, emit)
+
+
+def _compare_maps(prefix: tuple, desired: dict, live: dict, emit: Emit) -> None:
+    """Keys of a map owned as a whole: changed and added keys, one finding each. Keys missing
+    from the live map are `_walk_removed`'s."""
+    for key, l_value in live.items():
+        path = prefix + (Key(str(key)),)
+        if key not in desired:
+            if isinstance(l_value, dict):
+                _compare_maps(path, {}, l_value, emit)
+            else:
+                emit("added", path, l_value, None)
+        elif isinstance(l_value, dict) and isinstance(desired[key], dict):
+            _compare_maps(path, desired[key], l_value, emit)
+        elif not equivalent(l_value, desired[key], kind_of_segments(path)):
+            emit("modified", path, l_value, desired[key])
 
 
 def _meaningful(value: Any) -> bool:
@@ -203,7 +227,11 @@ def _walk_removed(desired: Any, live: Any, prefix: tuple, emit: Emit) -> None:
             if _skip_removed(path):
                 continue
             if key not in live:
-                if _meaningful(d_value):
+                if isinstance(d_value, dict):
+                    # A whole map gone (all labels, all of data): still one finding per key, so
+                    # that rules and ignore patterns on single keys keep working.
+                    _walk_removed(d_value, {}, path, emit)
+                elif _meaningful(d_value):
                     emit("removed", path, None, d_value)
                 continue
             _walk_removed(d_value, live[key], path, emit)
@@ -315,6 +343,65 @@ def _evaluate_object(desired: dict, live: dict, field_manager: str, ignored_mana
     return list(found.values())
 
 
+def describe_missing(kind: str, name: str, namespace: str, environment: str | None) -> str:
+    """The built-in remediation of a deleted child."""
+    env = f"penv/{environment}" if environment else "the ParityEnvironment"
+    where = f" -n {namespace}" if namespace else ""
+    return (
+        f"{kind}/{name} does not exist: it was deleted outside the operator. With spec.drift.policy enforce the "
+        f"operator re-creates it; otherwise any change of the ParityEnvironment re-applies its children, e.g. "
+        f'kubectl annotate {env}{where} resync="$(date +%s)" --overwrite'
+    )
+
+
+def missing_finding(want: dict) -> Finding:
+    """The finding for a desired object that is not in the cluster (severity not assessed yet)."""
+    kind, namespace, name = _identity(want)
+    labels = _meta(want).get("labels")
+    environment = labels.get(constants.LABEL_ENVIRONMENT) if isinstance(labels, dict) else None
+    return Finding(
+        path=render_path((Key("live"), Key(kind))),
+        component=component_of_object(want),
+        level="live",
+        change="missing",
+        baseline=f"{kind}/{name}",
+        remediation=describe_missing(kind, name, namespace, environment),
+        kind=kind,
+        name=name,
+    )
+
+
+class _LiveIndex:
+    """Live objects by kind, namespace and name (by kind and name for a desired object without
+    a namespace)."""
+
+    def __init__(self, live: Iterable[dict] | None) -> None:
+        self.by_identity: dict[tuple[str, str, str], dict] = {}
+        self.by_kind_name: dict[tuple[str, str], dict] = {}
+        for obj in live or ():
+            if isinstance(obj, dict):
+                identity = _identity(obj)
+                self.by_identity[identity] = obj
+                self.by_kind_name.setdefault((identity[0], identity[2]), obj)
+
+    def counterpart(self, want: dict) -> dict | None:
+        kind, namespace, name = _identity(want)
+        return self.by_identity.get((kind, namespace, name)) if namespace else self.by_kind_name.get((kind, name))
+
+
+def missing_objects(desired: Iterable[dict] | None, live: Iterable[dict] | None) -> list[tuple[str, str]]:
+    """(kind, name) of every desired object with no live counterpart, in desired order."""
+    index = _LiveIndex(live)
+    return [(_identity(w)[0], _identity(w)[2]) for w in desired or ()
+            if isinstance(w, dict) and index.counterpart(w) is None]
+
+
+def present_objects(desired: Iterable[dict] | None, live: Iterable[dict] | None) -> list[dict]:
+    """The desired objects that have a live counterpart."""
+    index = _LiveIndex(live)
+    return [w for w in desired or () if isinstance(w, dict) and index.counterpart(w) is not None]
+
+
 def evaluate_live(
     desired: list[dict],
     live: list[dict],
@@ -326,20 +413,18 @@ def evaluate_live(
 ) -> list[Finding]:
     """Findings for live objects changed outside the operator (see the module docstring)."""
     ignored = frozenset(ignored_managers)
-    by_identity: dict[tuple[str, str, str], dict] = {}
-    by_kind_name: dict[tuple[str, str], dict] = {}
-    for obj in live or ():
-        if isinstance(obj, dict):
-            identity = _identity(obj)
-            by_identity[identity] = obj
-            by_kind_name.setdefault((identity[0], identity[2]), obj)
+    index = _LiveIndex(live)
     findings: list[Finding] = []
+    missing: list[Finding] = []
     for want in desired or ():
         if not isinstance(want, dict):
             continue
-        kind, namespace, name = _identity(want)
-        current = by_identity.get((kind, namespace, name)) if namespace else by_kind_name.get((kind, name))
+        current = index.counterpart(want)
         if current is None:
+            missing.append(missing_finding(want))
             continue
         findings.extend(_evaluate_object(want, current, field_manager, ignored))
-    return [assess(f, baseline, baseline_name) for f in findings]
+    assessed = [assess(f, baseline, baseline_name) for f in findings]
+    assessed += [assess(f, baseline, baseline_name, default="critical" if f.kind in MISSING_CRITICAL_KINDS else None)
+                 for f in missing]
+    return assessed

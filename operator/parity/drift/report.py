@@ -12,6 +12,7 @@ import yaml
 from parity import constants
 from parity.drift.engine import DriftReport
 from parity.drift.finding import Finding, render_value
+from parity.drift.levels import level_notes
 
 FORMATS = ("table", "json", "yaml", "junit")
 _COLOURS = {"critical": "\033[31m", "warning": "\033[33m"}
@@ -44,12 +45,21 @@ def _where(f: Finding) -> str:
 
 
 def _summary_line(report: DriftReport) -> str:
+    """The verdict in one line; names the levels that were skipped or failed, and never says
+    "no drift" when the verdict is unknown."""
     target = f'baseline "{report.baseline}"' if report.baseline else "the desired state"
-    if report.total == 0:
-        return f"No drift against {target}."
     counts = ", ".join(f"{report.summary.get(n, 0)} {n}" for n in reversed(constants.SEVERITIES))
     noun = "finding" if report.total == 1 else "findings"
-    return f"{report.total} {noun} against {target}: {counts}."
+    cause = report.unknown_cause
+    notes = level_notes(o for o in report.levels if o is not cause)
+    if cause is not None:
+        found = f"; {report.total} {noun} so far: {counts}" if report.total else ""
+        line = f"Drift unknown against {target}: {cause.message or cause.phrase}{found}"
+    elif report.total == 0:
+        line = f"No drift against {target}"
+    else:
+        line = f"{report.total} {noun} against {target}: {counts}"
+    return line + (f" ({'; '.join(notes)})" if notes else "") + "."
 
 
 def render_table(report: DriftReport, *, color: bool = False) -> str:
@@ -109,14 +119,21 @@ def render_junit(report: DriftReport, fail_on: str) -> str:
     if report.truncated:
         case = ET.SubElement(suite, "testcase", classname="parity.status", name="findings not kept in status")
         ET.SubElement(case, "system-out").text = f"{report.truncated} more findings are counted but not listed."
-    if not report.findings:
+    errors = 0
+    if report.unknown_cause is not None:
+        # An unknown verdict is an error of the run, not a pass.
+        errors = 1
+        case = ET.SubElement(suite, "testcase", classname="parity.verdict", name="drift verdict")
+        ET.SubElement(case, "error", message=_summary_line(report), type="unknown")
+    elif not report.findings:
         ET.SubElement(suite, "testcase", classname="parity", name=_summary_line(report))
     tests = len(suite)
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
-    suite.set("errors", "0")
+    suite.set("errors", str(errors))
     suites.set("tests", str(tests))
     suites.set("failures", str(failures))
+    suites.set("errors", str(errors))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 

@@ -51,6 +51,10 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     Rule("observability.**", "info"),
     Rule("postgres.parameters.*", "warning"),
     Rule("redis.config.*", "warning"),
+    # A deleted workload or Service (change: missing): the environment does not serve without it.
+    Rule("live.StatefulSet", "critical"),
+    Rule("live.Deployment", "critical"),
+    Rule("live.Service", "critical"),
     # A `kubectl rollout restart` stamps this annotation; it restarts pods but changes nothing.
     Rule("live.*.spec.template.metadata.annotations.kubectl.kubernetes.io/restartedAt", "info"),
     Rule("live.*.spec.template.spec.containers.*.resources.**", "info"),

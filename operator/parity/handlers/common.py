@@ -18,7 +18,8 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
     def work() -> Outcome | None:
         with metrics.RECONCILE_SECONDS.labels(trigger).time():
             return sync_environment(memo.kube, namespace, name, apply_changes=apply_changes,
-                                    runtime=memo.runtime.get(key), catalog=memo.config.images)
+                                    runtime=memo.runtime.get(key), runtime_probes=memo.config.runtime_probes,
+                                    catalog=memo.config.images)
 
     try:
         if coalesce:

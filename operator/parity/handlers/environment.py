@@ -20,9 +20,11 @@ def reconcile_environment(namespace: str, name: str, memo: kopf.Memo, logger, **
 @kopf.on.delete(**ENV, optional=True)
 def forget_environment(namespace: str, name: str, memo: kopf.Memo, **_) -> None:
     # Children go with the owner through garbage collection; we only drop our own bookkeeping.
+    # Under the environment's lock: a sync still running would otherwise record its metric
+    # series again after they were removed (later syncs see the deletion and stop).
+    memo.triggers.run((namespace, name), lambda: metrics.forget_environment(namespace, name))
     memo.triggers.forget((namespace, name))
     memo.runtime.pop((namespace, name), None)
-    metrics.forget_environment(namespace, name)
 
 
 @kopf.index(**ENV)
