@@ -86,6 +86,6 @@ $( [ "$MODE" = local ] && echo "  export KUBECONFIG=$PWD/$STATE/cluster/kubeconf
   kubectl describe penv dev             # conditions, drift findings with remediations, events
   .venv/bin/parity diff -n default dev  # the drift report (exit 2 on critical drift)
   .venv/bin/parity diff manifests/samples/dev.yaml --baseline baselines/production.yaml   # offline
-  PARITY_CLUSTER_DNS=10.96.0.10 .venv/bin/parity inspect all -n default dev   # leaders, members, lag
+  PARITY_CLUSTER_DNS=10.96.0.10 .venv/bin/parity inspect -n default all dev   # leaders, members, lag
   make down                             # stop everything
 NEXT
