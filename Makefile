@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make up      bring up a cluster (kind with Docker, else the local control plane), CRDs, baselines, operator, sample"
-	@echo "make test    install what the tests need, then run unit, integration and runtime tests"
+	@echo "make test    install what the tests need, then run the unit, integration, runtime and e2e (real node) tiers"
 	@echo "make down    stop the operator and the cluster"
 	@echo "make tilt    live dev loop on the operator (Tiltfile)"
 	@echo "make bench   print the benchmarks' figures"
