@@ -376,6 +376,22 @@ def _environment_status() -> Schema:
         "components": _object("Ready and desired members of each component.",
                               {name: _component_status(name) for name in components}),
         "drift": _drift_status(),
+        "actuation": _actuation_status(),
+    })
+
+
+def _actuation_status() -> Schema:
+    return _object("What the operator last pushed into the running services (PATCH /config, ALTER SYSTEM "
+                   "RESET, CONFIG SET, SENTINEL SET). Written only when the runtime level is on.", {
+        "applied": {"type": "object", "description": "Setting path → value last applied to every member "
+                    "(a sha256 prefix for a setting whose name says it holds a credential). A spec value "
+                    "that differs from it is pushed on the next pass.",
+                    "additionalProperties": {"type": "string"}},
+        "lastAppliedAt": _string("When settings were last changed on a running service.", fmt="date-time"),
+        "lastChanges": _array("The settings changed then: path, target, from → to.", {"type": "string"}),
+        "pending": _array("What still waits for a restart of a member.", {"type": "string"}),
+        "errors": _array("Why the last pass could not apply everything; it is retried on the next pass.",
+                         {"type": "string"}),
     })
 
 

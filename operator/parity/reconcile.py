@@ -102,16 +102,18 @@ def _write(action: str, kube: Kube, obj: dict) -> None:
 
 def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
                      runtime: list[ProbeResult] | None = None, runtime_probes: bool = True,
-                     now: str | None = None, catalog: ImageCatalog = PUBLISHED) -> Outcome | None:
+                     actuation: dict | None = None, now: str | None = None,
+                     catalog: ImageCatalog = PUBLISHED) -> Outcome | None:
     """Converge one ParityEnvironment and write its status. Returns None when it is gone or
     being deleted. A spec the models refuse (stored before the schema refused it) and a write
     the API server refuses end the sync at once with Stalled=True and the reason.
     `runtime` is the last probe results (None: none yet); `runtime_probes` False says the
-    operator does not probe at all, so the runtime level is skipped for that reason."""
+    operator does not probe at all, so the runtime level is skipped for that reason.
+    `actuation` is the last status.actuation record (parity.actuation; None: keep the stored one)."""
     now = now or now_iso()
     try:
         return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime,
-                                 runtime_probes=runtime_probes, now=now, catalog=catalog)
+                                 runtime_probes=runtime_probes, actuation=actuation, now=now, catalog=catalog)
     except WriteRefused as refused:
         body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
         if body is None or body["metadata"].get("deletionTimestamp"):
@@ -123,8 +125,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
 
 
 def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
-                      runtime: list[ProbeResult] | None, runtime_probes: bool, now: str,
-                      catalog: ImageCatalog) -> Outcome | None:
+                      runtime: list[ProbeResult] | None, runtime_probes: bool, actuation: dict | None,
+                      now: str, catalog: ImageCatalog) -> Outcome | None:
     body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
@@ -234,6 +236,7 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         "conditions": merge_conditions(previous.get("conditions"), conditions, now),
         "components": {k: v.to_dict() for k, v in sorted(components.items())},
         "drift": drift_status,
+        "actuation": actuation if actuation is not None else previous.get("actuation"),
     }
     outcome.status = status
     outcome.status_written = _write_status(kube, namespace, name, previous, status)

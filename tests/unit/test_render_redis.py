@@ -28,7 +28,10 @@ def test_standalone_is_exactly_one_server_without_sentinels():
     }
     sts = objs[("StatefulSet", "dev-redis")]
     assert sts["spec"]["replicas"] == 1
-    assert container(sts)["command"] == ["redis-server", "/etc/parity/redis/redis.conf"]
+    command = container(sts)["command"]
+    # Runs from a writable copy of the rendered file, so CONFIG REWRITE can persist live changes.
+    assert command[:2] == ["sh", "-c"] and command[2].endswith("exec redis-server /data/conf/redis.conf")
+    assert "cp /etc/parity/redis/redis.conf /data/conf/redis.conf" in command[2]
     assert "start-redis.sh" not in objs[("ConfigMap", "dev-redis-config")]["data"]
 
 
@@ -100,22 +103,6 @@ def test_headless_services_publish_not_ready_members():
     assert objs[("StatefulSet", "dev-sentinel")]["spec"]["serviceName"] == "dev-sentinel-headless"
 
 
-def test_config_changes_roll_the_pods_through_the_hash_annotation():
-    def hashes(raw):
-        objs = redis_objects(raw)
-        return {name: objs[("StatefulSet", name)]["spec"]["template"]["metadata"]["annotations"][
-            "parity.dev/config-hash"] for name in ("dev-redis", "dev-sentinel")}
-
-    base = hashes({})
-    assert hashes({}) == base
-    changed_config = hashes({"config": {"maxmemory": "64mb"}})
-    assert changed_config["dev-redis"] != base["dev-redis"]
-    assert changed_config["dev-sentinel"] == base["dev-sentinel"]
-    changed_sentinel = hashes({"sentinel": {"downAfterMilliseconds": 9000}})
-    assert changed_sentinel["dev-sentinel"] != base["dev-sentinel"]
-    assert changed_sentinel["dev-redis"] == base["dev-redis"]
-
-
 def test_image_from_version_and_override_used_by_both_redis_and_sentinel():
     objs = redis_objects({"version": "7.2.5"})
     assert container(objs[("StatefulSet", "dev-redis")])["image"] == "redis:7.2.5"
@@ -123,3 +110,15 @@ def test_image_from_version_and_override_used_by_both_redis_and_sentinel():
     objs = redis_objects({"image": "registry.local/redis:7"})
     assert container(objs[("StatefulSet", "dev-redis")])["image"] == "registry.local/redis:7"
     assert container(objs[("StatefulSet", "dev-sentinel")])["image"] == "registry.local/redis:7"
+
+
+def test_settings_change_live_while_script_changes_replace_pods():
+    def template_annotations(raw_redis: dict) -> list[dict]:
+        objs = redis_objects(raw_redis)
+        return [objs[("StatefulSet", n)]["spec"]["template"]["metadata"]["annotations"]
+                for n in ("dev-redis", "dev-sentinel")]
+    base = template_annotations({"config": {"maxmemory": "256mb"}})
+    # A settings change reaches the processes through CONFIG SET / SENTINEL SET, not a roll.
+    assert base == template_annotations({"config": {"maxmemory": "512mb"}, "sentinel": {"downAfterMilliseconds": 9000}})
+    # The start scripts name the master group: changing it must replace the pods.
+    assert base != template_annotations({"config": {"maxmemory": "256mb"}, "sentinel": {"masterGroupName": "other"}})

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import time
+
 import kopf
 
 from parity import metrics
+from parity.actuation import actuate_environment
 from parity.api import SpecError
+from parity.kube import resources
 from parity.kube.client import KubeError
-from parity.reconcile import Outcome, sync_environment
+from parity.reconcile import Outcome, now_iso, sync_environment
+from parity.runtime import collect_runtime
+
+# After settings were changed, wait this long before probing: Patroni applies a new dynamic
+# configuration on its next loop (loop_wait), and a probe sooner would report the old values
+# as drift for one pass.
+SETTLE_AFTER_ACTUATION_SECONDS = 12
 
 
 def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_changes: bool,
@@ -19,7 +29,7 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
         with metrics.RECONCILE_SECONDS.labels(trigger).time():
             return sync_environment(memo.kube, namespace, name, apply_changes=apply_changes,
                                     runtime=memo.runtime.get(key), runtime_probes=memo.config.runtime_probes,
-                                    catalog=memo.config.images)
+                                    actuation=memo.actuation.get(key), catalog=memo.config.images)
 
     try:
         if coalesce:
@@ -44,3 +54,22 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
 def post_events(outcome: Outcome) -> None:
     for event in outcome.events:
         kopf.event(outcome.body, type=event.type, reason=event.reason, message=event.message)
+
+
+def refresh_runtime(memo: kopf.Memo, namespace: str, name: str, logger=None) -> None:
+    """The runtime side of one environment: push its settings into the running services
+    (parity.actuation), then probe them (parity.runtime). The next sync writes both into status."""
+    key = (namespace, name)
+    body = memo.kube.get(resources.ENVIRONMENT.object_path(name, namespace))
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return
+    outcome = actuate_environment(memo.kube, body, now=now_iso(), endpoint_map=memo.config.endpoint_map)
+    if outcome is not None:
+        memo.actuation[key] = outcome.record
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+        if outcome.changes:
+            if logger is not None:
+                logger.info("changed %d setting(s) on the running services", len(outcome.changes))
+            time.sleep(SETTLE_AFTER_ACTUATION_SECONDS)
+    memo.runtime[key] = collect_runtime(memo.kube, body, endpoint_map=memo.config.endpoint_map, logger=logger)

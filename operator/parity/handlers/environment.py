@@ -5,7 +5,7 @@ from __future__ import annotations
 import kopf
 
 from parity import constants, metrics
-from parity.handlers.common import run_sync
+from parity.handlers.common import refresh_runtime, run_sync
 
 ENV = dict(group=constants.GROUP, version=constants.VERSION, plural=constants.ENVIRONMENT_PLURAL)
 
@@ -13,8 +13,12 @@ ENV = dict(group=constants.GROUP, version=constants.VERSION, plural=constants.EN
 @kopf.on.resume(**ENV, retries=20, backoff=5, timeout=600)
 @kopf.on.create(**ENV, retries=20, backoff=5, timeout=600)
 @kopf.on.update(**ENV, retries=20, backoff=5, timeout=600)
-def reconcile_environment(namespace: str, name: str, memo: kopf.Memo, logger, **_) -> None:
+def reconcile_environment(namespace: str, name: str, reason: str, memo: kopf.Memo, logger, **_) -> None:
     run_sync(memo, namespace, name, trigger="environment", apply_changes=True, logger=logger)
+    if reason == "update" and memo.config.runtime_probes:
+        # A changed setting reaches the running services now, not at the next timer pass.
+        refresh_runtime(memo, namespace, name, logger)
+        run_sync(memo, namespace, name, trigger="environment", apply_changes=False, coalesce=True, logger=logger)
 
 
 @kopf.on.delete(**ENV, optional=True)
@@ -25,6 +29,7 @@ def forget_environment(namespace: str, name: str, memo: kopf.Memo, **_) -> None:
     memo.triggers.run((namespace, name), lambda: metrics.forget_environment(namespace, name))
     memo.triggers.forget((namespace, name))
     memo.runtime.pop((namespace, name), None)
+    memo.actuation.pop((namespace, name), None)
 
 
 @kopf.index(**ENV)

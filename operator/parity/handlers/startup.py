@@ -52,6 +52,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     memo.kube = Kube.connect()
     memo.triggers = Triggers()
     memo.runtime = {}  # (namespace, name) -> last probe results; cleaned on deletion
+    memo.actuation = {}  # (namespace, name) -> last status.actuation record; cleaned on deletion
     memo.metrics_server = metrics.serve(config.metrics_port)
     logger.info("parity operator configured: %s; API %s", config, memo.kube.host)
 

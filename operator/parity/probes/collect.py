@@ -114,26 +114,14 @@ def probe_environment(
     `endpoint_map` is the operator's own override configuration (load_endpoint_map); nothing
     on the ParityEnvironment redirects a probe. The PostgreSQL password is sent only to the
     primary Service the operator created for this environment (or to a configured override)."""
-    metadata = body.get("metadata") or {}
-    name, namespace = metadata.get("name", ""), metadata.get("namespace", "")
     try:
-        spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
-        endpoints = resolve_endpoints(name, namespace, spec, endpoint_map)
+        targets = environment_targets(kube, body, endpoint_map)
     except (SpecError, EndpointError) as err:
-        return [ProbeResult(c, f"{namespace}/{name}", error=str(err)) for c in ("etcd", "postgres", "redis")]
-    withheld = None
-    if "postgres" not in overridden_components(namespace, name, endpoint_map):
-        withheld = untrusted_postgres_service(kube, namespace, name, metadata.get("uid", ""))
-    if withheld:
-        # No DSN: Patroni's REST API is still read, no SQL connection (and so no password) is made.
-        endpoints = replace(endpoints, postgres=None)
-        credentials = Credentials()
-    else:
-        try:
-            secret = kube.get(_SECRETS.object_path(credentials_secret_name(name), namespace))
-        except Exception:  # noqa: BLE001 - without the password the REST side is still worth reading
-            secret = None
-        credentials = credentials_from_secret((secret or {}).get("data"))
+        metadata = body.get("metadata") or {}
+        where = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
+        return [ProbeResult(c, where, error=str(err)) for c in ("etcd", "postgres", "redis")]
+    spec, endpoints, credentials, withheld = targets
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     parameter_names, config_keys = names_to_probe(spec, baseline.environment if baseline is not None else None)
     results = asyncio.run(
         probe_services(
@@ -144,6 +132,28 @@ def probe_environment(
         results.append(ProbeResult("postgres", f"{namespace}/{postgres_render.primary_service_name(name)}",
                                    error=withheld))
     return results
+
+
+def environment_targets(kube, body: dict, endpoint_map: Mapping[str, Mapping[str, Any]] | None = None
+                        ) -> tuple[EnvironmentSpec, ServiceEndpoints, Credentials, str | None]:
+    """(spec, endpoints, credentials, why the PostgreSQL password is withheld or None) of one
+    environment, for the probes and the actuators alike. Blocking. Raises SpecError or
+    EndpointError. When the password is withheld, endpoints.postgres is None and the
+    credentials are empty: only Patroni's REST API is used, no SQL connection is made."""
+    metadata = body.get("metadata") or {}
+    name, namespace = metadata.get("name", ""), metadata.get("namespace", "")
+    spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
+    endpoints = resolve_endpoints(name, namespace, spec, endpoint_map)
+    withheld = None
+    if "postgres" not in overridden_components(namespace, name, endpoint_map):
+        withheld = untrusted_postgres_service(kube, namespace, name, metadata.get("uid", ""))
+    if withheld:
+        return spec, replace(endpoints, postgres=None), Credentials(), withheld
+    try:
+        secret = kube.get(_SECRETS.object_path(credentials_secret_name(name), namespace))
+    except Exception:  # noqa: BLE001 - without the password the REST side is still worth reading
+        secret = None
+    return spec, endpoints, credentials_from_secret((secret or {}).get("data")), None
 
 
 def untrusted_postgres_service(kube, namespace: str, name: str, env_uid: str) -> str | None:

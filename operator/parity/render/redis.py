@@ -199,6 +199,17 @@ def sentinel_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
 
 # --- objects ---------------------------------------------------------------------------------
 
+# Settings the operator changes in the running processes (CONFIG SET + CONFIG REWRITE,
+# SENTINEL SET: parity.actuate.redis) rather than by replacing the pods: a rolling replacement
+# of Redis members loses the data of each one it restarts (emptyDir) and moves the primary.
+LIVE_SETTINGS_FILES = ("redis.conf", "sentinel-group.conf")
+
+
+def _restart_data(data: dict[str, str]) -> dict[str, str]:
+    """The part of a ConfigMap whose change must replace the pods: the scripts, not the settings."""
+    return {k: v for k, v in data.items() if k not in LIVE_SETTINGS_FILES}
+
+
 def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_: str, container: dict,
                  config_map_: str, data: dict[str, str], *, version: str | None, parallel: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {"replicas": replicas, "serviceName": service_name_}
@@ -213,7 +224,7 @@ def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_
     spec["selector"] = {"matchLabels": owner.selector(app)}
     spec["template"] = {
         "metadata": owner.pod_metadata(c.COMPONENT_REDIS, app, version=version,
-                                       annotations={ANNOTATION_CONFIG_HASH: config_hash(data)}),
+                                       annotations={ANNOTATION_CONFIG_HASH: config_hash(_restart_data(data))}),
         "spec": pod_spec([container], volumes=volumes),
     }
     return {
@@ -234,7 +245,9 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
     if spec.mode == "sentinel":
         command = ["sh", f"{CONFIG_DIR}/start-redis.sh"]
     else:
-        command = ["redis-server", f"{CONFIG_DIR}/redis.conf"]
+        # A writable copy, so that CONFIG REWRITE can persist what the operator changes live.
+        command = ["sh", "-c", f"mkdir -p {DATA_DIR}/conf && cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf "
+                   f"&& exec redis-server {DATA_DIR}/conf/redis.conf"]
     container = with_resources({
         "name": APP,
         "image": images.redis_image(spec, owner.images),

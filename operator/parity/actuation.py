@@ -1,0 +1,63 @@
+"""Push an environment's runtime settings into its running services (the timer's job, before it
+probes): spec changes always, hand-made changes too under `policy: enforce`.
+
+    spec + status.actuation.applied → settings_to_apply → actuate/* (concurrently) → summarize
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Mapping
+
+from parity.actuate.base import ActuationResult, desired_settings, settings_to_apply
+from parity.actuate.outcome import ActuationOutcome, summarize
+from parity.actuate.patroni import actuate_patroni
+from parity.actuate.redis import actuate_redis, actuate_sentinels
+from parity.api import SpecError
+from parity.probes.collect import environment_targets
+from parity.probes.endpoints import EndpointError, postgres_conninfo
+
+log = logging.getLogger(__name__)
+# Only an environment whose members are all up is actuated: while it is being built, Patroni
+# and Redis are not there to answer, and bootstrap already applies the spec.
+ACTUATED_PHASES = ("Ready", "Degraded")
+
+
+def actuate_environment(kube, body: dict, *, now: str,
+                        endpoint_map: Mapping[str, Mapping[str, Any]] | None = None,
+                        timeout: float = 10.0) -> ActuationOutcome | None:
+    """Blocking; never raises for a service that does not answer (that is in the record).
+    None when nothing was attempted (environment not up yet, or its spec unreadable)."""
+    status = body.get("status") or {}
+    if status.get("phase") not in ACTUATED_PHASES:
+        return None
+    try:
+        spec, endpoints, credentials, _ = environment_targets(kube, body, endpoint_map)
+    except (SpecError, EndpointError) as err:
+        log.warning("not actuating %s: %s", body.get("metadata", {}).get("name"), err)
+        return None
+    previous = status.get("actuation") or None
+    desired = desired_settings(spec)
+    wanted = settings_to_apply(desired, (previous or {}).get("applied") if previous else None,
+                               enforce=spec.drift.policy == "enforce")
+    if not wanted:
+        return ActuationOutcome(record=previous or {"applied": {}})
+    results = asyncio.run(_actuate(spec, endpoints, credentials, wanted, timeout))
+    return summarize(previous, desired, wanted, results, now)
+
+
+async def _actuate(spec, endpoints, credentials, wanted: dict[str, Any], timeout: float) -> list[ActuationResult]:
+    postgres = {p: v for p, v in wanted.items() if p.startswith("postgres.")}
+    redis = {p: v for p, v in wanted.items() if p.startswith("redis.config.")}
+    sentinel = {p: v for p, v in wanted.items() if p.startswith("redis.sentinel.")}
+    tasks = []
+    if postgres and endpoints.patroni:
+        tasks.append(actuate_patroni(endpoints.patroni, postgres, conninfo=postgres_conninfo(endpoints, credentials),
+                                     password=credentials.postgres_password, timeout=timeout))
+    if redis and endpoints.redis:
+        tasks.append(actuate_redis(endpoints.redis, redis, password=credentials.redis_password, timeout=timeout))
+    if sentinel and endpoints.sentinel:
+        tasks.append(actuate_sentinels(endpoints.sentinel, spec.redis.sentinel.master_group_name, sentinel,
+                                       password=credentials.redis_password, timeout=timeout))
+    return list(await asyncio.gather(*tasks))

@@ -1,0 +1,160 @@
+"""Actuation planners: which settings a pass pushes, what PATCH /config / CONFIG SET / SENTINEL SET
+they become, and what status and Events say afterwards (no secret in any of them)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from parity.actuate.base import (
+    REDACTED,
+    ActuationResult,
+    Change,
+    Refused,
+    applied_token,
+    desired_settings,
+    settings_to_apply,
+    with_retries,
+)
+from parity.actuate.outcome import EVENT_SETTINGS_APPLIED, summarize
+from parity.actuate.patroni import pending_restarts, plan_config_patch
+from parity.actuate.redis import plan_config_set, plan_sentinel_set
+from parity.api import parse_environment
+
+
+def spec(**sections):
+    return parse_environment(sections, source="test")
+
+
+def test_desired_settings_cover_parameters_patroni_redis_and_sentinel():
+    settings = desired_settings(spec(postgres={"parameters": {"work_mem": "8MB"}, "patroni": {"ttl": 40}},
+                                     redis={"config": {"maxmemory": "256mb"}, "sentinel": {"quorum": 2}}))
+    assert settings["postgres.parameters.work_mem"] == "8MB"
+    assert settings["postgres.patroni.ttl"] == 40
+    assert settings["postgres.patroni.synchronousMode"] is False
+    assert settings["redis.config.maxmemory"] == "256mb"
+    assert settings["redis.sentinel.downAfterMilliseconds"] == 5000
+    standalone = desired_settings(spec(redis={"mode": "standalone"}))
+    assert not any(p.startswith("redis.sentinel.") for p in standalone)
+
+
+def test_report_policy_pushes_only_what_the_spec_changed():
+    desired = {"postgres.parameters.work_mem": "8MB", "redis.config.maxmemory": "256mb"}
+    applied = {"postgres.parameters.work_mem": "4MB", "redis.config.maxmemory": "256mb",
+               "postgres.parameters.gone": "1"}
+    chosen = settings_to_apply(desired, applied, enforce=False)
+    assert chosen == {"postgres.parameters.work_mem": "8MB", "postgres.parameters.gone": None}
+
+
+def test_enforce_pushes_everything_and_first_pass_pushes_everything():
+    desired = {"postgres.parameters.work_mem": "8MB", "redis.config.maxmemory": "256mb"}
+    applied = {p: applied_token(p, v) for p, v in desired.items()}
+    assert settings_to_apply(desired, applied, enforce=True) == desired
+    assert settings_to_apply(desired, None, enforce=False) == desired
+    assert settings_to_apply(desired, applied, enforce=False) == {}
+
+
+def test_credentials_are_hashed_in_status_and_redacted_in_messages():
+    token = applied_token("redis.config.masterauth", "hunter2")
+    assert token.startswith("sha256:") and "hunter2" not in token
+    text = Change("redis.config.requirepass", "redis-0", "old-secret", "new-secret").describe()
+    assert "secret" not in text.replace("requirepass", "") and REDACTED in text
+
+
+def test_patroni_patch_only_sends_what_differs_by_meaning():
+    config = {"ttl": 30, "loop_wait": 10, "postgresql": {"parameters": {"work_mem": "4096kB", "max_connections": 100,
+                                                                        "old": "x"}}}
+    wanted = {"postgres.parameters.work_mem": "4MB", "postgres.parameters.max_connections": "200",
+              "postgres.parameters.old": None, "postgres.patroni.ttl": 30, "postgres.patroni.loopWait": 5}
+    patch, changes, already = plan_config_patch(config, wanted)
+    assert patch == {"postgresql": {"parameters": {"max_connections": "200", "old": None}}, "loop_wait": 5}
+    assert {c.path for c in changes} == {"postgres.parameters.max_connections", "postgres.parameters.old",
+                                        "postgres.patroni.loopWait"}
+    assert set(already) == {"postgres.parameters.work_mem", "postgres.patroni.ttl"}
+
+
+def test_patroni_patch_replaces_a_parameter_spelled_differently():
+    patch, _, _ = plan_config_patch({"postgresql": {"parameters": {"DateStyle": "ISO"}}},
+                                    {"postgres.parameters.datestyle": "ISO, DMY"})
+    assert patch == {"postgresql": {"parameters": {"DateStyle": None, "datestyle": "ISO, DMY"}}}
+
+
+def test_patroni_patch_writes_defaults_the_dcs_does_not_hold_without_calling_them_changes():
+    patch, changes, already = plan_config_patch({}, {"postgres.patroni.synchronousMode": False})
+    assert patch == {"synchronous_mode": False} and changes == [] and already == ["postgres.patroni.synchronousMode"]
+    patch, changes, _ = plan_config_patch({"synchronous_mode": "off"}, {"postgres.patroni.synchronousMode": True})
+    assert patch == {"synchronous_mode": True} and changes[0].before == "off"
+
+
+def test_pending_restarts_lists_members():
+    cluster = {"members": [{"name": "b", "pending_restart": True}, {"name": "a"}, {"name": "c", "pending_restart": True}]}
+    assert pending_restarts(cluster) == ["b", "c"]
+
+
+def test_redis_config_set_compares_units_and_skips_removed_keys():
+    changes, already = plan_config_set({"maxmemory": "268435456", "maxmemory-policy": "noeviction"},
+                                       {"redis.config.maxmemory": "256mb", "redis.config.maxmemory-policy": "allkeys-lru",
+                                        "redis.config.gone": None})
+    assert already == ["redis.config.maxmemory"]
+    assert [(c.path, c.before, c.after) for c in changes] == [("redis.config.maxmemory-policy", "noeviction",
+                                                               "allkeys-lru")]
+
+
+def test_sentinel_set_uses_sentinel_option_names():
+    changes, already = plan_sentinel_set({"down-after-milliseconds": "30000", "quorum": "2"},
+                                         {"redis.sentinel.downAfterMilliseconds": 5000, "redis.sentinel.quorum": 2})
+    assert already == ["redis.sentinel.quorum"]
+    assert [(c.path, c.before, c.after) for c in changes] == [("redis.sentinel.downAfterMilliseconds", "30000", 5000)]
+
+
+def test_summary_tells_spec_changes_from_corrections():
+    previous = {"applied": {"postgres.parameters.work_mem": "4MB", "redis.config.maxmemory": "256mb"}}
+    desired = {"postgres.parameters.work_mem": "8MB", "redis.config.maxmemory": "256mb"}
+    wanted = dict(desired)
+    results = [
+        ActuationResult("postgres", changes=[Change("postgres.parameters.work_mem", "Patroni DCS", "4MB", "8MB")],
+                        applied=["postgres.parameters.work_mem"]),
+        ActuationResult("redis", changes=[Change("redis.config.maxmemory", "redis-1:6379", "1gb", "256mb")],
+                        applied=["redis.config.maxmemory"]),
+    ]
+    outcome = summarize(previous, desired, wanted, results, "2026-01-01T00:00:00Z")
+    assert outcome.record["applied"]["postgres.parameters.work_mem"] == "8MB"
+    reasons = {e.reason: e.message for e in outcome.events}
+    assert "postgres.parameters.work_mem on Patroni DCS: 4MB → 8MB" in reasons[EVENT_SETTINGS_APPLIED]
+    assert "redis.config.maxmemory on redis-1:6379: 1gb → 256mb" in reasons["DriftCorrected"]
+    assert "work_mem" not in reasons["DriftCorrected"]
+
+
+def test_summary_keeps_applied_when_a_pass_fails():
+    previous = {"applied": {"postgres.parameters.work_mem": "4MB"}}
+    desired = {"postgres.parameters.work_mem": "8MB"}
+    failed = ActuationResult("postgres", errors=["Patroni http://x:8008: ConnectError"])
+    outcome = summarize(previous, desired, desired, [failed], "2026-01-01T00:00:00Z")
+    assert outcome.record["applied"] == {"postgres.parameters.work_mem": "4MB"}
+    assert outcome.record["errors"] == ["Patroni http://x:8008: ConnectError"]
+    assert [e.reason for e in outcome.events] == ["ActuationFailed"]
+    again = summarize(outcome.record, desired, desired, [failed], "2026-01-01T00:01:00Z")
+    assert again.events == []  # the same failure is announced once
+
+
+def test_retries_stop_at_a_refusal_and_retry_transient_errors():
+    calls = []
+
+    async def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("refused")
+        return "ok"
+
+    assert asyncio.run(with_retries(flaky, attempts=3, within=10)) == "ok" and len(calls) == 3
+
+    refusals = []
+
+    async def refuse():
+        refusals.append(1)
+        raise Refused("no")
+
+    with pytest.raises(Refused):
+        asyncio.run(with_retries(refuse, attempts=3, within=10))
+    assert len(refusals) == 1
