@@ -1,0 +1,146 @@
+"""Spec changes reach the running services, and hand-made changes are reported, then reverted
+under `policy: enforce` — on the real node, against the processes the operator deployed.
+
+One environment for the module; the tests run in order and build on each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import psycopg
+import pytest
+import redis
+from e2e_support import apply_local_sample, kjson
+from support import wait_until
+
+ENV = "dev"
+MEMBERS = 3
+
+
+@pytest.fixture(scope="module")
+def env(plane, e2e_namespace):
+    apply_local_sample(plane, e2e_namespace)
+    # The first actuation pass records what is in effect (bootstrap applied the spec).
+    wait_until(lambda: _status(plane, e2e_namespace).get("actuation", {}).get("applied"),
+               timeout=120, interval=3, what="status.actuation.applied")
+    return plane, e2e_namespace
+
+
+def _status(plane, ns: str) -> dict:
+    return kjson(plane, "get", "penv", ENV, "-n", ns).get("status") or {}
+
+
+def _patch_spec(plane, ns: str, patch: dict) -> None:
+    plane.kubectl("patch", "penv", ENV, "-n", ns, "--type=merge", "-p", json.dumps({"spec": patch}))
+
+
+def _password(plane, ns: str) -> str:
+    data = kjson(plane, "get", "secret", f"{ENV}-postgres-credentials", "-n", ns)["data"]
+    return base64.b64decode(data["superuser-password"]).decode()
+
+
+def _member_host(ns: str, i: int) -> str:
+    return f"{ENV}-postgres-{i}.{ENV}-postgres.{ns}.svc"
+
+
+def _pg(ns: str, i: int, password: str, query: str, *params):
+    with psycopg.connect(host=_member_host(ns, i), port=5432, user="postgres", password=password,
+                         dbname="postgres", connect_timeout=5, autocommit=True) as conn:
+        cur = conn.execute(query, params or None)
+        return cur.fetchall() if cur.description else None
+
+
+def _work_mem_everywhere(ns: str, password: str) -> list[str]:
+    return [_pg(ns, i, password, "SELECT setting || unit FROM pg_settings WHERE name = 'work_mem'")[0][0]
+            for i in range(MEMBERS)]
+
+
+def _primary(ns: str, password: str) -> int:
+    for i in range(MEMBERS):
+        if not _pg(ns, i, password, "SELECT pg_is_in_recovery()")[0][0]:
+            return i
+    raise AssertionError("no member is out of recovery")
+
+
+def _events(plane, ns: str, reason: str) -> list[str]:
+    items = kjson(plane, "get", "events", "-n", ns, "--field-selector",
+                  f"involvedObject.kind=ParityEnvironment,involvedObject.name={ENV},reason={reason}")["items"]
+    return [e.get("message", "") for e in items]
+
+
+def _runtime_findings(plane, ns: str) -> dict[str, dict]:
+    drift = _status(plane, ns).get("drift") or {}
+    return {f["path"]: f for f in drift.get("findings") or [] if f.get("level") == "runtime"}
+
+
+def test_work_mem_change_reaches_every_member(env):
+    plane, ns = env
+    password = _password(plane, ns)
+    assert set(_work_mem_everywhere(ns, password)) == {"4096kB"}
+    _patch_spec(plane, ns, {"postgres": {"parameters": {"work_mem": "12MB"}}})
+    wait_until(lambda: set(_work_mem_everywhere(ns, password)) == {"12288kB"}, timeout=90, interval=3,
+               what="work_mem 12MB in pg_settings on every member")
+    wait_until(lambda: _status(plane, ns)["actuation"]["applied"].get("postgres.parameters.work_mem") == "12MB",
+               timeout=60, interval=3, what="status.actuation.applied to record work_mem")
+    assert any("postgres.parameters.work_mem on Patroni DCS: 4MB → 12MB" in m
+               for m in _events(plane, ns, "SettingsApplied"))
+    wait_until(lambda: "postgres.parameters.work_mem" not in _runtime_findings(plane, ns), timeout=60, interval=3,
+               what="no runtime finding for work_mem")
+
+
+def test_hand_made_changes_are_reported_with_the_command_that_undoes_them(env):
+    plane, ns = env
+    password = _password(plane, ns)
+    primary = _primary(ns, password)
+    _pg(ns, primary, password, "ALTER SYSTEM SET work_mem = '1GB'")
+    _pg(ns, primary, password, "SELECT pg_reload_conf()")
+    members = [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
+                           decode_responses=True) for i in range(3)]
+    for member in members:
+        member.config_set("maxmemory", "100mb")
+    for i in range(3):
+        sentinel = redis.Redis(host=f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", port=26379,
+                               socket_timeout=5, decode_responses=True)
+        sentinel.execute_command("SENTINEL", "SET", "mymaster", "down-after-milliseconds", "12345")
+
+    def reported():
+        found = _runtime_findings(plane, ns)
+        wanted = ("postgres.parameters.work_mem", "redis.config.maxmemory", "redis.sentinel.downAfterMilliseconds")
+        return found if all(p in found for p in wanted) else None
+
+    found = wait_until(reported, timeout=90, interval=3, what="runtime findings for the three hand-made changes")
+    assert "ALTER SYSTEM RESET work_mem" in found["postgres.parameters.work_mem"]["remediation"]
+    assert "CONFIG SET maxmemory" in found["redis.config.maxmemory"]["remediation"]
+    assert "SENTINEL SET mymaster down-after-milliseconds" in found["redis.sentinel.downAfterMilliseconds"][
+        "remediation"]
+    assert found["postgres.parameters.work_mem"]["severity"] in ("info", "warning", "critical")
+    assert _events(plane, ns, "DriftDetected")
+    # Under `report` nothing is reverted: the running values are still the hand-made ones.
+    assert _pg(ns, primary, password, "SHOW work_mem")[0][0] == "1GB"
+    assert {m.config_get("maxmemory")["maxmemory"] for m in members} == {str(100 * 1024 * 1024)}
+
+
+def test_enforce_reverts_them_and_says_what_it_changed(env):
+    plane, ns = env
+    password = _password(plane, ns)
+    _patch_spec(plane, ns, {"drift": {"policy": "enforce"}})
+    wait_until(lambda: set(_work_mem_everywhere(ns, password)) == {"12288kB"}, timeout=90, interval=3,
+               what="work_mem back to the spec's 12MB")
+    members = [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
+                           decode_responses=True) for i in range(3)]
+    wait_until(lambda: {m.config_get("maxmemory")["maxmemory"] for m in members} == {str(256 * 1024 * 1024)},
+               timeout=60, interval=3, what="maxmemory back to 256mb on every member")
+    for i in range(3):
+        sentinel = redis.Redis(host=f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", port=26379,
+                               socket_timeout=5, decode_responses=True)
+        master = sentinel.execute_command("SENTINEL", "MASTER", "mymaster")
+        values = dict(zip(master[::2], master[1::2])) if isinstance(master, list) else master
+        assert str(values["down-after-milliseconds"]) != "12345"
+    corrected = " ".join(_events(plane, ns, "DriftCorrected"))
+    assert "postgres.parameters.work_mem" in corrected and "(ALTER SYSTEM)" in corrected
+    assert "redis.config.maxmemory" in corrected and "redis.sentinel.downAfterMilliseconds" in corrected
+    wait_until(lambda: not {"postgres.parameters.work_mem", "redis.config.maxmemory",
+                            "redis.sentinel.downAfterMilliseconds"} & set(_runtime_findings(plane, ns)),
+               timeout=60, interval=3, what="the runtime findings to clear")
