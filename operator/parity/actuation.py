@@ -10,13 +10,17 @@ import asyncio
 import logging
 from typing import Any, Mapping
 
+import httpx
+
 from parity.actuate.base import ActuationResult, desired_settings, settings_to_apply
 from parity.actuate.outcome import ActuationOutcome, summarize
 from parity.actuate.patroni import actuate_patroni
 from parity.actuate.redis import actuate_redis, actuate_sentinels
+from parity.actuate.rolling import describe_plan, roll_pending_restarts
 from parity.api import SpecError
 from parity.probes.collect import environment_targets
 from parity.probes.endpoints import EndpointError, postgres_conninfo
+from parity.probes.patroni import read_cluster
 
 log = logging.getLogger(__name__)
 # Only an environment whose members are all up is actuated: while it is being built, Patroni
@@ -61,3 +65,34 @@ async def _actuate(spec, endpoints, credentials, wanted: dict[str, Any], timeout
         tasks.append(actuate_sentinels(endpoints.sentinel, spec.redis.sentinel.master_group_name, sentinel,
                                        password=credentials.redis_password, timeout=timeout))
     return list(await asyncio.gather(*tasks))
+
+
+def pending_roll(kube, body: dict, *, endpoint_map: Mapping[str, Mapping[str, Any]] | None = None,
+                 timeout: float = 5.0) -> tuple[str, tuple[str, ...]] | None:
+    """(what the roll will do, Patroni REST URLs) when PostgreSQL members wait for a restart,
+    else None. Blocking; never raises."""
+    if (body.get("status") or {}).get("phase") not in ACTUATED_PHASES:
+        return None
+    try:
+        _, endpoints, _, _ = environment_targets(kube, body, endpoint_map)
+    except (SpecError, EndpointError):
+        return None
+    if not endpoints.patroni:
+        return None
+
+    async def read() -> dict:
+        async with httpx.AsyncClient(timeout=timeout) as client:
+            return (await read_cluster(client, list(endpoints.patroni)))[1]
+
+    try:
+        cluster = asyncio.run(read())
+    except Exception:  # noqa: BLE001 - Patroni not answering: the probes report it
+        return None
+    if not any(m.get("pending_restart") for m in cluster.get("members") or []):
+        return None
+    return describe_plan(cluster), tuple(endpoints.patroni)
+
+
+def roll_environment(rest_urls: tuple[str, ...], *, budget: float = 300.0) -> ActuationResult:
+    """The rolling restart (actuate/rolling.py). Blocking; never raises."""
+    return asyncio.run(roll_pending_restarts(rest_urls, budget=budget))

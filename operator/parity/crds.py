@@ -390,6 +390,8 @@ def _actuation_status() -> Schema:
         "lastAppliedAt": _string("When settings were last changed on a running service.", fmt="date-time"),
         "lastChanges": _array("The settings changed then: path, target, from → to.", {"type": "string"}),
         "pending": _array("What still waits for a restart of a member.", {"type": "string"}),
+        "rolling": _string("While a rolling restart runs: which members it restarts and in which order "
+                           "(also the Reconciling condition's message)."),
         "errors": _array("Why the last pass could not apply everything; it is retried on the next pass.",
                          {"type": "string"}),
     })

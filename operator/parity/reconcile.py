@@ -225,7 +225,8 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     phase = compute_phase(components, previous.get("phase"), missing)
     conditions = [
         ready_condition(phase, components, generation, missing),
-        reconciling_condition(phase, missing, generation),
+        reconciling_condition(phase, missing, generation,
+                              rolling=(actuation or previous.get("actuation") or {}).get("rolling")),
         condition(constants.CONDITION_STALLED, False, "Progressing", "no blocking problem", generation),
         drift_condition,
         *component_conditions(components, generation),

@@ -165,8 +165,15 @@ def ready_condition(phase: str, components: dict[str, ComponentStatus], generati
                      "waiting for " + (", ".join(waiting) or "children to be created"), generation)
 
 
-def reconciling_condition(phase: str, missing: Iterable[tuple[str, str]], generation: int | None) -> dict:
+REASON_ROLLING_RESTART = "RollingRestart"
+
+
+def reconciling_condition(phase: str, missing: Iterable[tuple[str, str]], generation: int | None,
+                          rolling: str | None = None) -> dict:
+    """`rolling`: what a rolling restart of running members is doing (status.actuation.rolling)."""
     missing = list(missing)
+    if rolling:
+        return condition(constants.CONDITION_RECONCILING, True, REASON_ROLLING_RESTART, rolling, generation)
     if missing:
         return condition(constants.CONDITION_RECONCILING, False, REASON_CHILD_MISSING,
                          f"not re-creating {describe_missing(missing)}: spec.drift.policy report only reports; "

@@ -158,3 +158,56 @@ def test_retries_stop_at_a_refusal_and_retry_transient_errors():
     with pytest.raises(Refused):
         asyncio.run(with_retries(refuse, attempts=3, within=10))
     assert len(refusals) == 1
+
+
+# --- rolling restart ------------------------------------------------------------------------
+
+from parity.actuate.outcome import summarize_roll, with_rolling  # noqa: E402
+from parity.actuate.rolling import RESTART, SWITCHOVER, describe_plan, plan_next_step  # noqa: E402
+from parity.status import reconciling_condition  # noqa: E402
+
+
+def member(name, role="replica", state="streaming", pending=False, lag=0):
+    return {"name": name, "role": role, "state": state, "pending_restart": pending, "lag": lag,
+            "api_url": f"http://{name}:8008/patroni"}
+
+
+def test_roll_restarts_replicas_first_one_at_a_time():
+    cluster = {"members": [member("pg-0", "leader", "running", True), member("pg-1", "sync_standby", pending=True),
+                           member("pg-2", pending=True)]}
+    step = plan_next_step(cluster)
+    assert (step.action, step.member, step.api_url) == (RESTART, "pg-1", "http://pg-1:8008")
+    assert describe_plan(cluster) == "restarting replicas pg-1, pg-2; then switching over from pg-0 and restarting it"
+
+
+def test_roll_waits_while_another_member_is_down():
+    cluster = {"members": [member("pg-0", "leader", "running"), member("pg-1", state="starting"),
+                           member("pg-2", pending=True)]}
+    assert plan_next_step(cluster) is None
+
+
+def test_roll_switches_over_to_the_synchronous_standby_before_restarting_the_leader():
+    cluster = {"members": [member("pg-0", "leader", "running", True), member("pg-1", lag=0),
+                           member("pg-2", "sync_standby", lag=10)]}
+    step = plan_next_step(cluster)
+    assert (step.action, step.member, step.candidate) == (SWITCHOVER, "pg-0", "pg-2")
+    # Without synchronous mode: the replica with the least lag.
+    cluster["members"][2]["role"] = "replica"
+    assert plan_next_step(cluster).candidate == "pg-1"
+
+
+def test_roll_of_a_single_member_restarts_it_in_place_and_stops_when_nothing_is_pending():
+    assert plan_next_step({"members": [member("pg-0", "leader", "running", True)]}).action == RESTART
+    assert plan_next_step({"members": [member("pg-0", "leader", "running"), member("pg-1")]}) is None
+
+
+def test_rolling_shows_in_status_and_is_cleared_after_the_roll():
+    record = with_rolling({"applied": {"a": "1"}}, "restarting replicas pg-1")
+    condition = reconciling_condition("Ready", [], 3, rolling=record["rolling"])
+    assert (condition["status"], condition["reason"]) == ("True", "RollingRestart")
+    assert condition["message"] == "restarting replicas pg-1"
+    done = summarize_roll(record, ActuationResult("postgres", changes=[
+        Change("postgres.members", "pg-1", "pending restart", "restarted")]), "2026-01-01T00:00:00Z")
+    assert "rolling" not in done.record and done.record["applied"] == {"a": "1"}
+    assert [e.reason for e in done.events] == ["RollingRestart"]
+    assert reconciling_condition("Ready", [], 3)["status"] == "False"

@@ -76,6 +76,32 @@ def summarize(previous: dict[str, Any] | None, desired: dict[str, Any], wanted: 
     return ActuationOutcome(record, events, changes)
 
 
+EVENT_ROLLING_RESTART = "RollingRestart"
+
+
+def with_rolling(record: dict[str, Any], description: str | None) -> dict[str, Any]:
+    """status.actuation while a roll runs (description) or after it (None). Pure."""
+    record = {k: v for k, v in record.items() if k != "rolling"}
+    return {**record, "rolling": description} if description else record
+
+
+def summarize_roll(record: dict[str, Any], result: ActuationResult, now: str) -> ActuationOutcome:
+    """status.actuation and Events after a rolling restart. Pure."""
+    record = with_rolling(record, None)
+    events = []
+    if result.changes:
+        record["lastAppliedAt"] = now
+        record["lastChanges"] = [c.describe() for c in result.changes][:MAX_LISTED]
+        events.append(ActuationEvent("Normal", EVENT_ROLLING_RESTART,
+                                     _listing("restarted PostgreSQL members for settings that need a restart",
+                                              result.changes)))
+    record["pending"] = sorted(result.pending)[:MAX_LISTED]
+    record["errors"] = sorted(result.errors)[:MAX_LISTED]
+    if result.errors:
+        events.append(ActuationEvent("Warning", EVENT_ACTUATION_FAILED, "; ".join(result.errors[:3])))
+    return ActuationOutcome({k: v for k, v in record.items() if v not in (None, [])}, events, result.changes)
+
+
 def _listing(head: str, changes: list[Change]) -> str:
     shown = "; ".join(c.describe() for c in changes[:8])
     more = f" and {len(changes) - 8} more" if len(changes) > 8 else ""

@@ -7,7 +7,8 @@ import time
 import kopf
 
 from parity import metrics
-from parity.actuation import actuate_environment
+from parity.actuate.outcome import summarize_roll, with_rolling
+from parity.actuation import actuate_environment, pending_roll, roll_environment
 from parity.api import SpecError
 from parity.kube import resources
 from parity.kube.client import KubeError
@@ -72,4 +73,24 @@ def refresh_runtime(memo: kopf.Memo, namespace: str, name: str, logger=None) -> 
             if logger is not None:
                 logger.info("changed %d setting(s) on the running services", len(outcome.changes))
             time.sleep(SETTLE_AFTER_ACTUATION_SECONDS)
+        else:
+            _roll_if_pending(memo, namespace, name, body, logger)
     memo.runtime[key] = collect_runtime(memo.kube, body, endpoint_map=memo.config.endpoint_map, logger=logger)
+
+
+def _roll_if_pending(memo: kopf.Memo, namespace: str, name: str, body: dict, logger=None) -> None:
+    """Restart the PostgreSQL members that wait for it, in order (actuate/rolling.py). Status
+    says Reconciling/RollingRestart while it runs; the roll is bounded and resumes next pass."""
+    key = (namespace, name)
+    roll = pending_roll(memo.kube, body, endpoint_map=memo.config.endpoint_map)
+    if roll is None:
+        return
+    description, urls = roll
+    record = memo.actuation.get(key) or (body.get("status") or {}).get("actuation") or {}
+    memo.actuation[key] = with_rolling(record, description)
+    run_sync(memo, namespace, name, trigger="rolling", apply_changes=False, coalesce=True, logger=logger)
+    result = roll_environment(urls)
+    outcome = summarize_roll(memo.actuation[key], result, now_iso())
+    memo.actuation[key] = outcome.record
+    for event in outcome.events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
