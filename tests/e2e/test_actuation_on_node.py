@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 
 import psycopg
 import pytest
@@ -88,6 +90,77 @@ def test_work_mem_change_reaches_every_member(env):
                for m in _events(plane, ns, "SettingsApplied"))
     wait_until(lambda: "postgres.parameters.work_mem" not in _runtime_findings(plane, ns), timeout=60, interval=3,
                what="no runtime finding for work_mem")
+
+
+class Writer(threading.Thread):
+    """Inserts rows through the primary Service until stopped; remembers every acknowledged id."""
+
+    def __init__(self, ns: str, password: str):
+        super().__init__(daemon=True)
+        self.ns, self.password = ns, password
+        self.acknowledged: list[int] = []
+        self.failures = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        next_id, conn = 1, None
+        while not self.stop.is_set():
+            try:
+                if conn is None:
+                    conn = psycopg.connect(host=f"{ENV}-postgres-primary.{self.ns}.svc", port=5432, user="postgres",
+                                           password=self.password, dbname="postgres", connect_timeout=3,
+                                           autocommit=True)
+                conn.execute("INSERT INTO roll_writes (id) VALUES (%s)", (next_id,))
+                self.acknowledged.append(next_id)
+                next_id += 1
+            except psycopg.Error:
+                self.failures += 1
+                next_id += 1  # an id whose write may or may not have landed is never reused
+                if conn is not None:
+                    conn.close()
+                conn = None
+                time.sleep(0.2)
+            time.sleep(0.05)
+        if conn is not None:
+            conn.close()
+
+
+def test_shared_buffers_change_rolls_the_members_without_losing_a_write(env):
+    plane, ns = env
+    password = _password(plane, ns)
+    primary = _primary(ns, password)
+    _pg(ns, primary, password, "CREATE TABLE IF NOT EXISTS roll_writes (id int PRIMARY KEY)")
+    writer = Writer(ns, password)
+    writer.start()
+    try:
+        _patch_spec(plane, ns, {"postgres": {"parameters": {"shared_buffers": "160MB"}}})
+
+        def rolled():
+            values = [_pg(ns, i, password, "SELECT setting::bigint * 8 FROM pg_settings WHERE name = "
+                                           "'shared_buffers'")[0][0] for i in range(MEMBERS)]
+            return values == [160 * 1024] * MEMBERS
+
+        wait_until(lambda: _safe(rolled), timeout=420, interval=5, what="shared_buffers 160MB on every member")
+        time.sleep(2)
+    finally:
+        writer.stop.set()
+        writer.join(timeout=30)
+    assert len(writer.acknowledged) > 20, "the writer made no progress"
+    primary = _primary(ns, password)
+    stored = {row[0] for row in _pg(ns, primary, password, "SELECT id FROM roll_writes")}
+    lost = [i for i in writer.acknowledged if i not in stored]
+    assert lost == [], f"{len(lost)} acknowledged writes lost in the roll"
+    messages = " ".join(_events(plane, ns, "RollingRestart"))
+    assert "restarted" in messages and "switchover" in messages
+    wait_until(lambda: "postgres.parameters.shared_buffers" not in _runtime_findings(plane, ns), timeout=60,
+               interval=3, what="no runtime finding for shared_buffers")
+
+
+def _safe(check):
+    try:
+        return check()
+    except psycopg.Error:
+        return False
 
 
 def test_hand_made_changes_are_reported_with_the_command_that_undoes_them(env):

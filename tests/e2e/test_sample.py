@@ -157,9 +157,15 @@ def test_primary_service_routes_to_the_leader_and_follows_a_switchover(sample):
     def pod_ip(name: str) -> str:
         return kjson(plane, "get", "pod", name, "-n", ns)["status"]["podIP"]
 
+    def routed() -> tuple[str, bool] | None:
+        try:
+            return primary_address()
+        except psycopg.OperationalError:
+            return None  # kube-proxy has not programmed the Service's endpoint yet
+
     members = patroni_cluster(ns)["members"]
     leader = next(m["name"] for m in members if m["role"] == "leader")
-    address, in_recovery = primary_address()
+    address, in_recovery = wait_until(routed, timeout=60, interval=2, what="the primary Service to answer")
     assert (address, in_recovery) == (pod_ip(leader), False)
 
     candidate = next(m["name"] for m in members if m["role"] == "sync_standby")

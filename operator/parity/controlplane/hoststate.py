@@ -9,6 +9,8 @@ reports what it could not undo instead of stopping at the first failure.
 
 from __future__ import annotations
 
+import re
+
 import json
 import os
 import shutil
@@ -73,8 +75,14 @@ def iptables_save(family: str) -> str | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
+_CHAIN_COUNTERS = re.compile(r"\s*\[\d+:\d+\]\s*$")
+
+
 def iptables_tables(dump: str) -> dict[str, list[str]]:
-    """`iptables-save` output split by table: {table: lines between `*table` and COMMIT}."""
+    """`iptables-save` output split by table: {table: lines between `*table` and COMMIT}.
+    Chain declarations lose their packet counters (`:INPUT ACCEPT [22:3377]` → `:INPUT ACCEPT`):
+    traffic moves them, and they are not state anybody set (iptables-restore takes the line
+    without them)."""
     tables: dict[str, list[str]] = {}
     current = None
     for line in dump.splitlines():
@@ -84,7 +92,7 @@ def iptables_tables(dump: str) -> dict[str, list[str]]:
         elif line.strip() == "COMMIT":
             current = None
         elif current is not None and not line.startswith("#"):
-            tables[current].append(line)
+            tables[current].append(_CHAIN_COUNTERS.sub("", line) if line.startswith(":") else line)
     return tables
 
 
