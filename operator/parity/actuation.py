@@ -12,12 +12,15 @@ from typing import Any, Mapping
 
 import httpx
 
+from parity.actuate.approval import APPROVAL_ANNOTATION, approved_settings, parse_approvals, pending_corrections
 from parity.actuate.base import ActuationResult, desired_settings, settings_to_apply
 from parity.actuate.outcome import ActuationOutcome, summarize
 from parity.actuate.patroni import actuate_patroni
 from parity.actuate.redis import actuate_redis, actuate_sentinels
 from parity.actuate.rolling import describe_plan, roll_pending_restarts
 from parity.api import SpecError
+from parity.drift.runtime import evaluate_runtime
+from parity.probes.base import ProbeResult
 from parity.probes.collect import environment_targets
 from parity.probes.endpoints import EndpointError, postgres_conninfo
 from parity.probes.patroni import read_cluster
@@ -28,11 +31,12 @@ log = logging.getLogger(__name__)
 ACTUATED_PHASES = ("Ready", "Degraded")
 
 
-def actuate_environment(kube, body: dict, *, now: str,
+def actuate_environment(kube, body: dict, *, now: str, runtime: list[ProbeResult] | None = None,
                         endpoint_map: Mapping[str, Mapping[str, Any]] | None = None,
                         timeout: float = 10.0) -> ActuationOutcome | None:
     """Blocking; never raises for a service that does not answer (that is in the record).
-    None when nothing was attempted (environment not up yet, or its spec unreadable)."""
+    None when nothing was attempted (environment not up yet, or its spec unreadable).
+    `runtime` is the last probe results: under `approve` they say which corrections are pending."""
     status = body.get("status") or {}
     if status.get("phase") not in ACTUATED_PHASES:
         return None
@@ -43,12 +47,35 @@ def actuate_environment(kube, body: dict, *, now: str,
         return None
     previous = status.get("actuation") or None
     desired = desired_settings(spec)
+    policy = spec.drift.policy
     wanted = settings_to_apply(desired, (previous or {}).get("applied") if previous else None,
-                               enforce=spec.drift.policy == "enforce")
-    if not wanted:
-        return ActuationOutcome(record=previous or {"applied": {}})
-    results = asyncio.run(_actuate(spec, endpoints, credentials, wanted, timeout))
-    return summarize(previous, desired, wanted, results, now)
+                               enforce=policy == "enforce")
+    pending: list[dict[str, str]] = []
+    approved: dict[str, Any] = {}
+    approval_error = None
+    if policy == "approve":
+        group = spec.redis.sentinel.master_group_name
+        pending = pending_corrections(evaluate_runtime(runtime or [], spec), desired, group)
+        annotations = (body.get("metadata") or {}).get("annotations") or {}
+        try:
+            approved = approved_settings(pending, parse_approvals(annotations.get(APPROVAL_ANNOTATION)), desired)
+        except ValueError as err:
+            approval_error = str(err)
+        wanted.update(approved)
+    if wanted:
+        results = asyncio.run(_actuate(spec, endpoints, credentials, wanted, timeout))
+        outcome = summarize(previous, desired, wanted, results, now)
+    else:
+        outcome = ActuationOutcome(record={k: v for k, v in (previous or {"applied": {}}).items()
+                                           if k != "pendingCorrections"})
+    # Applied approvals leave the list; the next probe shows whether they took.
+    done = set(approved) if wanted and not outcome.record.get("errors") else set()
+    left = [c for c in pending if c["path"] not in done]
+    if left:
+        outcome.record["pendingCorrections"] = left
+    if approval_error:
+        outcome.record["errors"] = sorted({*outcome.record.get("errors", []), approval_error})
+    return outcome
 
 
 async def _actuate(spec, endpoints, credentials, wanted: dict[str, Any], timeout: float) -> list[ActuationResult]:

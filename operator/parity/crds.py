@@ -276,8 +276,10 @@ def _environment_spec() -> Schema:
     }, required=("name",))
     properties["drift"] = _object("What the operator does about drift.", {
         "policy": _string("`report` records drift in status, Events and metrics; `enforce` also re-applies "
-                          "the desired children to undo live drift.", default="report",
-                          enum=("report", "enforce")),
+                          "the desired children to undo live drift and puts hand-changed runtime settings back; "
+                          "`approve` lists those runtime corrections in status.actuation.pendingCorrections and "
+                          "applies each only once approved (`parity drift approve`).", default="report",
+                          enum=("report", "approve", "enforce")),
         "ignore": _array("Path patterns (as in baseline rules) whose differences are not reported.",
                          {"type": "string"}, default=[]),
         "failOn": _string(f"Lowest severity ({_SEVERITY_HELP}) at which drift counts as a failure.",
@@ -390,6 +392,17 @@ def _actuation_status() -> Schema:
         "lastAppliedAt": _string("When settings were last changed on a running service.", fmt="date-time"),
         "lastChanges": _array("The settings changed then: path, target, from → to.", {"type": "string"}),
         "pending": _array("What still waits for a restart of a member.", {"type": "string"}),
+        "pendingCorrections": _array("Under policy approve: runtime corrections waiting for approval "
+                                     "(`parity drift approve -n NS NAME [--finding PATH]`).", _object(
+            "One correction: the setting, its running and desired values, what would be run.", {
+                "id": _string("Hash of the path and both values; an approval names it, so a value that "
+                              "changed after the approval is not corrected."),
+                "path": _string("The setting's spec path."),
+                "component": _string("etcd, postgres, redis or sentinel."),
+                "from": _string("The running value (credentials redacted)."),
+                "to": _string("The spec's value (credentials redacted)."),
+                "action": _string("What the operator would run."),
+            })),
         "rolling": _string("While a rolling restart runs: which members it restarts and in which order "
                            "(also the Reconciling condition's message)."),
         "errors": _array("Why the last pass could not apply everything; it is retried on the next pass.",

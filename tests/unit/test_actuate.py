@@ -211,3 +211,70 @@ def test_rolling_shows_in_status_and_is_cleared_after_the_roll():
     assert "rolling" not in done.record and done.record["applied"] == {"a": "1"}
     assert [e.reason for e in done.events] == ["RollingRestart"]
     assert reconciling_condition("Ready", [], 3)["status"] == "False"
+
+
+# --- approval -------------------------------------------------------------------------------
+
+from parity.actuate.approval import (  # noqa: E402
+    approved_settings,
+    correction_id,
+    parse_approvals,
+    pending_corrections,
+    render_approvals,
+)
+from parity.cli.drift import choose  # noqa: E402
+from parity.cli.errors import CliError  # noqa: E402
+from parity.drift.finding import Finding  # noqa: E402
+
+
+def runtime_finding(path, local):
+    return Finding(path=path, component=path.split(".")[0], level="runtime", change="modified", local=local)
+
+
+def test_pending_corrections_name_the_values_and_the_action():
+    desired = {"postgres.parameters.work_mem": "12MB", "redis.config.maxmemory": "256mb",
+               "redis.sentinel.downAfterMilliseconds": 5000}
+    findings = [runtime_finding("postgres.parameters.work_mem", "1GB"),
+                runtime_finding("redis.sentinel.downAfterMilliseconds", 12345),
+                runtime_finding("postgres.parameters.shared_buffers", "pending restart"),
+                runtime_finding("etcd.replicas", 2)]
+    pending = pending_corrections(findings, desired, "mymaster")
+    assert [c["path"] for c in pending] == ["postgres.parameters.work_mem", "redis.sentinel.downAfterMilliseconds"]
+    assert pending[0]["from"] == "1GB" and pending[0]["to"] == "12MB"
+    assert "ALTER SYSTEM RESET work_mem" in pending[0]["action"]
+    assert pending[1]["action"] == "SENTINEL SET mymaster down-after-milliseconds 5000 on every Sentinel"
+
+
+def test_only_approved_unchanged_corrections_are_applied():
+    desired = {"postgres.parameters.work_mem": "12MB", "redis.config.maxmemory": "256mb"}
+    shown_then = pending_corrections([runtime_finding("postgres.parameters.work_mem", "1GB"),
+                                      runtime_finding("redis.config.maxmemory", "100mb")], desired)
+    approvals = parse_approvals(render_approvals(shown_then[:1]))  # approve work_mem only
+    assert approved_settings(shown_then, approvals, desired) == {"postgres.parameters.work_mem": "12MB"}
+    # The running value changed after the approval: another id, so nothing is applied.
+    now = pending_corrections([runtime_finding("postgres.parameters.work_mem", "2GB")], desired)
+    assert now[0]["id"] != shown_then[0]["id"]
+    assert approved_settings(now, approvals, desired) == {}
+
+
+def test_correction_ids_do_not_carry_credentials():
+    assert "hunter2" not in correction_id("redis.config.masterauth", "hunter2", "other")
+    pending = pending_corrections([runtime_finding("redis.config.masterauth", "hunter2")],
+                                 {"redis.config.masterauth": "s3cret"})
+    assert "hunter2" not in str(pending) and "s3cret" not in str(pending)
+
+
+@pytest.mark.parametrize("text", ["not json", '{"path": "x"}', '[{"path": 1, "id": "a"}]'])
+def test_malformed_approvals_are_refused_with_the_annotation_named(text):
+    with pytest.raises(ValueError, match="approvals.parity.dev/corrections"):
+        parse_approvals(text)
+
+
+def test_cli_chooses_named_corrections_and_refuses_unknown_paths():
+    pending = [{"path": "a", "id": "1"}, {"path": "b", "id": "2"}]
+    assert choose(pending, [], "env") == pending
+    assert choose(pending, ["b", "b"], "env") == [{"path": "b", "id": "2"}]
+    with pytest.raises(CliError, match="--finding c: not a pending correction; pending: a, b"):
+        choose(pending, ["c"], "env")
+    with pytest.raises(CliError, match="no correction is pending"):
+        choose([], [], "env")

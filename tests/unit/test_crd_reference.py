@@ -55,7 +55,7 @@ def test_row_shows_type_default_constraints_and_description():
     assert rows["spec.postgres.parameters"].type == "map of string"
     assert rows["spec.drift.ignore"].type == "list of string"
     assert rows["spec.baselineRef.name"].constraints.startswith("required")
-    assert "one of `report`, `enforce`" in rows["spec.drift.policy"].constraints
+    assert "one of `report`, `approve`, `enforce`" in rows["spec.drift.policy"].constraints
 
 
 def test_reference_documents_strict_field_validation():

@@ -180,7 +180,7 @@ class ObservabilitySpec(Model):
 
 
 class DriftSpec(Model):
-    policy: Literal["report", "enforce"] = "report"
+    policy: Literal["report", "approve", "enforce"] = "report"
     ignore: list[str] = Field(default_factory=list)
     fail_on: Severity = "critical"
 

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "parity.cli.run",  # run (the operator)
     "parity.cli.docs",  # docs crd-reference
     "parity.cli.images",  # images build/import/list
+    "parity.cli.drift",  # drift approve
 )
 
 from parity.cli.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError  # noqa: F401  (re-exported)

@@ -64,7 +64,8 @@ def refresh_runtime(memo: kopf.Memo, namespace: str, name: str, logger=None) -> 
     body = memo.kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return
-    outcome = actuate_environment(memo.kube, body, now=now_iso(), endpoint_map=memo.config.endpoint_map)
+    outcome = actuate_environment(memo.kube, body, now=now_iso(), runtime=memo.runtime.get(key),
+                                  endpoint_map=memo.config.endpoint_map)
     if outcome is not None:
         memo.actuation[key] = outcome.record
         for event in outcome.events:

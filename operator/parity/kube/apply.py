@@ -65,3 +65,14 @@ def patch_status(kube: Kube, resource: Resource, namespace: str | None, name: st
     """Merge-patch the status subresource (None values remove keys)."""
     return kube.request("PATCH", resource.object_path(name, namespace) + "/status", body={"status": status},
                         content_type="application/merge-patch+json")
+
+
+def annotate(kube: Kube, resource: Resource, namespace: str | None, name: str, annotations: dict[str, str | None],
+             *, resource_version: str | None = None) -> dict:
+    """Merge-patch annotations on an object (None removes one). With `resource_version` the
+    write fails (409) if the object changed since it was read."""
+    metadata: dict = {"annotations": annotations}
+    if resource_version:
+        metadata["resourceVersion"] = resource_version
+    return kube.request("PATCH", resource.object_path(name, namespace), body={"metadata": metadata},
+                        content_type="application/merge-patch+json")
