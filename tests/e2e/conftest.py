@@ -79,6 +79,9 @@ def real_cluster(tmp_path_factory):
         plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
                       "crd/parityenvironments.parity.dev", "crd/paritybaselines.parity.dev")
         plane.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "baselines"))
+        # What make up applies for a host-run operator: the ClusterRole the environments'
+        # Patroni RoleBindings name (the role callback labels the primary pod with it).
+        plane.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "manifests" / "operator" / "patroni-rbac.yaml"))
         op = Operator(plane, state / "operator.log", env={
             "PARITY_RUNTIME_PROBES": "on", "PARITY_RESYNC_SECONDS": "10",
             "PARITY_IMAGE_CATALOG": str(catalog), clusterdns.CLUSTER_DNS_ENV: CLUSTER_DNS_IP})
