@@ -100,6 +100,7 @@ class Writer(threading.Thread):
         self.ns, self.password = ns, password
         self.acknowledged: list[int] = []
         self.failures = 0
+        self.last_error = ""
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -113,8 +114,9 @@ class Writer(threading.Thread):
                 conn.execute("INSERT INTO roll_writes (id) VALUES (%s)", (next_id,))
                 self.acknowledged.append(next_id)
                 next_id += 1
-            except psycopg.Error:
+            except psycopg.Error as err:
                 self.failures += 1
+                self.last_error = str(err).strip()
                 next_id += 1  # an id whose write may or may not have landed is never reused
                 if conn is not None:
                     conn.close()
@@ -145,7 +147,7 @@ def test_shared_buffers_change_rolls_the_members_without_losing_a_write(env):
     finally:
         writer.stop.set()
         writer.join(timeout=30)
-    assert len(writer.acknowledged) > 20, "the writer made no progress"
+    assert len(writer.acknowledged) > 20, f"the writer made no progress: {writer.last_error}"
     primary = _primary(ns, password)
     stored = {row[0] for row in _pg(ns, primary, password, "SELECT id FROM roll_writes")}
     lost = [i for i in writer.acknowledged if i not in stored]

@@ -34,6 +34,10 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     settings.networking.request_timeout = 30
     settings.networking.connect_timeout = 10
 
+    # The probes' and actuators' HTTP client logs every request at INFO: a line per member per
+    # pass drowns what the operator itself says.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
     # Events: handler successes are noise; warnings and our own drift events are not.
     settings.posting.enabled = True
     settings.posting.level = logging.WARNING
