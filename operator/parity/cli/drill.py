@@ -172,7 +172,10 @@ def run_failover_drill(args: argparse.Namespace) -> int:
     # PARITY_POSTGRES_USER / PARITY_POSTGRES_PASSWORD (or PGPASSWORD), the host from Patroni.
     dsn = postgres_conninfo(replace(endpoints, postgres=endpoints.postgres or "dbname=postgres"), credentials)
     killer = _killer(args, kube)
-    drill = run_patroni_drill(endpoints.patroni, dsn, killer, settings)
+    # In cluster mode the writes go through the environment's primary Service, as an
+    # application's would; explicit mode writes to the leader Patroni names.
+    drill = run_patroni_drill(endpoints.patroni, dsn, killer, settings,
+                              through_service=kube is not None and bool(endpoints.postgres))
     return _run(drill, f"drill failover ({', '.join(endpoints.patroni)})", kube, args.output)
 
 

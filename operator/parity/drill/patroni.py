@@ -58,7 +58,9 @@ def running_leader(cluster: dict) -> Member | None:
 
 
 class PatroniWriter(Writer):
-    """Writes to whichever node Patroni names leader, once it has left recovery."""
+    """Writes to whichever node Patroni names leader, once it has left recovery — or, with
+    `through_service`, to the DSN's own host (the environment's primary Service), as an
+    application would: then the drill also proves that the Service follows the new leader."""
 
     def __init__(
         self,
@@ -67,14 +69,27 @@ class PatroniWriter(Writer):
         start_seq: int,
         settings: DrillSettings,
         client: httpx.AsyncClient,
+        through_service: bool = False,
     ):
         # Write errors end up in the report: the password must never be in them.
         super().__init__(start_seq, settings, secrets=[conninfo_params(dsn).get("password")])
         self.urls = urls
         self.dsn = dsn
         self.client = client
+        self.through_service = through_service
 
     async def _open(self) -> tuple[psycopg.AsyncConnection, str]:
+        if self.through_service:
+            conninfo = build_conninfo(self.dsn, connect_timeout=2)
+            conn = await asyncio.wait_for(
+                psycopg.AsyncConnection.connect(conninfo, autocommit=True), self.settings.write_timeout
+            )
+            cur = await conn.execute("SELECT pg_is_in_recovery(), host(inet_server_addr())")
+            in_recovery, address = await cur.fetchone()
+            if in_recovery:
+                await conn.close()
+                raise DrillError(f"the primary Service routes to {address}, which is in recovery")
+            return conn, str(address)
         cluster, _ = await read_patroni(self.client, self.urls)
         leader = running_leader(cluster)
         if leader is None:
@@ -101,10 +116,13 @@ async def run_patroni_drill(
     dsn: str | dict,
     killer: LeaderKiller,
     settings: DrillSettings | None = None,
+    *,
+    through_service: bool = False,
 ) -> DrillReport:
     """Run one drill and report; raises DrillError only when it cannot start at all.
 
-    `dsn` gives credentials and database (its host, if any, is replaced by the leader's).
+    `dsn` gives credentials and database; its host, if any, is replaced by the leader's unless
+    `through_service` (then every write goes to the DSN's host: the primary Service).
     """
     settings = settings or DrillSettings()
     urls = [normalize_url(u) for u in ([rest_urls] if isinstance(rest_urls, str) else rest_urls)]
@@ -136,7 +154,7 @@ async def run_patroni_drill(
             where = f"{leader.name} ({leader.host}:{leader.port})"
             raise DrillError(f"cannot prepare {TABLE} on {where}: {reason}") from None
 
-        writer = PatroniWriter(urls, dsn, start_seq, settings, client)
+        writer = PatroniWriter(urls, dsn, start_seq, settings, client, through_service=through_service)
         target = KillTarget("postgres", leader.name, leader.host, leader.port, leader.api_url)
 
         async def new_leader() -> str | None:

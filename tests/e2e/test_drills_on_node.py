@@ -1,0 +1,95 @@
+"""`parity drill` and `parity inspect` against the environment the operator deployed on the real
+node: the real primary is killed (its pod deleted, or its process killed), writes go through
+the primary Service meanwhile, and the report says how long no primary took writes and how
+many acknowledged writes were lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+
+import psycopg
+import pytest
+from e2e_support import apply_local_sample, kjson
+from support import REPO_ROOT
+
+ENV = "dev"
+# The local sample's Patroni timing (manifests/samples/dev.yaml) and Sentinel's down-after.
+TTL, LOOP_WAIT, DOWN_AFTER_SECONDS = 30, 10, 5
+# SIGKILL the leader's Patroni from the host: the process whose environment names the member.
+# (Inside its container Patroni is PID 1, which a signal from the same namespace cannot kill.)
+HOST_KILL = ("for p in $(pgrep -f 'bin/patroni'); do "
+             "if tr '\\0' '\\n' < /proc/$p/environ | grep -qx 'PATRONI_NAME={member}'; then kill -9 $p; fi; done")
+
+
+@pytest.fixture(scope="module")
+def env(plane, e2e_namespace):
+    apply_local_sample(plane, e2e_namespace)
+    return plane, e2e_namespace
+
+
+def parity(plane, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "parity"), *args], capture_output=True, text=True,
+                          env={**os.environ, **plane.env()}, timeout=timeout)
+
+
+def drill(plane, ns: str, kind: str, *extra: str) -> dict:
+    proc = parity(plane, "drill", kind, "-n", ns, ENV, "-o", "json", "--settle", "3", *extra)
+    assert proc.stdout.strip(), proc.stderr
+    report = json.loads(proc.stdout)
+    assert proc.returncode == (0 if report["passed"] else 1)
+    return report
+
+
+def primary_service_address(plane, ns: str) -> str:
+    data = kjson(plane, "get", "secret", f"{ENV}-postgres-credentials", "-n", ns)["data"]
+    password = base64.b64decode(data["superuser-password"]).decode()
+    with psycopg.connect(host=f"{ENV}-postgres-primary.{ns}.svc", user="postgres", password=password,
+                         dbname="postgres", connect_timeout=5) as conn:
+        return conn.execute("SELECT host(inet_server_addr())").fetchone()[0]
+
+
+def test_inspect_shows_the_running_topology(env):
+    plane, ns = env
+    proc = parity(plane, "inspect", "-n", ns, "all", ENV, "-o", "json", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    results = {r["component"]: r for r in json.loads(proc.stdout)}
+    patroni = results["postgres"]["details"]
+    assert patroni["leader"] and len(patroni["members"]) == 3
+    assert any(m["role"] == "sync_standby" for m in patroni["members"])
+    assert all(m["lagBytes"] is not None for m in patroni["members"])
+    assert patroni["timeline"] >= 1
+    redis_details = results["redis"]["details"]
+    assert redis_details["primary"] and len(redis_details["sentinels"]) == 3
+    assert results["etcd"]["values"]["etcd.replicas"] == 3
+
+
+def test_patroni_failover_by_pod_delete_loses_no_acknowledged_write(env):
+    plane, ns = env
+    report = drill(plane, ns, "failover", "--kill", "pod")
+    assert report["passed"] and report["synchronous"] and report["zero_loss_required"], report
+    assert report["lost_acked_writes"] == 0 and report["acked_after_kill"] > 0, report
+    assert report["new_leader"] != report["old_leader"], report
+    assert report["unavailable_seconds"] <= TTL + LOOP_WAIT + 5, report
+    leader_ip = kjson(plane, "get", "pod", report["new_leader"], "-n", ns)["status"]["podIP"]
+    assert primary_service_address(plane, ns) == leader_ip
+
+
+def test_patroni_failover_by_process_kill_loses_no_acknowledged_write(env):
+    plane, ns = env
+    report = drill(plane, ns, "failover", "--kill-command", HOST_KILL, "--failover-timeout", "120")
+    assert report["passed"] and report["lost_acked_writes"] == 0, report
+    assert report["new_leader"] != report["old_leader"], report
+    assert report["unavailable_seconds"] <= TTL + LOOP_WAIT + 5, report
+
+
+def test_redis_failover_by_pod_delete(env):
+    plane, ns = env
+    report = drill(plane, ns, "redis-failover", "--kill", "pod")
+    assert report["error"] is None, report
+    assert report["lost_acked_writes"] == 0 and report["acked_after_kill"] > 0, report
+    assert report["new_leader"] != report["old_leader"], report
+    assert report["unavailable_seconds"] <= DOWN_AFTER_SECONDS + 5, report
