@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
 import threading
 import time
 
@@ -15,7 +17,7 @@ import psycopg
 import pytest
 import redis
 from e2e_support import apply_local_sample, kjson
-from support import wait_until
+from support import REPO_ROOT, wait_until
 
 ENV = "dev"
 MEMBERS = 3
@@ -219,3 +221,57 @@ def test_enforce_reverts_them_and_says_what_it_changed(env):
     wait_until(lambda: not {"postgres.parameters.work_mem", "redis.config.maxmemory",
                             "redis.sentinel.downAfterMilliseconds"} & set(_runtime_findings(plane, ns)),
                timeout=60, interval=3, what="the runtime findings to clear")
+
+
+def _pending(plane, ns: str) -> dict[str, dict]:
+    corrections = (_status(plane, ns).get("actuation") or {}).get("pendingCorrections") or []
+    return {c["path"]: c for c in corrections}
+
+
+def _parity(plane, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "parity"), *args], capture_output=True, text=True,
+                          env={**os.environ, **plane.env()}, timeout=120)
+
+
+def test_approve_applies_only_what_was_approved_and_only_as_it_was(env):
+    plane, ns = env
+    password = _password(plane, ns)
+    _patch_spec(plane, ns, {"drift": {"policy": "approve"}})
+    primary = _primary(ns, password)
+    _pg(ns, primary, password, "ALTER SYSTEM SET work_mem = '1GB'")
+    _pg(ns, primary, password, "SELECT pg_reload_conf()")
+    members = [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
+                           decode_responses=True) for i in range(3)]
+    for member in members:
+        member.config_set("maxmemory", "100mb")
+    pending = wait_until(lambda: (lambda p: p if {"postgres.parameters.work_mem", "redis.config.maxmemory"} <= set(p)
+                                  else None)(_pending(plane, ns)),
+                         timeout=90, interval=3, what="both corrections pending")
+    assert pending["postgres.parameters.work_mem"]["from"] == "1GB"
+    assert "ALTER SYSTEM RESET work_mem" in pending["postgres.parameters.work_mem"]["action"]
+    # Not approved: nothing is reverted, pass after pass.
+    time.sleep(25)
+    assert _pg(ns, primary, password, "SHOW work_mem")[0][0] == "1GB"
+
+    proc = _parity(plane, "drift", "approve", "-n", ns, ENV, "--finding", "postgres.parameters.work_mem")
+    assert proc.returncode == 0, proc.stderr
+    assert "approved postgres.parameters.work_mem: 1GB → 12MB" in proc.stdout
+    wait_until(lambda: _pg(ns, primary, password, "SHOW work_mem")[0][0] == "12MB", timeout=90, interval=3,
+               what="the approved correction applied")
+    assert {m.config_get("maxmemory")["maxmemory"] for m in members} == {str(100 * 1024 * 1024)}
+    assert "redis.config.maxmemory" in _pending(plane, ns)
+
+    # Approved as it was shown (100mb), but changed before the operator acted: not applied.
+    stale = _pending(plane, ns)["redis.config.maxmemory"]
+    for member in members:
+        member.config_set("maxmemory", "90mb")
+    wait_until(lambda: _pending(plane, ns).get("redis.config.maxmemory", {}).get("id") not in (None, stale["id"]),
+               timeout=90, interval=3, what="the pending correction to show the new running value")
+    approval = json.dumps([{"path": stale["path"], "id": stale["id"]}])
+    plane.kubectl("annotate", "penv", ENV, "-n", ns, "--overwrite", f"approvals.parity.dev/corrections={approval}")
+    time.sleep(30)
+    assert {m.config_get("maxmemory")["maxmemory"] for m in members} == {str(90 * 1024 * 1024)}
+
+    # The unknown path is refused with the pending ones listed.
+    proc = _parity(plane, "drift", "approve", "-n", ns, ENV, "--finding", "redis.config.nope")
+    assert proc.returncode == 1 and "not a pending correction" in proc.stderr

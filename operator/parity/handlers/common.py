@@ -64,6 +64,10 @@ def refresh_runtime(memo: kopf.Memo, namespace: str, name: str, logger=None) -> 
     body = memo.kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return
+    if ((body.get("spec") or {}).get("drift") or {}).get("policy") == "approve":
+        # Approvals are checked against what runs now, not against the last pass's probe: a
+        # value changed since then has another correction id and must not be applied.
+        memo.runtime[key] = collect_runtime(memo.kube, body, endpoint_map=memo.config.endpoint_map, logger=logger)
     outcome = actuate_environment(memo.kube, body, now=now_iso(), runtime=memo.runtime.get(key),
                                   endpoint_map=memo.config.endpoint_map)
     if outcome is not None:
