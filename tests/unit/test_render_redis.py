@@ -122,3 +122,13 @@ def test_settings_change_live_while_script_changes_replace_pods():
     assert base == template_annotations({"config": {"maxmemory": "512mb"}, "sentinel": {"downAfterMilliseconds": 9000}})
     # The start scripts name the master group: changing it must replace the pods.
     assert base != template_annotations({"config": {"maxmemory": "256mb"}, "sentinel": {"masterGroupName": "other"}})
+
+
+def test_a_restarting_primary_hands_over_before_it_could_serve_an_empty_dataset():
+    script = redis_objects({})[("ConfigMap", "dev-redis-config")]["data"]["start-redis.sh"]
+    # Named primary by the Sentinels while starting: fail over to a known replica first ...
+    assert 'if [ "$primary" = "$self" ]; then' in script
+    assert "SENTINEL replicas mymaster" in script and "SENTINEL failover mymaster" in script
+    # ... and rather not start than start as an empty primary.
+    assert "not starting as an empty primary" in script and "exit 1" in script
+    assert script.index("SENTINEL failover") < script.index("exec redis-server")

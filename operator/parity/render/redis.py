@@ -110,17 +110,44 @@ def render_redis_conf(spec: RedisSpec) -> str:
 
 def _start_redis_script(owner: Owner, spec: RedisSpec) -> str:
     env, ns = owner.env_name, owner.namespace
+    sentinel = f"timeout 5 redis-cli -h {owner.service_host(sentinel_service_name(env))} -p {SENTINEL_PORT} --raw"
+    group = spec.sentinel.master_group_name
     return f"""#!/bin/sh
 # Start as a replica of the primary the Sentinels agree on. When no Sentinel answers (the
 # environment's first start, or all Sentinels down) pod 0 is the primary.
 set -eu
 self="$(hostname).{headless_service_name(env)}.{ns}.svc"
-answer=$(timeout 5 redis-cli -h {owner.service_host(sentinel_service_name(env))} -p {SENTINEL_PORT} --raw \\
-  SENTINEL get-master-addr-by-name {spec.sentinel.master_group_name} 2>/dev/null || true)
-primary=$(printf '%s\\n' "$answer" | head -n 1)
+ask_primary() {{
+  answer=$({sentinel} SENTINEL get-master-addr-by-name {group} 2>/dev/null || true)
+  printf '%s\\n' "$answer" | head -n 1
+}}
+primary=$(ask_primary)
 case "$primary" in
   ""|*" "*) primary="{redis_hosts(env, ns, spec)[0]}" ;;
 esac
+if [ "$primary" = "$self" ]; then
+  # The Sentinels still name this pod the primary, yet it is starting, with an empty data
+  # directory after a pod replacement: as primary it would hand that empty dataset to its
+  # replicas. When the Sentinels know replicas, make one of them primary first and follow it.
+  known=$({sentinel} SENTINEL replicas {group} 2>/dev/null | grep -c '^name$' || true)
+  if [ "${{known:-0}}" -gt 0 ]; then
+    {sentinel} SENTINEL failover {group} >/dev/null 2>&1 || true
+    waited=0
+    while [ "$primary" = "$self" ] && [ "$waited" -lt 60 ]; do
+      sleep 1
+      waited=$((waited + 1))
+      candidate=$(ask_primary)
+      case "$candidate" in
+        ""|*" "*|"$self") ;;
+        *) primary="$candidate" ;;
+      esac
+    done
+    if [ "$primary" = "$self" ]; then
+      echo "the Sentinels did not move the primary away from $self within 60 s; not starting as an empty primary" >&2
+      exit 1
+    fi
+  fi
+fi
 mkdir -p {DATA_DIR}/conf
 cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf
 echo "replica-announce-ip $self" >> {DATA_DIR}/conf/redis.conf
