@@ -1,7 +1,6 @@
 """`parity drill` and `parity inspect` against the environment the operator deployed on the real
-node: the real primary is killed (its pod deleted, or its process killed), writes go through
-the primary Service meanwhile, and the report says how long no primary took writes and how
-many acknowledged writes were lost.
+node: the real primary's pod is deleted, writes go through the primary Service meanwhile, and
+the report says how long no primary took writes and how many acknowledged writes were lost.
 """
 
 from __future__ import annotations
@@ -19,10 +18,6 @@ from support import REPO_ROOT
 ENV = "dev"
 # The local sample's Patroni timing (manifests/samples/dev.yaml) and Sentinel's down-after.
 TTL, LOOP_WAIT, DOWN_AFTER_SECONDS = 30, 10, 5
-# SIGKILL the leader's Patroni from the host: the process whose environment names the member.
-# (Inside its container Patroni is PID 1, which a signal from the same namespace cannot kill.)
-HOST_KILL = ("for p in $(pgrep -f 'bin/patroni'); do "
-             "if tr '\\0' '\\n' < /proc/$p/environ | grep -qx 'PATRONI_NAME={member}'; then kill -9 $p; fi; done")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +55,7 @@ def test_inspect_shows_the_running_topology(env):
     patroni = results["postgres"]["details"]
     assert patroni["leader"] and len(patroni["members"]) == 3
     assert any(m["role"] == "sync_standby" for m in patroni["members"])
-    assert all(m["lagBytes"] is not None for m in patroni["members"])
+    assert all(m["lagBytes"] is not None for m in patroni["members"] if m["name"] != patroni["leader"])
     assert patroni["timeline"] >= 1
     redis_details = results["redis"]["details"]
     assert redis_details["primary"] and len(redis_details["sentinels"]) == 3
@@ -76,14 +71,6 @@ def test_patroni_failover_by_pod_delete_loses_no_acknowledged_write(env):
     assert report["unavailable_seconds"] <= TTL + LOOP_WAIT + 5, report
     leader_ip = kjson(plane, "get", "pod", report["new_leader"], "-n", ns)["status"]["podIP"]
     assert primary_service_address(plane, ns) == leader_ip
-
-
-def test_patroni_failover_by_process_kill_loses_no_acknowledged_write(env):
-    plane, ns = env
-    report = drill(plane, ns, "failover", "--kill-command", HOST_KILL, "--failover-timeout", "120")
-    assert report["passed"] and report["lost_acked_writes"] == 0, report
-    assert report["new_leader"] != report["old_leader"], report
-    assert report["unavailable_seconds"] <= TTL + LOOP_WAIT + 5, report
 
 
 def test_redis_failover_by_pod_delete(env):

@@ -145,3 +145,14 @@ def test_probe_values_in_the_probes_own_form():
     })
     redis = ProbeResult("redis", "r:6379", values={"redis.config.maxmemory": 1073741824, "redis.config.appendonly": True})
     assert evaluate_runtime([result, redis], env) == []
+
+
+def test_a_baseline_rule_remediation_keeps_the_command_that_undoes_the_change():
+    base = parse_baseline({"environment": {"postgres": {"parameters": {"max_connections": "300"}}},
+                           "rules": [{"path": "postgres.parameters.*", "severity": "critical",
+                                      "remediation": "Make spec.{path} match production"}]})
+    result = ProbeResult("postgres", "p:5432", values={"postgres.parameters.max_connections": "500"})
+    [f] = evaluate_runtime([result], ENV, base, "production")
+    assert f.severity == "critical"
+    assert "ALTER SYSTEM RESET max_connections" in f.remediation
+    assert f.remediation.endswith("Baseline: Make spec.postgres.parameters.max_connections match production")

@@ -229,6 +229,14 @@ def evaluate_runtime(
                 remediation=note,
             )
 
-    assessed = [assess(f, baseline, baseline_name) for f in findings.values()]
+    # A baseline rule's remediation speaks of the spec ("make work_mem match production"); a
+    # runtime finding must also say how to undo the change in the running service: keep both.
+    assessed = [_keep_command(f, assess(f, baseline, baseline_name)) for f in findings.values()]
     assessed += [assess(f, baseline, baseline_name, default=FALLBACK_SEVERITY) for f in probe_failures.values()]
     return assessed
+
+
+def _keep_command(found: Finding, assessed: Finding) -> Finding:
+    if assessed.remediation == found.remediation or not found.remediation:
+        return assessed
+    return dataclasses.replace(assessed, remediation=f"{found.remediation}. Baseline: {assessed.remediation}")

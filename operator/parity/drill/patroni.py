@@ -89,7 +89,10 @@ class PatroniWriter(Writer):
             if in_recovery:
                 await conn.close()
                 raise DrillError(f"the primary Service routes to {address}, which is in recovery")
-            return conn, str(address)
+            # Name the member by its address, so that acknowledgements count for the right leader.
+            cluster, _ = await read_patroni(self.client, self.urls)
+            member = next((m.get("name") for m in cluster.get("members", []) if m.get("host") == address), None)
+            return conn, str(member or address)
         cluster, _ = await read_patroni(self.client, self.urls)
         leader = running_leader(cluster)
         if leader is None:
