@@ -169,16 +169,26 @@ def _safe(check):
         return False
 
 
-def test_hand_made_changes_are_reported_with_the_command_that_undoes_them(env):
-    plane, ns = env
-    password = _password(plane, ns)
+def _redis_members(ns: str) -> list[redis.Redis]:
+    return [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
+                        decode_responses=True) for i in range(3)]
+
+
+def _change_by_hand(ns: str, password: str) -> tuple[int, list[redis.Redis]]:
+    """ALTER SYSTEM work_mem on the primary, CONFIG SET maxmemory on every Redis member."""
     primary = _primary(ns, password)
     _pg(ns, primary, password, "ALTER SYSTEM SET work_mem = '1GB'")
     _pg(ns, primary, password, "SELECT pg_reload_conf()")
-    members = [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
-                           decode_responses=True) for i in range(3)]
+    members = _redis_members(ns)
     for member in members:
         member.config_set("maxmemory", "100mb")
+    return primary, members
+
+
+def test_hand_made_changes_are_reported_with_the_command_that_undoes_them(env):
+    plane, ns = env
+    password = _password(plane, ns)
+    primary, members = _change_by_hand(ns, password)
     for i in range(3):
         sentinel = redis.Redis(host=f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", port=26379,
                                socket_timeout=5, decode_responses=True)
@@ -207,8 +217,7 @@ def test_enforce_reverts_them_and_says_what_it_changed(env):
     _patch_spec(plane, ns, {"drift": {"policy": "enforce"}})
     wait_until(lambda: set(_work_mem_everywhere(ns, password)) == {"12288kB"}, timeout=90, interval=3,
                what="work_mem back to the spec's 12MB")
-    members = [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
-                           decode_responses=True) for i in range(3)]
+    members = _redis_members(ns)
     wait_until(lambda: {m.config_get("maxmemory")["maxmemory"] for m in members} == {str(256 * 1024 * 1024)},
                timeout=60, interval=3, what="maxmemory back to 256mb on every member")
     for i in range(3):
@@ -239,13 +248,7 @@ def test_approve_applies_only_what_was_approved_and_only_as_it_was(env):
     plane, ns = env
     password = _password(plane, ns)
     _patch_spec(plane, ns, {"drift": {"policy": "approve"}})
-    primary = _primary(ns, password)
-    _pg(ns, primary, password, "ALTER SYSTEM SET work_mem = '1GB'")
-    _pg(ns, primary, password, "SELECT pg_reload_conf()")
-    members = [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
-                           decode_responses=True) for i in range(3)]
-    for member in members:
-        member.config_set("maxmemory", "100mb")
+    primary, members = _change_by_hand(ns, password)
     pending = wait_until(lambda: (lambda p: p if {"postgres.parameters.work_mem", "redis.config.maxmemory"} <= set(p)
                                   else None)(_pending(plane, ns)),
                          timeout=90, interval=3, what="both corrections pending")
