@@ -324,6 +324,7 @@ def _finding() -> Schema:
         "kind": _string("Kind of the child object, for live findings."),
         "name": _string("Name of the child object, for live findings."),
         "manager": _string("Field manager that changed the value, for live findings."),
+        "member": _string("Running member the value was read from, for runtime findings."),
     }, required=("path", "level", "change", "severity"))
 
 

@@ -205,6 +205,11 @@ def test_hand_made_changes_are_reported_with_the_command_that_undoes_them(env):
     assert "SENTINEL SET mymaster down-after-milliseconds" in found["redis.sentinel.downAfterMilliseconds"][
         "remediation"]
     assert found["postgres.parameters.work_mem"]["severity"] in ("info", "warning", "critical")
+    # Which running member, and both values.
+    assert found["postgres.parameters.work_mem"]["member"] == f"{ENV}-postgres-{primary}"
+    assert found["redis.config.maxmemory"]["member"].startswith(f"{ENV}-redis-")
+    assert found["postgres.parameters.work_mem"]["local"] in ("1GB", "1048576kB")
+    assert found["postgres.parameters.work_mem"]["baseline"]
     assert _events(plane, ns, "DriftDetected")
     # Under `report` nothing is reverted: the running values are still the hand-made ones.
     assert _pg(ns, primary, password, "SHOW work_mem")[0][0] == "1GB"

@@ -156,3 +156,15 @@ def test_a_baseline_rule_remediation_keeps_the_command_that_undoes_the_change():
     assert f.severity == "critical"
     assert "ALTER SYSTEM RESET max_connections" in f.remediation
     assert f.remediation.endswith("Baseline: Make spec.postgres.parameters.max_connections match production")
+
+
+def test_runtime_findings_name_the_member_the_value_was_read_from():
+    postgres = ProbeResult("postgres", "p:8008", values={"postgres.parameters.max_connections": "500"},
+                           details={"leader": "dev-postgres-1"})
+    redis = ProbeResult("redis", "r:6379", values={"redis.config.maxmemory": "1mb", "redis.sentinel.quorum": 1},
+                        details={"configSource": "dev-redis-0:6379", "sentinelSource": "dev-sentinel-2:26379"})
+    found = by_path(evaluate_runtime([postgres, redis], ENV))
+    assert found["postgres.parameters.max_connections"].member == "dev-postgres-1"
+    assert found["redis.config.maxmemory"].member == "dev-redis-0:6379"
+    assert found["redis.sentinel.quorum"].member == "dev-sentinel-2:26379"
+    assert found["redis.config.maxmemory"].to_dict()["member"] == "dev-redis-0:6379"

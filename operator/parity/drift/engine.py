@@ -129,7 +129,7 @@ class DriftReport:
                 item["local"] = render_value(f.local, STATUS_VALUE_LIMIT)
             if f.baseline is not None:
                 item["baseline"] = render_value(f.baseline, STATUS_VALUE_LIMIT)
-            for key in ("kind", "name", "manager"):
+            for key in ("kind", "name", "manager", "member"):
                 value = getattr(f, key)
                 if value is not None:
                     item[key] = value
@@ -165,6 +165,7 @@ class DriftReport:
                     kind=item.get("kind"),
                     name=item.get("name"),
                     manager=item.get("manager"),
+                    member=item.get("member"),
                 )
             )
         raw_summary = drift.get("summary") if isinstance(drift.get("summary"), dict) else None

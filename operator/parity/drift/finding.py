@@ -26,7 +26,8 @@ class Finding:
     `local` is what this environment has (spec, live object or running service); `baseline`
     is what it should have: the baseline's value at the declared and runtime levels, the
     desired (rendered) value at the live level. Either is None when absent on that side.
-    `kind`, `name` and `manager` are set at the live level only.
+    `kind`, `name` and `manager` are set at the live level only; `member` at the runtime level,
+    naming the running member the value was read from (Patroni leader, Redis node, Sentinel).
     """
 
     path: str
@@ -40,6 +41,7 @@ class Finding:
     kind: str | None = None
     name: str | None = None
     manager: str | None = None
+    member: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON item of `parity diff -o json`."""
@@ -55,6 +57,8 @@ class Finding:
         }
         if self.level == "live":
             item.update(kind=self.kind, name=self.name, manager=self.manager)
+        if self.member is not None:
+            item["member"] = self.member
         return item
 
     @property

@@ -142,6 +142,20 @@ def _resolve_spec(env_wire: dict, path: str) -> tuple[bool, Any, tuple[Segment, 
     return False, None, segments
 
 
+def _member_of(result: ProbeResult, path: str) -> str | None:
+    """The running member a value at `path` was read from, as the probe's details say."""
+    details = result.details if isinstance(result.details, dict) else {}
+    if path.startswith("postgres.parameters."):
+        source = details.get("leader")
+    elif path.startswith("redis.config."):
+        source = details.get("configSource")
+    elif path.startswith("redis.sentinel."):
+        source = details.get("sentinelSource")
+    else:
+        source = None
+    return str(source) if source else None
+
+
 def _scope(result: ProbeResult) -> str:
     for key in ("scope", "cluster"):
         value = result.details.get(key) if isinstance(result.details, dict) else None
@@ -206,6 +220,7 @@ def evaluate_runtime(
                 local=effective,
                 baseline=expected(segments, desired),
                 remediation=describe_runtime(segments, effective, desired, env),
+                member=_member_of(result, path),
             )
 
         for name in result.pending_restart or ():

@@ -295,6 +295,9 @@ def summarize_redis(
         "sentinels": sentinel_rows,
         "disagreement": {a: s for a, s in views.items()} if not agreement else {},
         "problems": found,
+        # Where `values` were read: redis.config.* on this node, redis.sentinel.* on this Sentinel.
+        "configSource": source.address if source is not None else None,
+        "sentinelSource": answering[0].address if answering else None,
     }
     return values, details
 
