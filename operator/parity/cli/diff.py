@@ -32,6 +32,7 @@ from parity.cli.main import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError
 from parity.cli.yamlfile import STDIN, display_name, load_documents
 from parity.drift.engine import DriftReport, evaluate_drift
 from parity.drift.report import FORMATS, render, use_color
+from parity.drift.rules import Rule, rules_of
 
 KUBE_TIMEOUT_SECONDS = 10
 
@@ -173,8 +174,10 @@ def read_baseline(path: str) -> tuple[BaselineSpec, str]:
 # ---- output and exit code ------------------------------------------------------------------
 
 
-def _emit(report: DriftReport, args: argparse.Namespace, fail_on: str) -> int:
-    text = render(report, args.output, fail_on=fail_on, color=args.output == "table" and use_color(sys.stdout))
+def _emit(report: DriftReport, args: argparse.Namespace, fail_on: str, *, rules: tuple[Rule, ...] | None = None,
+          source: str | None = None) -> int:
+    text = render(report, args.output, fail_on=fail_on, color=args.output == "table" and use_color(sys.stdout),
+                  rules=rules, source=source)
     sys.stdout.write(text)
     if report.truncated and args.output != "table":
         print(
@@ -206,7 +209,8 @@ def _diff_files(args: argparse.Namespace, env_path: str, baseline_path: str, *, 
     baseline, baseline_name = read_baseline(baseline_path)
     _check_reference(env, env_path, baseline_name, strict=strict)
     report = evaluate_drift(env, baseline, baseline_name)
-    return _emit(report, args, _fail_on(args, env.drift.fail_on))
+    source = None if env_path == STDIN else env_path
+    return _emit(report, args, _fail_on(args, env.drift.fail_on), rules=rules_of(baseline), source=source)
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -315,6 +319,29 @@ def live_report(obj: dict[str, Any], where: str) -> DriftReport:
     return DriftReport.from_status(drift)
 
 
+def _live_baseline_rules(name: str, context: str | None) -> tuple[Rule, ...] | None:
+    """The rules of the cluster's ParityBaseline `name` (the built-in ones when it has none), for the
+    SARIF rule ids; None when it cannot be read (each finding path then stands for its rule)."""
+    if not name:
+        return None
+    from parity.api.errors import SpecError
+    from parity.kube.client import Kube, KubeError
+
+    try:
+        kube = Kube.connect(context=context)
+    except KubeError:
+        return None
+    try:
+        obj = kube.get(f"/apis/{constants.API_VERSION}/{constants.BASELINE_PLURAL}/{name}")
+        if not isinstance(obj, dict):
+            return None
+        return rules_of(parse_baseline(obj.get("spec") or {}, f"{constants.BASELINE_KIND} {name}", name=name))
+    except (KubeError, SpecError):
+        return None
+    finally:
+        kube.close()
+
+
 def _diff_cluster(args: argparse.Namespace) -> int:
     obj = read_live_environment(args.namespace, args.target, args.context)
     where = f"{constants.ENVIRONMENT_KIND} {args.namespace}/{args.target}"
@@ -323,7 +350,8 @@ def _diff_cluster(args: argparse.Namespace) -> int:
     spec_fail_on = ((spec.get("drift") or {}) if isinstance(spec, dict) else {}).get("failOn")
     if spec_fail_on not in constants.SEVERITIES:
         spec_fail_on = None
-    code = _emit(report, args, _fail_on(args, spec_fail_on))
+    rules = _live_baseline_rules(report.baseline, args.context) if args.output == "sarif" else None
+    code = _emit(report, args, _fail_on(args, spec_fail_on), rules=rules, source=f"{args.namespace}/{args.target}")
     cause = report.unknown_cause
     if cause is not None:
         # What was found is shown, but "no drift" (or "only this drift") cannot be claimed.
