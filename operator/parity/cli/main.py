@@ -15,6 +15,7 @@ import sys
 COMMAND_MODULES = (
     "parity.cli.diff",  # diff, validate
     "parity.cli.inspect",  # inspect
+    "parity.cli.logs",  # logs
     "parity.cli.drill",  # drill
     "parity.cli.cluster",  # cluster up/down/env
     "parity.cli.run",  # run (the operator)
