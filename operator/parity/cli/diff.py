@@ -2,6 +2,7 @@
 
     parity diff ENV.yaml --baseline BASELINE.yaml [--fail-on SEVERITY] [-o FORMAT]
     parity diff -n NAMESPACE NAME [--fail-on SEVERITY] [-o FORMAT]
+    parity diff -n NAMESPACE NAME --baseline BASELINE.yaml [--fail-on SEVERITY] [-o FORMAT]
     parity validate FILE.yaml [--baseline BASELINE.yaml] [--fail-on SEVERITY] [-o FORMAT]
 
 Exit codes: 0 nothing at or above the fail-on severity, 2 drift at or above it, 1 bad input
@@ -13,6 +14,9 @@ File mode compares declared configuration only (the live and runtime levels need
 cluster mode shows what the operator last wrote to the ParityEnvironment's status.drift, all
 three levels. Cluster mode exits 1, naming the reason, when that verdict is unknown (no usable
 baseline, a level failed) or was computed for an older generation of the spec.
+Cluster mode with --baseline (`make diff-staging`): when the file holds the baseline the
+environment's spec.baselineRef names, that is the operator's verdict above; otherwise the live
+environment's spec is compared with the file (declared level only, said on stderr).
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ def register(subparsers) -> None:
     )
     diff.add_argument("target", metavar="ENV.yaml|NAME",
                       help="environment file (- for stdin), or the environment's name with -n")
-    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file (file mode; - for stdin)")
+    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml",
+                      help="baseline file (- for stdin); with -n, the running environment is compared with it")
     diff.add_argument(
         "--namespace", "-n", metavar="NAMESPACE", help="read the live environment NAME from this namespace"
     )
@@ -217,7 +222,7 @@ def run_diff(args: argparse.Namespace) -> int:
     _check_choices(args)
     if args.namespace:
         if args.baseline:
-            raise CliError("--baseline is for file mode; with -n NAMESPACE NAME the operator's baseline is used")
+            return _diff_live_against_file(args)
         return _diff_cluster(args)
     if args.context:
         raise CliError("--context needs -n NAMESPACE NAME (cluster mode)")
@@ -317,6 +322,28 @@ def live_report(obj: dict[str, Any], where: str) -> DriftReport:
             raise CliError(f"{where}: {what}{why}; run again once it has caught up, or see "
                            f"kubectl describe {constants.ENVIRONMENT_SHORT_NAME} {name} (conditions, events)")
     return DriftReport.from_status(drift)
+
+
+def _diff_live_against_file(args: argparse.Namespace) -> int:
+    """The running environment against a baseline file: the operator's own verdict (all three
+    levels) when the file is its baseline, else its live spec against the file (declared level)."""
+    baseline, baseline_name = read_baseline(args.baseline)
+    obj = read_live_environment(args.namespace, args.target, args.context)
+    where = f"{constants.ENVIRONMENT_KIND} {args.namespace}/{args.target}"
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    ref = (spec.get("baselineRef") or {}).get("name") if isinstance(spec.get("baselineRef"), dict) else None
+    if ref == baseline_name:
+        return _diff_cluster(args)
+    try:
+        env = parse_environment(spec, where, name=args.target)
+    except SpecError as err:
+        raise CliError(str(err)) from None
+    print(f"parity: note: {where} follows baseline {ref!r}, not {baseline_name!r}: its spec is compared with "
+          f"{display_name(args.baseline)} (declared level only; the live and runtime levels are in the "
+          f"operator's verdict against {ref!r}: parity diff -n {args.namespace} {args.target})", file=sys.stderr)
+    report = evaluate_drift(env, baseline, baseline_name)
+    return _emit(report, args, _fail_on(args, env.drift.fail_on), rules=rules_of(baseline),
+                 source=f"{args.namespace}/{args.target}")
 
 
 def _live_baseline_rules(name: str, context: str | None) -> tuple[Rule, ...] | None:
