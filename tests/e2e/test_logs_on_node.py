@@ -190,3 +190,23 @@ def test_bad_input_is_one_line_and_exit_one(sample):
         assert proc.returncode == 1 and proc.stdout == ""
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and fragment in lines[0], proc.stderr
+
+
+def make(plane, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "ENV"}
+    env.update(KUBECONFIG=str(plane.kubeconfig), NO_COLOR="1")
+    return subprocess.run(["make", "--no-print-directory", "-C", str(REPO_ROOT), f"PARITY={' '.join(PARITY)}", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_make_aggregate_logs_and_inspect_targets_on_the_node(sample):
+    plane, ns = sample
+    proc = make(plane, "aggregate-logs", f"NS={ns}", "SERVICE=postgres", "FILTER=leader|lock", "SINCE=1h")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines and all(line.split()[1].startswith("postgres/") for line in lines)
+    assert all(("leader" in line) or ("lock" in line) for line in lines)
+    for target in ("inspect-cluster", "inspect-etcd", "inspect-patroni", "inspect-redis"):
+        proc = make(plane, target, f"NS={ns}")
+        assert proc.returncode == 0, (target, proc.stdout, proc.stderr)
+        assert "leader" in proc.stdout or "primary" in proc.stdout, (target, proc.stdout)
