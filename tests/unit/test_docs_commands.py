@@ -3,7 +3,6 @@ docs/quickstart.md and docs/troubleshooting.md (shell blocks) and in tools/up.sh
 with the CLI's parser (logs options are also checked the way `parity logs` checks them), and
 every `make TARGET` names a target of the Makefile."""
 
-import argparse
 import re
 import shlex
 

@@ -16,7 +16,7 @@ from parity.logs.filters import LineFilter, compile_grep, parse_since, parse_tra
 from parity.logs.lines import LogLine, detect_level, normalize_trace_id, parse_timestamp, split_kube_line, trace_ids
 from parity.logs.merge import ReorderWindow, last_lines, merge_streams
 from parity.logs.render import SourceColours, format_json, format_text
-from parity.logs.sources import LogSource, component_of_pod, sources_of_pods, sources_to_follow
+from parity.logs.sources import component_of_pod, sources_of_pods, sources_to_follow
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 

@@ -7,7 +7,6 @@ sarif-2.1/schema/sarif-schema-2.1.0.json at commit e0583813964ec43cea53b6b531b40
 
 import json
 import re
-import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
