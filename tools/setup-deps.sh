@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES=(postgresql-15 patroni python3-etcd redis-server redis-sentinel redis-tools openssl ca-certificates
-  iptables iproute2 conntrack containernetworking-plugins libseccomp-dev debootstrap umoci skopeo catatonit)
+  iptables iproute2 conntrack containernetworking-plugins libseccomp-dev debootstrap umoci skopeo catatonit
+  chromium)  # chromium: the HTML drift report is rendered headless in tests (tests/unit/test_report_html_chromium.py)
 PYTHON="${PYTHON:-python3}"
 
 missing=()

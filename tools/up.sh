@@ -87,5 +87,12 @@ $( [ "$MODE" = local ] && echo "  export KUBECONFIG=$PWD/$STATE/cluster/kubeconf
   .venv/bin/parity diff -n default dev  # the drift report (exit 2 on critical drift)
   .venv/bin/parity diff manifests/samples/dev.yaml --baseline baselines/production.yaml   # offline
   PARITY_CLUSTER_DNS=10.96.0.10 .venv/bin/parity inspect -n default all dev   # leaders, members, lag
+  .venv/bin/parity logs -n default dev --since 10m          # every container's logs, merged in time order
+  .venv/bin/parity logs -n default dev --component postgres --level error -f   # follow PostgreSQL errors
+  .venv/bin/parity diff -n default dev -o html > drift.html # the drift report as a page (also sarif, markdown)
+  make diff-staging                     # the running dev against staging (make help: every target)
+  make validate-parity                  # exit 2 on critical drift
+  make aggregate-logs SERVICE=redis FILTER='OOM|maxmemory' SINCE=1h   # parity logs behind a make target
+  make observability-down               # spec.observability.enabled=false, waits until removed (-up: back)
   make down                             # stop everything
 NEXT

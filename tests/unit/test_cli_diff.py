@@ -248,7 +248,9 @@ def test_bad_options_exit_one_not_two(files, capsys):
 
 def test_cluster_mode_flags_are_checked(files, capsys):
     env, base = files()
-    assert_error(capsys, ["diff", "-n", "team-a", "dev", "-b", base], "--baseline")
+    # -n with --baseline compares the running environment with the file (test_cli_diff_live_baseline.py);
+    # the file is read first, so a bad one is reported without a cluster.
+    assert_error(capsys, ["diff", "-n", "team-a", "dev", "-b", env], "kind: is 'ParityEnvironment'")
     assert_error(capsys, ["diff", env, "-b", base, "--context", "x"], "--context")
 
 

@@ -2,6 +2,7 @@
 
     parity diff ENV.yaml --baseline BASELINE.yaml [--fail-on SEVERITY] [-o FORMAT]
     parity diff -n NAMESPACE NAME [--fail-on SEVERITY] [-o FORMAT]
+    parity diff -n NAMESPACE NAME --baseline BASELINE.yaml [--fail-on SEVERITY] [-o FORMAT]
     parity validate FILE.yaml [--baseline BASELINE.yaml] [--fail-on SEVERITY] [-o FORMAT]
 
 Exit codes: 0 nothing at or above the fail-on severity, 2 drift at or above it, 1 bad input
@@ -13,6 +14,9 @@ File mode compares declared configuration only (the live and runtime levels need
 cluster mode shows what the operator last wrote to the ParityEnvironment's status.drift, all
 three levels. Cluster mode exits 1, naming the reason, when that verdict is unknown (no usable
 baseline, a level failed) or was computed for an older generation of the spec.
+Cluster mode with --baseline (`make diff-staging`): when the file holds the baseline the
+environment's spec.baselineRef names, that is the operator's verdict above; otherwise the live
+environment's spec is compared with the file (declared level only, said on stderr).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from parity.cli.main import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError
 from parity.cli.yamlfile import STDIN, display_name, load_documents
 from parity.drift.engine import DriftReport, evaluate_drift
 from parity.drift.report import FORMATS, render, use_color
+from parity.drift.rules import Rule, rules_of
 
 KUBE_TIMEOUT_SECONDS = 10
 
@@ -49,7 +54,8 @@ def register(subparsers) -> None:
     )
     diff.add_argument("target", metavar="ENV.yaml|NAME",
                       help="environment file (- for stdin), or the environment's name with -n")
-    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml", help="baseline file (file mode; - for stdin)")
+    diff.add_argument("--baseline", "-b", metavar="BASELINE.yaml",
+                      help="baseline file (- for stdin); with -n, the running environment is compared with it")
     diff.add_argument(
         "--namespace", "-n", metavar="NAMESPACE", help="read the live environment NAME from this namespace"
     )
@@ -173,8 +179,10 @@ def read_baseline(path: str) -> tuple[BaselineSpec, str]:
 # ---- output and exit code ------------------------------------------------------------------
 
 
-def _emit(report: DriftReport, args: argparse.Namespace, fail_on: str) -> int:
-    text = render(report, args.output, fail_on=fail_on, color=args.output == "table" and use_color(sys.stdout))
+def _emit(report: DriftReport, args: argparse.Namespace, fail_on: str, *, rules: tuple[Rule, ...] | None = None,
+          source: str | None = None) -> int:
+    text = render(report, args.output, fail_on=fail_on, color=args.output == "table" and use_color(sys.stdout),
+                  rules=rules, source=source)
     sys.stdout.write(text)
     if report.truncated and args.output != "table":
         print(
@@ -206,14 +214,15 @@ def _diff_files(args: argparse.Namespace, env_path: str, baseline_path: str, *, 
     baseline, baseline_name = read_baseline(baseline_path)
     _check_reference(env, env_path, baseline_name, strict=strict)
     report = evaluate_drift(env, baseline, baseline_name)
-    return _emit(report, args, _fail_on(args, env.drift.fail_on))
+    source = None if env_path == STDIN else env_path
+    return _emit(report, args, _fail_on(args, env.drift.fail_on), rules=rules_of(baseline), source=source)
 
 
 def run_diff(args: argparse.Namespace) -> int:
     _check_choices(args)
     if args.namespace:
         if args.baseline:
-            raise CliError("--baseline is for file mode; with -n NAMESPACE NAME the operator's baseline is used")
+            return _diff_live_against_file(args)
         return _diff_cluster(args)
     if args.context:
         raise CliError("--context needs -n NAMESPACE NAME (cluster mode)")
@@ -315,6 +324,51 @@ def live_report(obj: dict[str, Any], where: str) -> DriftReport:
     return DriftReport.from_status(drift)
 
 
+def _diff_live_against_file(args: argparse.Namespace) -> int:
+    """The running environment against a baseline file: the operator's own verdict (all three
+    levels) when the file is its baseline, else its live spec against the file (declared level)."""
+    baseline, baseline_name = read_baseline(args.baseline)
+    obj = read_live_environment(args.namespace, args.target, args.context)
+    where = f"{constants.ENVIRONMENT_KIND} {args.namespace}/{args.target}"
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    ref = (spec.get("baselineRef") or {}).get("name") if isinstance(spec.get("baselineRef"), dict) else None
+    if ref == baseline_name:
+        return _diff_cluster(args)
+    try:
+        env = parse_environment(spec, where, name=args.target)
+    except SpecError as err:
+        raise CliError(str(err)) from None
+    print(f"parity: note: {where} follows baseline {ref!r}, not {baseline_name!r}: its spec is compared with "
+          f"{display_name(args.baseline)} (declared level only; the live and runtime levels are in the "
+          f"operator's verdict against {ref!r}: parity diff -n {args.namespace} {args.target})", file=sys.stderr)
+    report = evaluate_drift(env, baseline, baseline_name)
+    return _emit(report, args, _fail_on(args, env.drift.fail_on), rules=rules_of(baseline),
+                 source=f"{args.namespace}/{args.target}")
+
+
+def _live_baseline_rules(name: str, context: str | None) -> tuple[Rule, ...] | None:
+    """The rules of the cluster's ParityBaseline `name` (the built-in ones when it has none), for the
+    SARIF rule ids; None when it cannot be read (each finding path then stands for its rule)."""
+    if not name:
+        return None
+    from parity.api.errors import SpecError
+    from parity.kube.client import Kube, KubeError
+
+    try:
+        kube = Kube.connect(context=context)
+    except KubeError:
+        return None
+    try:
+        obj = kube.get(f"/apis/{constants.API_VERSION}/{constants.BASELINE_PLURAL}/{name}")
+        if not isinstance(obj, dict):
+            return None
+        return rules_of(parse_baseline(obj.get("spec") or {}, f"{constants.BASELINE_KIND} {name}", name=name))
+    except (KubeError, SpecError):
+        return None
+    finally:
+        kube.close()
+
+
 def _diff_cluster(args: argparse.Namespace) -> int:
     obj = read_live_environment(args.namespace, args.target, args.context)
     where = f"{constants.ENVIRONMENT_KIND} {args.namespace}/{args.target}"
@@ -323,7 +377,8 @@ def _diff_cluster(args: argparse.Namespace) -> int:
     spec_fail_on = ((spec.get("drift") or {}) if isinstance(spec, dict) else {}).get("failOn")
     if spec_fail_on not in constants.SEVERITIES:
         spec_fail_on = None
-    code = _emit(report, args, _fail_on(args, spec_fail_on))
+    rules = _live_baseline_rules(report.baseline, args.context) if args.output == "sarif" else None
+    code = _emit(report, args, _fail_on(args, spec_fail_on), rules=rules, source=f"{args.namespace}/{args.target}")
     cause = report.unknown_cause
     if cause is not None:
         # What was found is shown, but "no drift" (or "only this drift") cannot be claimed.

@@ -15,6 +15,8 @@ import sys
 COMMAND_MODULES = (
     "parity.cli.diff",  # diff, validate
     "parity.cli.inspect",  # inspect
+    "parity.cli.logs",  # logs
+    "parity.cli.observability",  # observability up/down
     "parity.cli.drill",  # drill
     "parity.cli.cluster",  # cluster up/down/env
     "parity.cli.run",  # run (the operator)

@@ -1,4 +1,5 @@
-"""Render a DriftReport: table (for people), json and yaml (for tools), junit (for CI)."""
+"""The text formats of a DriftReport: table (for people), json and yaml (for tools), junit (for CI),
+and the pieces the other formats share (summary line, cell text, where a finding is)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from parity.drift.engine import DriftReport
 from parity.drift.finding import Finding, render_value
 from parity.drift.levels import level_notes
 
-FORMATS = ("table", "json", "yaml", "junit")
 _COLOURS = {"critical": "\033[31m", "warning": "\033[33m"}
 _BOLD = "\033[1m"
 _RESET = "\033[0m"
@@ -32,19 +32,19 @@ def use_color(stream: IO[str] | None, environ: Mapping[str, str] | None = None) 
         return False
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if value is None:
         return "-"
     return render_value(value, _CELL_LIMIT).replace("\n", " ")
 
 
-def _where(f: Finding) -> str:
+def where(f: Finding) -> str:
     if f.level == "live" and f.kind and f.name:
         return f"{f.path} ({f.kind}/{f.name})"
     return f.path
 
 
-def _summary_line(report: DriftReport) -> str:
+def summary_line(report: DriftReport) -> str:
     """The verdict in one line; names the levels that were skipped or failed, and never says
     "no drift" when the verdict is unknown."""
     target = f'baseline "{report.baseline}"' if report.baseline else "the desired state"
@@ -64,7 +64,7 @@ def _summary_line(report: DriftReport) -> str:
 
 def render_table(report: DriftReport, *, color: bool = False) -> str:
     header = ("SEVERITY", "LEVEL", "CHANGE", "PATH", "LOCAL", "BASELINE")
-    rows = [(f.severity, f.level, f.change, _where(f), _cell(f.local), _cell(f.baseline)) for f in report.findings]
+    rows = [(f.severity, f.level, f.change, where(f), cell_text(f.local), cell_text(f.baseline)) for f in report.findings]
     lines = []
     if rows:
         widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
@@ -81,7 +81,7 @@ def render_table(report: DriftReport, *, color: bool = False) -> str:
             if f.remediation:
                 lines.append(f"    -> {f.remediation}")
         lines.append("")
-    lines.append(_summary_line(report))
+    lines.append(summary_line(report))
     if report.truncated:
         lines.append(f"({report.truncated} more not shown: status keeps the first {len(report.findings)}.)")
     return "\n".join(lines) + "\n"
@@ -105,9 +105,9 @@ def render_junit(report: DriftReport, fail_on: str) -> str:
     suite = ET.SubElement(suites, "testsuite", name=suite_name)
     failures = 0
     for f in report.findings:
-        case = ET.SubElement(suite, "testcase", classname=f"parity.{f.level}.{f.component}", name=_where(f))
+        case = ET.SubElement(suite, "testcase", classname=f"parity.{f.level}.{f.component}", name=where(f))
         detail = (
-            f"{f.severity} {f.change} {f.path}\nlocal: {_cell(f.local)}\nbaseline: {_cell(f.baseline)}\n"
+            f"{f.severity} {f.change} {f.path}\nlocal: {cell_text(f.local)}\nbaseline: {cell_text(f.baseline)}\n"
             f"{f.remediation}"
         )
         if constants.SEVERITY_RANK.get(f.severity, -1) >= threshold:
@@ -124,9 +124,9 @@ def render_junit(report: DriftReport, fail_on: str) -> str:
         # An unknown verdict is an error of the run, not a pass.
         errors = 1
         case = ET.SubElement(suite, "testcase", classname="parity.verdict", name="drift verdict")
-        ET.SubElement(case, "error", message=_summary_line(report), type="unknown")
+        ET.SubElement(case, "error", message=summary_line(report), type="unknown")
     elif not report.findings:
-        ET.SubElement(suite, "testcase", classname="parity", name=_summary_line(report))
+        ET.SubElement(suite, "testcase", classname="parity", name=summary_line(report))
     tests = len(suite)
     suite.set("tests", str(tests))
     suite.set("failures", str(failures))
@@ -137,14 +137,3 @@ def render_junit(report: DriftReport, fail_on: str) -> str:
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
-
-def render(report: DriftReport, fmt: str, *, fail_on: str = "critical", color: bool = False) -> str:
-    if fmt == "table":
-        return render_table(report, color=color)
-    if fmt == "json":
-        return render_json(report)
-    if fmt == "yaml":
-        return render_yaml(report)
-    if fmt == "junit":
-        return render_junit(report, fail_on)
-    raise ValueError(f"output format must be one of {', '.join(FORMATS)}, not {fmt!r}")
