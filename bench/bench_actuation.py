@@ -7,7 +7,7 @@ Prints, as p50/p95 over the trials:
 - spec change → effective: `spec.postgres.parameters.work_mem` patched until every member's
   pg_settings shows the new value (the operator's update handler pushes it with PATCH /config;
   Patroni applies it within one loop_wait);
-- runtime drift → status: `CONFIG SET maxmemory` on one Redis member until status.drift lists
+- runtime drift → status: `CONFIG SET maxmemory` on the Redis members until status.drift lists
   the runtime finding (bounded by the operator's resync interval, PARITY_RESYNC_SECONDS);
 - with --drill, `parity drill failover` and `parity drill redis-failover` against the environment
   (time without a writable primary, acknowledged writes lost).
@@ -103,9 +103,18 @@ def bench_spec_change(env: Env, trials: int) -> list[float]:
 
 
 def bench_runtime_drift(env: Env, trials: int) -> list[float]:
-    member = redis.Redis(host=f"{env.name}-redis-0.{env.name}-redis-headless.{env.ns}.svc", port=6379,
-                         socket_timeout=5, decode_responses=True)
-    original = member.config_get("maxmemory")["maxmemory"]
+    # On every member: the probe reads Redis settings on the primary, wherever it is now.
+    members = [redis.Redis(host=f"{env.name}-redis-{i}.{env.name}-redis-headless.{env.ns}.svc", port=6379,
+                           socket_timeout=5, decode_responses=True) for i in range(3)]
+    original = members[0].config_get("maxmemory")["maxmemory"]
+
+    class All:
+        @staticmethod
+        def config_set(key: str, value: str) -> None:
+            for one in members:
+                one.config_set(key, value)
+
+    member = All()
 
     def finding() -> bool:
         findings = (env.get().get("status") or {}).get("drift", {}).get("findings") or []
