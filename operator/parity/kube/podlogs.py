@@ -44,7 +44,9 @@ def stream_pod_log(kube: Kube, namespace: str, pod: str, container: str, request
     """The lines of one container's log (without line ends). KubeError when it cannot be read
     (the API's message, e.g. `container "x" in pod "y" is waiting to start`)."""
     path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
-    headers = {"Accept": "text/plain"}
+    # The log subresource answers text/plain, but the API server negotiates it only under a
+    # wildcard (what kubectl sends); "text/plain" alone is refused with 406.
+    headers = {"Accept": "application/json, */*"}
     _, url, headers, _, _ = kube.api.param_serialize("GET", path, query_params=request.query(container),
                                                      header_params=headers, auth_settings=["BearerToken"])
     try:
