@@ -106,7 +106,8 @@ def bench_runtime_drift(env: Env, trials: int) -> list[float]:
     # On every member: the probe reads Redis settings on the primary, wherever it is now.
     members = [redis.Redis(host=f"{env.name}-redis-{i}.{env.name}-redis-headless.{env.ns}.svc", port=6379,
                            socket_timeout=5, decode_responses=True) for i in range(3)]
-    original = members[0].config_get("maxmemory")["maxmemory"]
+    # Put back the spec's value, not whatever runs now (an interrupted run may have left its own).
+    original = str(env.get()["spec"]["redis"]["config"].get("maxmemory", "0"))
 
     class All:
         @staticmethod
@@ -121,6 +122,8 @@ def bench_runtime_drift(env: Env, trials: int) -> list[float]:
         return any(f.get("level") == "runtime" and f.get("path") == "redis.config.maxmemory" for f in findings)
 
     samples = []
+    member.config_set("maxmemory", original)
+    wait(lambda: not finding(), timeout=120, step=1)
     try:
         for trial in range(trials):
             member.config_set("maxmemory", str(90_000_000 + trial))
