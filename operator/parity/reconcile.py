@@ -222,11 +222,13 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
 
     missing = missing_objects(expected, live)
     components = summarize_components(desired, live, missing)
-    phase = compute_phase(components, previous.get("phase"), missing)
+    rolling = (actuation or previous.get("actuation") or {}).get("rolling")
+    # A new spec provisions afresh: members it adds or replaces are expected, not lost.
+    same_spec_phase = previous.get("phase") if previous.get("observedGeneration") == generation else None
+    phase = compute_phase(components, same_spec_phase, missing, rolling=bool(rolling))
     conditions = [
         ready_condition(phase, components, generation, missing),
-        reconciling_condition(phase, missing, generation,
-                              rolling=(actuation or previous.get("actuation") or {}).get("rolling")),
+        reconciling_condition(phase, missing, generation, rolling=rolling),
         condition(constants.CONDITION_STALLED, False, "Progressing", "no blocking problem", generation),
         drift_condition,
         *component_conditions(components, generation),

@@ -62,7 +62,11 @@ def _workload_counts(obj: dict) -> tuple[int, int, bool]:
         progressing = True
     if obj.get("kind") == "StatefulSet" and status.get("updatedReplicas") is not None:
         updated = int(status.get("updatedReplicas") or 0)
-        progressing = progressing or updated < desired
+        # Fewer updated members is a rollout only while the controller rolls to a new revision.
+        # At the same revision it means members are gone (a deleted pod is briefly not counted):
+        # progressing there would turn a loss into "Provisioning", and then stay so.
+        rolling_out = status.get("currentRevision") != status.get("updateRevision")
+        progressing = progressing or (updated < desired and rolling_out)
         ready = min(ready, updated)
     return min(ready, desired), desired, progressing
 
@@ -98,7 +102,9 @@ def summarize_components(desired_children: list[dict], live_children: list[dict]
 
 
 def compute_phase(components: dict[str, ComponentStatus], previous_phase: str | None,
-                  missing: Iterable[tuple[str, str]] = ()) -> str:
+                  missing: Iterable[tuple[str, str]] = (), *, rolling: bool = False) -> str:
+    """`previous_phase` is the phase of the same spec (None when a new spec starts provisioning);
+    `rolling` says the operator itself is restarting members one by one (actuation)."""
     if list(missing):
         # A deleted child is not re-created by event-driven syncs under the report policy:
         # waiting would be "Provisioning" forever.
@@ -107,7 +113,7 @@ def compute_phase(components: dict[str, ComponentStatus], previous_phase: str | 
         return "Provisioning"
     if all(c.is_ready for c in components.values()):
         return "Ready"
-    lost = any(not c.is_ready and not c.progressing for c in components.values())
+    lost = not rolling and any(not c.is_ready and not c.progressing for c in components.values())
     if lost and previous_phase in ("Ready", "Degraded"):
         return "Degraded"
     return "Provisioning"

@@ -140,6 +140,18 @@ def test_merge_streams_in_time_order_stable_and_with_continuations():
     assert merged[2].time == t(2)  # the continuation took the time of the line before it
 
 
+def test_a_stream_with_stdout_and_stderr_swapped_by_a_hair_is_put_right():
+    # One container's log file: stderr's reader stamped a line a microsecond before stdout's
+    # line that was written to the file first.
+    postgres = [line(2, "postgres", "dev-postgres-0", "postgres", "out", micro=5),
+                line(2, "postgres", "dev-postgres-0", "postgres", "err", micro=4),
+                line(3, "postgres", "dev-postgres-0", "postgres", "later")]
+    etcd = [line(2, message="e", micro=4)]
+    merged = list(merge_streams([postgres, etcd]))
+    assert [m.message for m in merged] == ["err", "e", "out", "later"]
+    assert [m.time for m in merged] == sorted(m.time for m in merged)
+
+
 def test_last_lines():
     lines = [line(i) for i in range(5)]
     assert last_lines(iter(lines), 2) == lines[3:]
@@ -221,8 +233,11 @@ def test_format_text_and_json():
     other = format_text(line(3, "redis", "dev-redis-0", "redis"), colours=colours)
     assert "\033[33mredis/dev-redis-0/redis" in other  # a second source, a second colour
     assert json.loads(format_json(line(3, message='{"level":"warn"}'))) == {
-        "time": "2026-12-03T01:02:03Z", "component": "etcd", "pod": "dev-etcd-0", "container": "etcd",
+        "time": "2026-12-03T01:02:03.000000Z", "component": "etcd", "pod": "dev-etcd-0", "container": "etcd",
         "level": "warning", "message": '{"level":"warn"}'}
+    # The strings sort like the times: a whole second is not shorter than the next microsecond.
+    stamps = [json.loads(format_json(line(3, micro=m)))["time"] for m in (0, 5, 999999)]
+    assert stamps == sorted(stamps) and len(set(map(len, stamps))) == 1
 
 
 # ---- the command with a fake API ---------------------------------------------------------------------
@@ -340,7 +355,7 @@ def test_json_output(api, capsys):
     code, out, _ = run(capsys, "-n", "team", "dev", "-o", "json", "--component", "redis")
     items = [json.loads(x) for x in out.splitlines()]
     assert [(i["pod"], i["container"]) for i in items] == [("dev-redis-0", "redis"), ("dev-redis-0", "exporter")]
-    assert items[0] == {"time": "2026-12-03T01:02:03Z", "component": "redis", "pod": "dev-redis-0",
+    assert items[0] == {"time": "2026-12-03T01:02:03.000000Z", "component": "redis", "pod": "dev-redis-0",
                         "container": "redis", "level": "info",
                         "message": "1:M 03 Dec 2026 01:02:03.000 * Ready"}
 

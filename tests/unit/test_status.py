@@ -87,6 +87,24 @@ def test_a_rollout_is_provisioning_not_degraded():
     assert not lost["etcd"].progressing and compute_phase(lost, "Ready") == "Degraded"
 
 
+def test_a_deleted_pod_is_a_loss_not_a_rollout():
+    """A deleted member is briefly not counted as updated. At the same revision that is a loss:
+    read as "progressing" it turned Ready into Provisioning, which then never became Degraded."""
+    def live(updated, current="r1", update="r1"):
+        obj = sts("e", "etcd", 3, ready=2)
+        obj["status"].update(updatedReplicas=updated, currentRevision=current, updateRevision=update)
+        return obj
+
+    gone = summarize_components([sts("e", "etcd", 3)], [live(2)])
+    assert not gone["etcd"].progressing and compute_phase(gone, "Ready") == "Degraded"
+    rollout = summarize_components([sts("e", "etcd", 3)], [live(2, update="r2")])
+    assert rollout["etcd"].progressing and compute_phase(rollout, "Ready") == "Provisioning"
+    # The operator's own rolling restart is not a loss either.
+    assert compute_phase(gone, "Ready", rolling=True) == "Provisioning"
+    # A new spec provisions afresh (the caller passes no previous phase).
+    assert compute_phase(gone, None) == "Provisioning"
+
+
 def test_a_deleted_child_makes_the_environment_degraded_not_provisioning():
     """Issue 10.3: a deleted StatefulSet counted as "not created yet" (Provisioning forever),
     a deleted Service did not count at all (Ready)."""

@@ -1,6 +1,8 @@
 """Time order across containers.
 
-Finished streams (no --follow) are each in time order already: a k-way merge. Followed
+Finished streams (no --follow) are each in time order, nearly: a container's stdout and stderr
+share one log file, stamped by two readers, so neighbours can be out of order by a hair. Each
+stream is put right within a small window, then a k-way merge. Followed
 streams arrive interleaved as the threads read them, so a line is held for a short window after
 it arrives and released in time order with whatever else arrived meanwhile.
 """
@@ -34,10 +36,27 @@ def stamp_continuations(lines: Iterable[LogLine]) -> Iterator[LogLine]:
         yield line
 
 
+# Lines of one stream displaced further than this are not expected: stdout and stderr of a
+# container are read concurrently, so only lines written at nearly the same moment swap.
+REORDER_WINDOW = 64
+
+
+def reorder_within(lines: Iterable[LogLine], window: int = REORDER_WINDOW) -> Iterator[LogLine]:
+    """The lines in time order, provided none is displaced by more than `window` lines; equal
+    times keep their order (stable)."""
+    heap: list[tuple[datetime, int, LogLine]] = []
+    for index, line in enumerate(lines):
+        heapq.heappush(heap, (_key(line), index, line))
+        if len(heap) > window:
+            yield heapq.heappop(heap)[2]
+    while heap:
+        yield heapq.heappop(heap)[2]
+
+
 def merge_streams(streams: Sequence[Iterable[LogLine]]) -> Iterator[LogLine]:
     """One time-ordered sequence; lines with equal times keep their stream's order, and streams
     are taken in the order given (stable)."""
-    return heapq.merge(*(stamp_continuations(s) for s in streams), key=_key)
+    return heapq.merge(*(reorder_within(stamp_continuations(s)) for s in streams), key=_key)
 
 
 def last_lines(lines: Iterable[LogLine], count: int | None) -> list[LogLine]:

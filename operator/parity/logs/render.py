@@ -41,7 +41,9 @@ def format_text(line: LogLine, *, width: int = 0, colours: SourceColours | None 
 
 def format_json(line: LogLine) -> str:
     return json.dumps({
-        "time": line.time.isoformat().replace("+00:00", "Z") if line.time else None,
+        # Fixed width (always six fraction digits) so that the strings sort like the times they name:
+        # isoformat() drops the fraction when it is zero, which breaks string order.
+        "time": line.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if line.time else None,
         "component": line.component,
         "pod": line.pod,
         "container": line.container,
