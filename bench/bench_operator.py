@@ -70,7 +70,7 @@ def main() -> int:
         print(f"control plane warm start: {time.monotonic() - t0:.1f} s")
         plane.kubectl("apply", "--server-side", "-f", str(REPO / "crds/parityenvironments.yaml"),
                       "-f", str(REPO / "crds/paritybaselines.yaml"))
-        plane.kubectl("wait", "--for=condition=Established", "crd/parityenvironments.parity.dev",
+        plane.wait_established("crd/parityenvironments.parity.dev",
                       "crd/paritybaselines.parity.dev")
         plane.kubectl("apply", "--server-side", "-f", str(REPO / "baselines"))
         op = Operator(plane, Path(tmp) / "operator.log")

@@ -62,7 +62,7 @@ def one_trial(with_sample: bool) -> dict:
         try:
             if with_sample:
                 plane.kubectl("apply", "--server-side", "-k", str(REPO / "crds"))
-                plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+                plane.wait_established(
                               "crd/parityenvironments.parity.dev")
                 plane.kubectl("apply", "--server-side", "-f", str(REPO / "baselines"))
                 op = Operator(plane, Path(tmp) / "operator.log", env={

@@ -32,6 +32,6 @@ def control_plane(tmp_path_factory):
 def crds_installed(control_plane):
     """The parity.dev CRDs applied and Established."""
     control_plane.kubectl("apply", "--server-side", "-k", str(REPO_ROOT / "crds"))
-    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                          "crd/parityenvironments.parity.dev", "crd/paritybaselines.parity.dev")
+    control_plane.wait_established(
+        "crd/parityenvironments.parity.dev", "crd/paritybaselines.parity.dev")
     return control_plane

@@ -76,7 +76,7 @@ def real_cluster(tmp_path_factory):
     plane.start(timeout=240, progress=lambda m: print(f"[real node] {m}", flush=True))
     try:
         plane.kubectl("apply", "--server-side", "-k", str(REPO_ROOT / "crds"))
-        plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+        plane.wait_established(
                       "crd/parityenvironments.parity.dev", "crd/paritybaselines.parity.dev")
         plane.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "baselines"))
         # What make up applies for a host-run operator: the ClusterRole the environments'

@@ -15,7 +15,9 @@ def operator(crds_installed, tmp_path_factory):
     # What tools/up.sh applies before a host-run operator: the ClusterRole that each environment's
     # Patroni RoleBinding points at.
     plane.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "manifests/operator/patroni-rbac.yaml"))
-    op = Operator(plane, tmp_path_factory.mktemp("operator") / "operator.log")
+    # Discovery asked often, so that test_policyreport_apiserver's CRD install is seen soon.
+    op = Operator(plane, tmp_path_factory.mktemp("operator") / "operator.log",
+                  env={"PARITY_POLICY_REPORTS_RECHECK_SECONDS": "3"})
     op.start()
     try:
         yield op

@@ -39,7 +39,7 @@ def kube(control_plane):
     `-f crds/` would also read crds/kustomization.yaml, which is not a Kubernetes object."""
     files = [arg for name in CRD_FILES.values() for arg in ("-f", str(CRD_DIR / name))]
     control_plane.kubectl("apply", "--server-side", "--force-conflicts", f"--field-manager={MANAGER}", *files)
-    control_plane.kubectl("wait", "--for=condition=Established", "--timeout=60s",
+    control_plane.wait_established(
                           *(f"crd/{name}" for name in CRD_NAMES))
     return control_plane
 

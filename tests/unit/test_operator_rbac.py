@@ -53,3 +53,10 @@ def test_up_applies_the_patroni_cluster_role_before_the_host_operator_starts():
     local = script[script.index('step "operator"'):]
     local = local[local.index("else"):]
     assert local.index("manifests/operator/patroni-rbac.yaml") < local.index("parity run")
+
+
+def test_policy_reports_are_applied_by_name_only():
+    from parity.kube.resources import POLICY_REPORTS
+
+    group = POLICY_REPORTS.api_version.rpartition("/")[0]
+    assert verbs(group, POLICY_REPORTS.plural) == {"get", "create", "patch"}

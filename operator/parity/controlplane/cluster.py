@@ -238,6 +238,22 @@ class ControlPlane:
         return status
 
     # -- helpers ---------------------------------------------------------------------------
+    def wait_established(self, *crds: str, timeout: float = 60) -> None:
+        """Until each CRD (by name) is Established. Not `kubectl wait`: right after the apply a
+        CRD's status.conditions can be null, and kubectl 1.34 then fails instead of waiting."""
+        deadline = time.monotonic() + timeout
+        for name in crds:
+            name = name.removeprefix("crd/")
+            while True:
+                proc = self.kubectl("get", "crd", name, "-o", "json", check=False)
+                if proc.returncode == 0:
+                    conditions = (json.loads(proc.stdout).get("status") or {}).get("conditions") or []
+                    if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                        break
+                if time.monotonic() > deadline:
+                    raise ControlPlaneError(f"CRD {name} not Established after {timeout:.0f}s: {proc.stderr.strip()}")
+                time.sleep(0.5)
+
     def kubectl(self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120):
         """Run this control plane's own kubectl against it (text mode, output captured)."""
         proc = subprocess.run(

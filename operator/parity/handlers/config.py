@@ -31,6 +31,14 @@ class OperatorConfig:
     # PARITY_ENDPOINTS_FILE (`parity run --endpoints FILE`). Only the operator's own
     # configuration: nothing on a ParityEnvironment can redirect the probes or their password.
     endpoint_map: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Publish a wgpolicyk8s.io PolicyReport per environment when that CRD is served ("auto"), or never ("off").
+    policy_reports: str = "auto"
+    # How long the answer "is that CRD served?" is trusted: installing it is noticed this late.
+    policy_reports_recheck_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.policy_reports not in ("auto", "off"):
+            raise ValueError(f"PARITY_POLICY_REPORTS must be auto or off, not {self.policy_reports!r}")
 
     @classmethod
     def from_env(cls) -> "OperatorConfig":
@@ -45,4 +53,6 @@ class OperatorConfig:
             images=load_catalog(os.environ["PARITY_IMAGE_CATALOG"]) if os.environ.get("PARITY_IMAGE_CATALOG")
             else PUBLISHED,
             endpoint_map=load_endpoint_map(os.environ),
+            policy_reports=os.environ.get("PARITY_POLICY_REPORTS", "auto").lower(),
+            policy_reports_recheck_seconds=float(os.environ.get("PARITY_POLICY_REPORTS_RECHECK_SECONDS", 300)),
         )

@@ -30,6 +30,7 @@ def forget_environment(namespace: str, name: str, memo: kopf.Memo, **_) -> None:
     memo.triggers.forget((namespace, name))
     memo.runtime.pop((namespace, name), None)
     memo.actuation.pop((namespace, name), None)
+    memo.policy_reports.forget(namespace, name)
 
 
 @kopf.index(**ENV)

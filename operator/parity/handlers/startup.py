@@ -11,6 +11,7 @@ from parity.handlers.children import configure_child_watches
 from parity.handlers.config import OperatorConfig
 from parity.handlers.triggers import Triggers
 from parity.kube.client import Kube
+from parity.policyreports import PolicyReportPublisher
 
 
 @kopf.on.startup()
@@ -57,6 +58,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     memo.triggers = Triggers()
     memo.runtime = {}  # (namespace, name) -> last probe results; cleaned on deletion
     memo.actuation = {}  # (namespace, name) -> last status.actuation record; cleaned on deletion
+    memo.policy_reports = PolicyReportPublisher(config.policy_reports, ttl=config.policy_reports_recheck_seconds)  # per-environment state cleaned on deletion
     memo.metrics_server = metrics.serve(config.metrics_port)
     logger.info("parity operator configured: %s; API %s", config, memo.kube.host)
 

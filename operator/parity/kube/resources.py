@@ -42,7 +42,11 @@ PERSISTENT_VOLUME_CLAIMS = Resource("v1", "PersistentVolumeClaim", "persistentvo
 ENVIRONMENT = Resource(constants.API_VERSION, constants.ENVIRONMENT_KIND, constants.ENVIRONMENT_PLURAL)
 BASELINE = Resource(constants.API_VERSION, constants.BASELINE_KIND, constants.BASELINE_PLURAL, namespaced=False)
 
-_BY_KIND = {(r.api_version, r.kind): r for r in (*CHILD_RESOURCES, ENVIRONMENT, BASELINE)}
+# Not a child either: a view of an environment's drift, written only when the cluster serves
+# the Policy WG's CRD (parity.policyreports).
+POLICY_REPORTS = Resource("wgpolicyk8s.io/v1alpha2", "PolicyReport", "policyreports")
+
+_BY_KIND = {(r.api_version, r.kind): r for r in (*CHILD_RESOURCES, ENVIRONMENT, BASELINE, POLICY_REPORTS)}
 
 
 def resource_for(manifest: dict) -> Resource:
