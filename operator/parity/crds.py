@@ -345,7 +345,8 @@ def _drift_status() -> Schema:
         "baselineGeneration": _integer("metadata.generation of that baseline.", fmt="int64"),
         "observedGeneration": _integer("metadata.generation of this environment that was compared.",
                                        fmt="int64"),
-        "checkedAt": _string("When drift was last evaluated.", fmt="date-time"),
+        "checkedAt": _string("When drift was last evaluated and written: a re-evaluation with the same result "
+                             "is written at most every PARITY_STATUS_HEARTBEAT_SECONDS (600).", fmt="date-time"),
         "firstDetectedAt": _string("Since when drift has been present continuously; null when there is none.",
                                    fmt="date-time", nullable=True),
         "highestSeverity": _string("Highest severity among the findings; none without findings on the levels "

@@ -27,8 +27,10 @@ def env(plane, e2e_namespace):
 
 
 def parity(plane, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    # PARITY_STATE_DIR: where `--kill process` finds this node's containerd socket and ctr.
     return subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "parity"), *args], capture_output=True, text=True,
-                          env={**os.environ, **plane.env()}, timeout=timeout)
+                          env={**os.environ, **plane.env(), "PARITY_STATE_DIR": str(plane.state_dir)},
+                          timeout=timeout)
 
 
 def drill(plane, ns: str, kind: str, *extra: str) -> dict:
@@ -69,6 +71,28 @@ def test_patroni_failover_by_pod_delete_loses_no_acknowledged_write(env):
     assert report["lost_acked_writes"] == 0 and report["acked_after_kill"] > 0, report
     assert report["new_leader"] != report["old_leader"], report
     assert report["unavailable_seconds"] <= TTL + LOOP_WAIT + 5, report
+    leader_ip = kjson(plane, "get", "pod", report["new_leader"], "-n", ns)["status"]["podIP"]
+    assert primary_service_address(plane, ns) == leader_ip
+
+
+def test_patroni_drill_by_process_kill_loses_no_acknowledged_write(env):
+    """The leader's container is SIGKILLed through containerd; the pod stays and the kubelet
+    restarts it. Patroni may hand over to the sync standby or, if the member is back before its
+    leader key expires, keep it: either way nothing acknowledged is lost and the primary Service
+    follows whoever leads."""
+    plane, ns = env
+    pods = {p["metadata"]["name"]: p for p in kjson(plane, "get", "pods", "-n", ns, "-l",
+                                                       "app.kubernetes.io/component=postgres")["items"]}
+    report = drill(plane, ns, "failover", "--kill", "process")
+    assert report["passed"] and report["synchronous"], report
+    assert report["lost_acked_writes"] == 0 and report["acked_after_kill"] > 0, report
+    assert report["killed"].startswith("SIGKILL every process of container postgres"), report
+    old = kjson(plane, "get", "pod", report["old_leader"], "-n", ns)
+    assert old["metadata"]["uid"] == pods[report["old_leader"]]["metadata"]["uid"]  # the same pod: not deleted
+    restarts = {c["name"]: c["restartCount"] for c in old["status"]["containerStatuses"]}
+    before = {c["name"]: c["restartCount"] for c in pods[report["old_leader"]]["status"]["containerStatuses"]}
+    assert restarts["postgres"] >= before["postgres"] + 1
+    assert report["same_leader_returned"] == (report["new_leader"] == report["old_leader"])
     leader_ip = kjson(plane, "get", "pod", report["new_leader"], "-n", ns)["status"]["podIP"]
     assert primary_service_address(plane, ns) == leader_ip
 

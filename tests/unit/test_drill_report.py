@@ -59,3 +59,114 @@ def test_kill_command_quotes_what_it_fills_in():
 def test_local_hosts():
     assert is_local_host("127.0.0.1") and is_local_host("localhost") and is_local_host("::1") and is_local_host("127.0.0.2")
     assert not is_local_host("10.0.0.1") and not is_local_host("db.example")
+
+
+def test_outage_around_a_failure_counts_whichever_node_acknowledged():
+    from parity.drill.report import measure_outage_around
+
+    acks = [Ack(1, 1.0, "a"), Ack(2, 2.0, "a"), Ack(3, 9.5, "a"), Ack(4, 10.0, "a")]
+    assert measure_outage_around(acks, 2.5).seconds == 7.5
+    assert measure_outage_around(acks, 11.0).seconds is None  # nothing acknowledged after
+
+
+class _ScriptedWriter:
+    """A Writer whose 'primary' is a name that a kill can take down for a while (no network)."""
+
+    @staticmethod
+    def make(settings):
+        import time as _time
+
+        from parity.drill.common import Writer
+
+        class ScriptedWriter(Writer):
+            node_name = "a"
+            down_until = 0.0
+
+            def down(self):
+                return _time.monotonic() < self.down_until
+
+            async def _open(self):
+                if self.down():
+                    raise ConnectionRefusedError("refused")
+                return object(), self.node_name
+
+            async def _write(self, connection, seq):
+                if self.down():
+                    raise ConnectionResetError("reset")
+
+            async def _close(self, connection):
+                return None
+
+        return ScriptedWriter(1, settings)
+
+
+def _kill_for(writer, seconds, next_node):
+    import time as _time
+
+    class Killer:
+        async def kill(self, target):
+            writer.down_until = _time.monotonic() + seconds
+            writer.node_name = next_node
+            return f"took {target.member} down"
+
+    return Killer()
+
+
+def test_a_process_kill_the_same_leader_survives_passes_and_splits_writes_at_the_failure():
+    import asyncio
+
+    from parity.drill.common import DrillSettings, drive_failover
+    from parity.drill.killers import KillTarget
+
+    settings = DrillSettings(interval=0.005, warmup_writes=5, settle_seconds=0.1, timeout=5, ready_timeout=5,
+                             leader_may_return=True)
+    writer = _ScriptedWriter.make(settings)
+    report = DrillReport(kind="patroni")
+
+    async def no_other_leader():
+        return None
+
+    ok = asyncio.run(drive_failover(report, writer, _kill_for(writer, 0.3, "a"), KillTarget("postgres", "a", "h", 1),
+                                    "a", no_other_leader, settings, "leader"))
+    assert ok and report.error is None
+    assert report.new_leader == "a" and report.same_leader_returned
+    assert report.acked_before_kill >= 5 and report.acked_after_kill > 0
+    assert report.unavailable_seconds >= 0.3 and report.failed_writes >= 1
+
+
+def test_without_leader_may_return_the_same_leader_is_not_a_failover():
+    import asyncio
+
+    from parity.drill.common import DrillSettings, drive_failover
+    from parity.drill.killers import KillTarget
+
+    settings = DrillSettings(interval=0.005, warmup_writes=5, settle_seconds=0.1, timeout=1, ready_timeout=5)
+    writer = _ScriptedWriter.make(settings)
+    report = DrillReport(kind="patroni")
+
+    async def no_other_leader():
+        return None
+
+    asyncio.run(drive_failover(report, writer, _kill_for(writer, 0.2, "a"), KillTarget("postgres", "a", "h", 1),
+                               "a", no_other_leader, settings, "leader"))
+    assert report.error is not None and "no new leader" in report.error and not report.passed
+
+
+def test_process_kill_without_a_node_here_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    from parity.cli.main import main
+
+    monkeypatch.delenv("PARITY_CONTAINERD_ADDRESS", raising=False)
+    monkeypatch.setenv("PARITY_STATE_DIR", str(tmp_path / "no-cluster"))
+    code = main(["drill", "failover", "--patroni", "http://127.0.0.1:1", "--kill", "process"])
+    err = capsys.readouterr().err
+    assert code == 1 and "--kill process needs cluster mode" in err and "Traceback" not in err
+
+
+def test_local_node_runtime_names_the_missing_socket(tmp_path, monkeypatch):
+    import pytest
+
+    from parity.drill.killers import KillError, local_node_runtime
+
+    monkeypatch.delenv("PARITY_CONTAINERD_ADDRESS", raising=False)
+    with pytest.raises(KillError, match=r"no containerd socket at .*no-cluster/node/containerd/containerd.sock"):
+        local_node_runtime(state_dir=tmp_path / "no-cluster")

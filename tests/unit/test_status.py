@@ -128,3 +128,16 @@ def test_a_deleted_child_makes_the_environment_degraded_not_provisioning():
     assert compute_phase(all_ready, "Ready") == "Ready"
     # Not created yet (nothing missing): still Provisioning.
     assert compute_phase(summarize_components(desired, live), None) == "Provisioning"
+
+
+def test_a_status_with_nothing_new_is_written_only_as_a_heartbeat():
+    from parity.reconcile import CHECKED_AT_REFRESH_SECONDS, _checked_at_stale
+
+    def at(t):
+        return {"drift": {"checkedAt": t}}
+
+    assert CHECKED_AT_REFRESH_SECONDS >= 600  # at most one idle write per environment per 10 minutes
+    assert not _checked_at_stale(at("2026-12-03T01:00:00Z"), at("2026-12-03T01:09:59Z"))
+    assert _checked_at_stale(at("2026-12-03T01:00:00Z"), at("2026-12-03T01:10:00Z"))
+    assert _checked_at_stale(at("2026-12-03T01:00:00Z"), at("2026-12-03T01:00:30Z"), heartbeat_seconds=30)
+    assert _checked_at_stale({}, at("2026-12-03T01:00:00Z"))  # never written: write

@@ -4,8 +4,11 @@
     parity drill redis-failover (-n NAMESPACE NAME | --sentinel HOST:PORT...) [options]
 
 How the leader is killed: --kill pod (cluster mode default: delete the leader's pod),
---kill local (explicit mode default: SIGKILL the processes listening on the leader's ports on
-this machine), or --kill-command 'CMD' with {member} {host} {port} {api_url} filled in.
+--kill process (cluster mode: SIGKILL every process of the leader's container through the
+container runtime of the node on this machine, as a crash or the OOM killer would; the kubelet
+restarts it, and the same member may lead again), --kill local (explicit mode default: SIGKILL
+the processes listening on the leader's ports on this machine), or --kill-command 'CMD' with
+{member} {host} {port} {api_url} filled in.
 
 Exit codes: 0 the drill passed (a new leader took over; with Patroni synchronous_mode on, no
 acknowledged write was lost); 1 it failed or could not run (the message says why).
@@ -21,13 +24,20 @@ from typing import Any, Coroutine
 from parity.cli.inspect import add_target_arguments, cluster_targets, explicit_targets, has_explicit_targets
 from parity.cli.main import EXIT_ERROR, EXIT_OK, CliError
 from parity.drill.common import DrillError, DrillSettings
-from parity.drill.killers import CommandKiller, LocalProcessKiller, PodKiller
+from parity.drill.killers import (
+    CommandKiller,
+    ContainerKiller,
+    KillError,
+    LocalProcessKiller,
+    PodKiller,
+    local_node_runtime,
+)
 from parity.drill.patroni import run_patroni_drill
 from parity.drill.redis import run_redis_drill
 from parity.drill.report import DrillReport, render_report
 from parity.probes.endpoints import postgres_conninfo
 
-KILL_STRATEGIES = ("local", "pod", "command")
+KILL_STRATEGIES = ("local", "pod", "process", "command")
 WRITE_TIMEOUT_HELP = "a write or connection taking longer counts as failed (default: %(default)s)"
 
 
@@ -38,6 +48,13 @@ def _drill_options(parser: argparse.ArgumentParser) -> None:
         choices=KILL_STRATEGIES,
         default=None,
         help="how to kill the leader (default: pod with -n, else local)",
+    )
+    parser.add_argument(
+        "--containerd-address",
+        metavar="SOCKET",
+        default=None,
+        help="containerd socket of the node, for --kill process (default: $PARITY_CONTAINERD_ADDRESS, else the "
+        "node of `parity cluster` in .parity/cluster)",
     )
     parser.add_argument(
         "--kill-command",
@@ -119,6 +136,7 @@ def _settings(args: argparse.Namespace) -> DrillSettings:
         warmup_writes=args.warmup,
         settle_seconds=args.settle,
         timeout=args.failover_timeout,
+        leader_may_return=args.kill == "process",
     )
 
 
@@ -147,6 +165,14 @@ def _killer(args: argparse.Namespace, kube):
         if kube is None:
             raise CliError("--kill pod needs cluster mode (-n NAMESPACE NAME)")
         return PodKiller(kube, args.namespace, args.name)
+    if strategy == "process":
+        if kube is None:
+            raise CliError("--kill process needs cluster mode (-n NAMESPACE NAME)")
+        try:
+            runtime = local_node_runtime(args.containerd_address)
+        except KillError as err:
+            raise CliError(str(err)) from None
+        return ContainerKiller(kube, args.namespace, args.name, runtime)
     return LocalProcessKiller()
 
 

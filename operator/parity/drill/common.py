@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 from parity.drill.killers import KillError, KillTarget, LeaderKiller
-from parity.drill.report import MAX_LISTED_LOST, Ack, DrillReport, find_lost, measure_outage
+from parity.drill.report import MAX_LISTED_LOST, Ack, DrillReport, find_lost, measure_outage, measure_outage_around
 from parity.probes.support import describe_error, redact_secrets
 
 
@@ -25,6 +25,8 @@ class DrillSettings:
     settle_seconds: float = 2.0  # keep writing this long after the first write on the new leader
     timeout: float = 120.0  # give up waiting for a new leader / a writable primary after this
     ready_timeout: float = 60.0  # wait this long for a leader (and a sync standby) before starting
+    # The killed leader may lead again (a process kill: see drive_failover).
+    leader_may_return: bool = False
 
 
 @dataclass
@@ -33,6 +35,7 @@ class WriteLog:
     attempted: int = 0
     failed: int = 0
     last_error: str | None = None
+    failed_at: list[float] = field(default_factory=list)  # monotonic seconds of each failed write
 
 
 async def wait_for(predicate: Callable[[], Awaitable[Any]], timeout: float, what: str, interval: float = 0.1) -> Any:
@@ -115,6 +118,7 @@ class Writer:
                 self.log.acks.append(Ack(seq, time.monotonic(), self.node or "?"))
             except Exception as err:  # noqa: BLE001 - failed, or its fate is unknown: not acknowledged
                 self.log.failed += 1
+                self.log.failed_at.append(time.monotonic())
                 self.log.last_error = self._describe(err)
                 await self._drop()
                 continue
@@ -135,6 +139,11 @@ async def drive_failover(
     """Warm up the writer, kill `target`, wait for `new_leader()` to name another node and for a
     write acknowledged there, then count the writes into `report`.
 
+    With `settings.leader_may_return` (a process kill: the kubelet restarts the container, and a Patroni
+    member back before its leader key expires keeps the lock), the leader after the kill is
+    whichever node acknowledges the first write after the first write that failed, the old one
+    included; the writes are split at that failure instead of by node.
+
     False when the kill itself failed (report.error says why; nothing is counted). A failover
     that does not complete in time is recorded in report.error, not raised.
     """
@@ -147,34 +156,67 @@ async def drive_failover(
             interval=0.02,
         )
         killed_at = time.monotonic()
+        failures_before = len(writer.log.failed_at)
         try:
             report.killed = await killer.kill(target)
         except KillError as err:
             report.error = str(err)
             return False
         try:
-            report.new_leader = await wait_for(new_leader, settings.timeout, f"no new {role}")
-            report.leader_elected_seconds = time.monotonic() - killed_at
-            await wait_until_true(
-                lambda: any(a.node != old for a in writer.log.acks),
-                settings.timeout,
-                f"no write acknowledged by the new {role}",
-            )
+            if settings.leader_may_return:
+                felt_at = await _first_failure_after(writer, failures_before, killed_at, settings, target.member)
+
+                async def first_ack_after() -> Ack | None:
+                    return next((a for a in writer.log.acks if a.at > felt_at), None)
+
+                ack = await wait_for(first_ack_after, settings.timeout,
+                                     f"no write acknowledged after the kill of {target.member}")
+                report.new_leader = ack.node
+                report.same_leader_returned = ack.node == old
+                report.leader_elected_seconds = ack.at - killed_at
+            else:
+                report.new_leader = await wait_for(new_leader, settings.timeout, f"no new {role}")
+                report.leader_elected_seconds = time.monotonic() - killed_at
+                await wait_until_true(
+                    lambda: any(a.node != old for a in writer.log.acks),
+                    settings.timeout,
+                    f"no write acknowledged by the new {role}",
+                )
             await asyncio.sleep(settings.settle_seconds)
         except DrillError as err:
             report.error = f"{err}; last write error: {writer.log.last_error}"
     finally:
         writer.stopped.set()
         await asyncio.wait_for(task, settings.write_timeout + 5)
-
-    acks = writer.log.acks
-    report.attempted_writes = writer.log.attempted
-    report.acked_writes = len(acks)
-    report.failed_writes = writer.log.failed
-    report.acked_before_kill = sum(1 for a in acks if a.node == old)
-    report.acked_after_kill = report.acked_writes - report.acked_before_kill
-    report.unavailable_seconds = measure_outage(acks, old).seconds
+    _count_writes(report, writer.log, old,
+                  felt_at=_felt_at(writer.log, failures_before, killed_at) if settings.leader_may_return else None)
     return True
+
+
+def _felt_at(log: WriteLog, failures_before: int, killed_at: float) -> float | None:
+    return next((t for t in log.failed_at[failures_before:] if t >= killed_at), None)
+
+
+async def _first_failure_after(writer: "Writer", failures_before: int, killed_at: float, settings: DrillSettings,
+                               member: str) -> float:
+    """When the kill was felt: the first write that failed after it."""
+    await wait_until_true(lambda: _felt_at(writer.log, failures_before, killed_at) is not None, settings.timeout,
+                          f"the kill of {member} was not felt: every write still succeeded")
+    return _felt_at(writer.log, failures_before, killed_at)
+
+
+def _count_writes(report: DrillReport, log: WriteLog, old: str, *, felt_at: float | None) -> None:
+    acks = log.acks
+    report.attempted_writes = log.attempted
+    report.acked_writes = len(acks)
+    report.failed_writes = log.failed
+    if felt_at is None:
+        report.acked_before_kill = sum(1 for a in acks if a.node == old)
+        report.unavailable_seconds = measure_outage(acks, old).seconds
+    else:
+        report.acked_before_kill = sum(1 for a in acks if a.at < felt_at)
+        report.unavailable_seconds = measure_outage_around(acks, felt_at).seconds
+    report.acked_after_kill = report.acked_writes - report.acked_before_kill
 
 
 async def verify_writes(

@@ -5,6 +5,8 @@
   Redis port) and the postmaster's children, like a node that lost power.
 - CommandKiller: any command the user supplies (`docker kill {member}`, `ssh {host} ...`).
 - PodKiller: in a cluster, delete the leader's pod with no grace period.
+- ContainerKiller: in a cluster whose node runs on this machine, SIGKILL the leader's container
+  through containerd (the pod stays; the kubelet restarts the container).
 """
 
 from __future__ import annotations
@@ -201,3 +203,90 @@ class PodKiller:
             raise KillError(f"cannot delete pod {self.namespace}/{pod}: {err}") from None
         return f"deleted pod {self.namespace}/{pod}"
 
+
+
+# ---------------------------------------------------------------------------- container runtime
+
+
+@dataclass(frozen=True)
+class NodeRuntime:
+    """The container runtime of a node on this machine: its `ctr` and containerd socket."""
+
+    ctr: str
+    address: str
+
+
+def local_node_runtime(address: str | None = None, state_dir: str | os.PathLike | None = None) -> NodeRuntime:
+    """The runtime of the real node `parity cluster up --node real` runs here (state in
+    PARITY_STATE_DIR or .parity/cluster), or of the socket given (`address`,
+    PARITY_CONTAINERD_ADDRESS) with `ctr` from that node's binaries or PATH."""
+    import shutil
+
+    from parity.controlplane.node import RealNode
+
+    node = RealNode(Path(state_dir or os.environ.get("PARITY_STATE_DIR") or Path.cwd() / ".parity" / "cluster"),
+                    Path("."))
+    info = node.info()
+    address = address or os.environ.get("PARITY_CONTAINERD_ADDRESS")
+    if not address:
+        if not node.paths.containerd_socket.exists():
+            raise KillError(f"no containerd socket at {node.paths.containerd_socket}: --kill process needs the "
+                            "node on this machine (parity cluster up --node real), or --containerd-address SOCKET")
+        address = str(node.paths.containerd_socket)
+    candidates = [Path(info["bin_dir"]) / "ctr"] if info.get("bin_dir") else []
+    ctr = next((str(c) for c in candidates if c.exists()), None) or shutil.which("ctr")
+    if ctr is None:
+        raise KillError("no ctr binary (containerd's client): put it on PATH for --kill process")
+    return NodeRuntime(ctr, address)
+
+
+class ContainerKiller:
+    """SIGKILL every process of the leader's container through the node's container runtime, as
+    a crash or the OOM killer would. The pod stays; the kubelet restarts the container, so the
+    same member may lead again (Patroni keeps a leader key that has not expired)."""
+
+    def __init__(self, kube, namespace: str, env_name: str, runtime: NodeRuntime, wait_seconds: float = 10.0):
+        self.pods = PodKiller(kube, namespace, env_name)
+        self.kube = kube
+        self.namespace = namespace
+        self.runtime = runtime
+        self.wait_seconds = wait_seconds
+
+    def _container_id(self, pod: str, container: str) -> str:
+        body = self.kube.request("GET", f"/api/v1/namespaces/{self.namespace}/pods/{pod}")
+        for status in (body.get("status") or {}).get("containerStatuses") or []:
+            if status.get("name") == container:
+                runtime, _, cid = (status.get("containerID") or "").partition("://")
+                if runtime != "containerd" or not cid:
+                    raise KillError(f"{self.namespace}/{pod} container {container} runs under {runtime or 'nothing'}"
+                                    " (not containerd): use --kill pod or --kill-command")
+                return cid
+        raise KillError(f"{self.namespace}/{pod} has no running container {container!r}")
+
+    async def _ctr(self, *args: str) -> tuple[int, str]:
+        proc = await asyncio.create_subprocess_exec(
+            self.runtime.ctr, "--address", self.runtime.address, "--namespace", "k8s.io", *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        out, _ = await asyncio.wait_for(proc.communicate(), self.wait_seconds)
+        return proc.returncode, out.decode(errors="replace").strip()
+
+    async def kill(self, target: KillTarget) -> str:
+        pod = await asyncio.to_thread(self.pods._pod_for, target)
+        try:
+            cid = await asyncio.to_thread(self._container_id, pod, target.component)
+        except KillError:
+            raise
+        except Exception as err:  # noqa: BLE001 - KubeError or a transport error, reported as one
+            raise KillError(f"cannot read pod {self.namespace}/{pod}: {err}") from None
+        code, out = await self._ctr("task", "kill", "--signal", "SIGKILL", "--all", cid)
+        if code != 0:
+            raise KillError(f"ctr task kill {cid[:12]} ({self.namespace}/{pod}) failed: {out}")
+        # Until the task is no longer running: then the kill has happened, not just been asked for.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_seconds
+        while loop.time() < deadline:
+            code, out = await self._ctr("task", "ls")
+            if code != 0 or not any(line.startswith(cid) and "RUNNING" in line for line in out.splitlines()):
+                break
+            await asyncio.sleep(0.05)
+        return f"SIGKILL every process of container {target.component} in pod {self.namespace}/{pod} ({cid[:12]})"

@@ -45,6 +45,15 @@ def measure_outage(acks: Sequence[Ack], old_node: str) -> Outage:
     return Outage(last, min(after) if after else None)
 
 
+def measure_outage_around(acks: Sequence[Ack], failed_at: float) -> Outage:
+    """From the last write acknowledged before `failed_at` (the first write that failed after the
+    kill) to the first acknowledged after it, whichever node acknowledged it: for a kill that the
+    same leader may survive (a restarted container keeps its Patroni leader key while it lives)."""
+    before = [a.at for a in acks if a.at < failed_at]
+    after = [a.at for a in acks if a.at > failed_at]
+    return Outage(max(before) if before else None, min(after) if after else None)
+
+
 def find_lost(acked: Iterable[int], present: Iterable[int]) -> list[int]:
     """Acknowledged sequence numbers the new primary does not have, in order."""
     have = set(present)
@@ -56,6 +65,8 @@ class DrillReport:
     kind: str  # "patroni" or "redis"
     old_leader: str | None = None
     new_leader: str | None = None
+    # The killed leader led again afterwards (a process kill it survived), rather than another node.
+    same_leader_returned: bool = False
     killed: str | None = None
     synchronous: bool | None = None
     zero_loss_required: bool = False
@@ -100,7 +111,8 @@ def render_report(report: DrillReport, output: str = "table") -> str:
     rows = [
         ("result", f"{mark} {'passed' if report.passed else 'FAILED'}" + (f": {report.error}" if report.error else "")),
         ("old leader", report.old_leader or "-"),
-        ("new leader", report.new_leader or "-"),
+        ("new leader", (report.new_leader or "-") + ("  (the same member, restarted)" if report.same_leader_returned
+                                                       else "")),
         ("killed", report.killed or "-"),
         ("synchronous", "-" if report.synchronous is None else ("on" if report.synchronous else "off")),
         (

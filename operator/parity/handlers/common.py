@@ -30,7 +30,8 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
         with metrics.RECONCILE_SECONDS.labels(trigger).time():
             outcome = sync_environment(memo.kube, namespace, name, apply_changes=apply_changes,
                                        runtime=memo.runtime.get(key), runtime_probes=memo.config.runtime_probes,
-                                       actuation=memo.actuation.get(key), catalog=memo.config.images)
+                                       actuation=memo.actuation.get(key), catalog=memo.config.images,
+                                       heartbeat_seconds=memo.config.status_heartbeat_seconds)
         if outcome is not None and outcome.body is not None:
             # Under the environment's lock, so an older report never overwrites a newer one.
             memo.policy_reports.publish(memo.kube, outcome.body, outcome.status.get("drift") or {})

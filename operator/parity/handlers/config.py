@@ -33,6 +33,8 @@ class OperatorConfig:
     endpoint_map: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Publish a wgpolicyk8s.io PolicyReport per environment when that CRD is served ("auto"), or never ("off").
     policy_reports: str = "auto"
+    # A status with nothing new is still written when drift.checkedAt is this old (a heartbeat).
+    status_heartbeat_seconds: float = 600.0
     # How long the answer "is that CRD served?" is trusted: installing it is noticed this late.
     policy_reports_recheck_seconds: float = 300.0
 
@@ -54,5 +56,6 @@ class OperatorConfig:
             else PUBLISHED,
             endpoint_map=load_endpoint_map(os.environ),
             policy_reports=os.environ.get("PARITY_POLICY_REPORTS", "auto").lower(),
+            status_heartbeat_seconds=float(os.environ.get("PARITY_STATUS_HEARTBEAT_SECONDS", 600)),
             policy_reports_recheck_seconds=float(os.environ.get("PARITY_POLICY_REPORTS_RECHECK_SECONDS", 300)),
         )
