@@ -285,3 +285,29 @@ def test_approve_applies_only_what_was_approved_and_only_as_it_was(env):
     # The unknown path is refused with the pending ones listed.
     proc = _parity(plane, "drift", "approve", "-n", ns, ENV, "--finding", "redis.config.nope")
     assert proc.returncode == 1 and "not a pending correction" in proc.stderr
+
+
+def test_a_redis_setting_that_cannot_change_at_runtime_rolls_the_members(env):
+    """`databases` is immutable in a running Redis: the spec change rolls the StatefulSet, and
+    every member then runs it, still with one primary that the Sentinels agree on."""
+    plane, ns = env
+    before = {p["metadata"]["name"]: p["metadata"]["uid"]
+              for p in kjson(plane, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=redis")["items"]}
+    assert _safe_redis(lambda: {m.config_get("databases")["databases"] for m in _redis_members(ns)}) == {"16"}
+    _patch_spec(plane, ns, {"redis": {"config": {"databases": "32"}}})
+    wait_until(lambda: _safe_redis(lambda: {m.config_get("databases")["databases"]
+                                            for m in _redis_members(ns)}) == {"32"},
+               timeout=420, interval=5, what="every Redis member running databases 32")
+    after = {p["metadata"]["name"]: p["metadata"]["uid"]
+             for p in kjson(plane, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=redis")["items"]}
+    assert set(after) == set(before) and not set(after.values()) & set(before.values())  # every pod replaced
+    roles = _safe_redis(lambda: sorted(m.info("replication")["role"] for m in _redis_members(ns)))
+    assert roles == ["master", "slave", "slave"]
+    wait_until(lambda: _status(plane, ns).get("phase") == "Ready", timeout=180, interval=3, what="Ready again")
+
+
+def _safe_redis(check):
+    try:
+        return check()
+    except redis.RedisError:
+        return None

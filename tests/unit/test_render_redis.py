@@ -124,6 +124,19 @@ def test_settings_change_live_while_script_changes_replace_pods():
     assert base != template_annotations({"config": {"maxmemory": "256mb"}, "sentinel": {"masterGroupName": "other"}})
 
 
+def test_a_setting_redis_cannot_change_at_runtime_rolls_the_members():
+    def redis_template_hash(config: dict) -> str:
+        sts = redis_objects({"config": config})[("StatefulSet", "dev-redis")]
+        return sts["spec"]["template"]["metadata"]["annotations"]["parity.dev/config-hash"]
+
+    base = redis_template_hash({"maxmemory": "256mb"})
+    # `databases` is immutable at runtime (CONFIG SET refuses it): only new processes apply it.
+    with_databases = redis_template_hash({"maxmemory": "256mb", "databases": "32"})
+    assert with_databases != base
+    assert redis_template_hash({"maxmemory": "512mb", "databases": "32"}) == with_databases
+    assert redis_template_hash({"maxmemory": "256mb", "databases": "8"}) != with_databases
+
+
 def test_a_restarting_primary_hands_over_before_it_could_serve_an_empty_dataset():
     script = redis_objects({})[("ConfigMap", "dev-redis-config")]["data"]["start-redis.sh"]
     # Named primary by the Sentinels while starting: fail over to a known replica first ...

@@ -2,7 +2,9 @@
 
 Redis: `CONFIG SET` for each setting that differs, then `CONFIG REWRITE`, so the change
 survives a restart of the process (the member runs from a writable copy of the rendered
-redis.conf). A setting Redis refuses to change at runtime is reported as pending a restart.
+redis.conf). A setting Redis refuses to change at runtime is reported as pending a restart; the
+Redis pod template hashes those settings (render/redis.RESTART_ONLY_CONFIG_KEYS), so the
+StatefulSet rolls the members onto them.
 Sentinel: `SENTINEL SET <group> <option> <value>` for quorum, down-after-milliseconds,
 failover-timeout and parallel-syncs, on each Sentinel whose `SENTINEL MASTER` differs
 (Sentinel persists SENTINEL SET in its own config file).

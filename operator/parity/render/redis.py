@@ -44,6 +44,19 @@ DATA_DIR = "/data"
 # Settings the rendered configuration itself depends on; spec.redis.config must not set them.
 RESERVED_CONFIG_KEYS = ("dir", "port", "replica-announce-ip", "replicaof", "slaveof")
 
+# Settings Redis refuses to change at runtime ("can't set immutable config" / "protected config"),
+# found by CONFIG SET of every `CONFIG GET *` key to its own value on redis-server 7.0.15
+# (Debian bookworm, the local image). CONFIG SET cannot apply them, so they are part of the pod
+# template's hash: changing one rolls the StatefulSet (start-redis.sh hands the primary over).
+RESTART_ONLY_CONFIG_KEYS = frozenset({
+    "aclfile", "always-show-logo", "aof_rewrite_cpulist", "appenddirname", "appendfilename", "bgsave_cpulist",
+    "bio_cpulist", "cluster-config-file", "cluster-enabled", "cluster-port", "daemonize", "databases",
+    "dbfilename", "disable-thp", "enable-debug-command", "enable-module-command", "enable-protected-configs",
+    "io-threads", "io-threads-do-reads", "logfile", "pidfile", "rdbchecksum", "server_cpulist", "set-proc-title",
+    "socket-mark-id", "supervised", "syslog-enabled", "syslog-facility", "syslog-ident", "tcp-backlog",
+    "unixsocket", "unixsocketperm",
+})
+
 
 def statefulset_name(env_name: str) -> str:
     return f"{env_name}-redis"
@@ -232,13 +245,23 @@ def sentinel_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
 LIVE_SETTINGS_FILES = ("redis.conf", "sentinel-group.conf")
 
 
-def _restart_data(data: dict[str, str]) -> dict[str, str]:
-    """The part of a ConfigMap whose change must replace the pods: the scripts, not the settings."""
-    return {k: v for k, v in data.items() if k not in LIVE_SETTINGS_FILES}
+def _restart_data(data: dict[str, str], restart_settings: dict[str, Any] | None = None) -> dict[str, str]:
+    """The part of a ConfigMap whose change must replace the pods: the scripts, and the settings
+    Redis cannot change at runtime (not the others)."""
+    kept = {k: v for k, v in data.items() if k not in LIVE_SETTINGS_FILES}
+    if restart_settings:
+        # Only when there are any: existing pods keep their hash, so an upgrade rolls nothing.
+        kept["restart-only-settings"] = "\n".join(f"{k} {restart_settings[k]}" for k in sorted(restart_settings))
+    return kept
+
+
+def restart_only_settings(spec: RedisSpec) -> dict[str, Any]:
+    return {k: v for k, v in (spec.config or {}).items() if k.lower() in RESTART_ONLY_CONFIG_KEYS}
 
 
 def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_: str, container: dict,
-                 config_map_: str, data: dict[str, str], *, version: str | None, parallel: bool) -> dict[str, Any]:
+                 config_map_: str, data: dict[str, str], *, version: str | None, parallel: bool,
+                 restart_settings: dict[str, Any] | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {"replicas": replicas, "serviceName": service_name_}
     if parallel:
         spec["podManagementPolicy"] = "Parallel"
@@ -251,7 +274,7 @@ def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_
     spec["selector"] = {"matchLabels": owner.selector(app)}
     spec["template"] = {
         "metadata": owner.pod_metadata(c.COMPONENT_REDIS, app, version=version,
-                                       annotations={ANNOTATION_CONFIG_HASH: config_hash(_restart_data(data))}),
+                                       annotations={ANNOTATION_CONFIG_HASH: config_hash(_restart_data(data, restart_settings))}),
         "spec": pod_spec([container], volumes=volumes),
     }
     return {
@@ -286,7 +309,7 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
     }, spec.resources)
     return _statefulset(owner, APP, statefulset_name(owner.env_name), redis_replicas(spec),
                         headless_service_name(owner.env_name), container, config_map_name(owner.env_name), data,
-                        version=spec.version, parallel=False)
+                        version=spec.version, parallel=False, restart_settings=restart_only_settings(spec))
 
 
 def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
