@@ -277,8 +277,9 @@ def _environment_spec() -> Schema:
     properties["drift"] = _object("What the operator does about drift.", {
         "policy": _string("`report` records drift in status, Events and metrics; `enforce` also re-applies "
                           "the desired children to undo live drift and puts hand-changed runtime settings back; "
-                          "`approve` lists those runtime corrections in status.actuation.pendingCorrections and "
-                          "applies each only once approved (`parity drift approve`).", default="report",
+                          "`approve` lists those corrections (runtime settings, and live objects as live:<Kind>/<name>) "
+                          "in status.actuation.pendingCorrections and applies each only once approved "
+                          "(`parity drift approve`).", default="report",
                           enum=("report", "approve", "enforce")),
         "ignore": _array("Path patterns (as in baseline rules) whose differences are not reported.",
                          {"type": "string"}, default=[]),
@@ -394,12 +395,14 @@ def _actuation_status() -> Schema:
         "lastAppliedAt": _string("When settings were last changed on a running service.", fmt="date-time"),
         "lastChanges": _array("The settings changed then: path, target, from → to.", {"type": "string"}),
         "pending": _array("What still waits for a restart of a member.", {"type": "string"}),
-        "pendingCorrections": _array("Under policy approve: runtime corrections waiting for approval "
-                                     "(`parity drift approve -n NS NAME [--finding PATH]`).", _object(
-            "One correction: the setting, its running and desired values, what would be run.", {
+        "pendingCorrections": _array("Under policy approve: corrections waiting for approval "
+                                     "(`parity drift approve -n NS NAME [--finding PATH]`): runtime settings, "
+                                     "and live objects edited or deleted by hand.", _object(
+            "One correction: the setting (or live:<Kind>/<name>), its running and desired values, what "
+            "would be run.", {
                 "id": _string("Hash of the path and both values; an approval names it, so a value that "
                               "changed after the approval is not corrected."),
-                "path": _string("The setting's spec path."),
+                "path": _string("The setting's spec path, or live:<Kind>/<name> for a child object."),
                 "component": _string("etcd, postgres, redis or sentinel."),
                 "from": _string("The running value (credentials redacted)."),
                 "to": _string("The spec's value (credentials redacted)."),

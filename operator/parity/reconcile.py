@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from parity import constants, metrics
+from parity.actuate.approval import (
+    APPROVAL_ANNOTATION,
+    approved_objects,
+    live_corrections,
+    parse_approvals,
+    with_live_corrections,
+)
 from parity.api import SpecError, parse_baseline, parse_environment
 from parity.guards import (
     REASON_CREDENTIALS_LOST,
@@ -213,6 +220,22 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     drift_status, drift_condition, drift_events, report = _evaluate(
         kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation, now)
 
+    live_pending: list[dict] = []
+    if spec.drift.policy == "approve":
+        # What enforce would revert on the live level waits for approval; approved ones are applied.
+        live_pending = live_corrections(report.findings, [object_key(m)[::2] for m in expected])
+        chosen = approved_objects(live_pending, _approvals(meta))
+        if chosen:
+            reverted = _enforce(kube, [m for m in expected if object_key(m)[::2] in chosen], report)
+            if reverted:
+                outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED,
+                                            "approved, reverted live drift: " + ", ".join(reverted)))
+                outcome.applied.extend(reverted)
+                live = read_children()
+                drift_status, drift_condition, drift_events, report = _evaluate(
+                    kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {},
+                    generation, now)
+                live_pending = live_corrections(report.findings, [object_key(m)[::2] for m in expected])
     if spec.drift.policy == "enforce":
         reverted = _enforce(kube, expected, report)
         if reverted:
@@ -244,7 +267,8 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         "conditions": merge_conditions(previous.get("conditions"), conditions, now),
         "components": {k: v.to_dict() for k, v in sorted(components.items())},
         "drift": drift_status,
-        "actuation": actuation if actuation is not None else previous.get("actuation"),
+        "actuation": with_live_corrections(actuation if actuation is not None else previous.get("actuation"),
+                                           live_pending),
     }
     outcome.status = status
     outcome.status_written = _write_status(kube, namespace, name, previous, status, heartbeat_seconds)
@@ -341,6 +365,15 @@ def _enforce(kube: Kube, desired: list[dict], report) -> list[str]:
             _write("apply", kube, manifest)
             reverted.append(f"{key[0]}/{key[1]}")
     return reverted
+
+
+def _approvals(meta: dict) -> dict[str, str]:
+    """Approved corrections from the annotation; a malformed one approves nothing (the actuation
+    pass records why in status.actuation.errors)."""
+    try:
+        return parse_approvals((meta.get("annotations") or {}).get(APPROVAL_ANNOTATION))
+    except ValueError:
+        return {}
 
 
 def _prune_none(value):

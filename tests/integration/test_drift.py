@@ -362,3 +362,49 @@ def test_enforce_re_creates_a_deleted_child(operator, namespace):
     assert corrected[0]["type"] == "Normal"
     assert exists(plane, namespace, "service", "dev-postgres-primary")
     wait_phase(plane, namespace, "Ready")
+
+
+def test_approve_lists_live_drift_and_re_applies_only_what_was_approved(operator, namespace):
+    """Under approve, a child edited by hand is a pending correction (live:<Kind>/<name>); the
+    approval re-applies that object only, and an object edited again after its approval stays."""
+    plane = operator.plane
+    env = sample()
+    env["spec"]["drift"] = {**env["spec"].get("drift", {}), "policy": "approve"}
+    apply(plane, env, namespace)
+    wait_until(lambda: (kget(plane, "penv", "dev", "-n", namespace).get("status") or {}).get("phase") == "Ready",
+               timeout=90, what="Ready")
+    plane.kubectl("scale", "statefulset", "dev-redis", "-n", namespace, "--replicas=5")
+    plane.kubectl("scale", "statefulset", "dev-sentinel", "-n", namespace, "--replicas=4")
+
+    def pending():
+        status = kget(plane, "penv", "dev", "-n", namespace).get("status") or {}
+        return {c["path"]: c for c in (status.get("actuation") or {}).get("pendingCorrections") or []}
+
+    listed = wait_until(lambda: (p := pending()) and {"live:StatefulSet/dev-redis", "live:StatefulSet/dev-sentinel"}
+                        <= set(p) and p, timeout=60, what="live corrections pending")
+    assert "spec.replicas=5" in listed["live:StatefulSet/dev-redis"]["from"]
+    time.sleep(3)
+    assert kget(plane, "statefulset", "dev-redis", "-n", namespace)["spec"]["replicas"] == 5  # held back
+
+    cli = [sys.executable, "-m", "parity.cli.main", "drift", "approve", "-n", namespace, "dev",
+           "--finding", "live:StatefulSet/dev-redis"]
+    proc = subprocess.run(cli, capture_output=True, text=True, env={**os.environ, "KUBECONFIG": str(plane.kubeconfig)})
+    assert proc.returncode == 0, proc.stderr
+    wait_until(lambda: kget(plane, "statefulset", "dev-redis", "-n", namespace)["spec"]["replicas"] == 3, timeout=60,
+               what="the approved object re-applied")
+    corrected = wait_until(lambda: events(plane, namespace, "DriftCorrected"), timeout=30, what="DriftCorrected")
+    assert "StatefulSet/dev-redis" in corrected[0]["message"] and "dev-sentinel" not in corrected[0]["message"]
+    assert kget(plane, "statefulset", "dev-sentinel", "-n", namespace)["spec"]["replicas"] == 4  # not approved
+    wait_until(lambda: "live:StatefulSet/dev-redis" not in pending() and "live:StatefulSet/dev-sentinel" in pending(),
+               timeout=60, what="only the unapproved correction left")
+
+    # Approved as shown, then edited again before the operator acted: another id, not applied.
+    shown = pending()["live:StatefulSet/dev-sentinel"]
+    plane.kubectl("scale", "statefulset", "dev-sentinel", "-n", namespace, "--replicas=6")
+    wait_until(lambda: pending().get("live:StatefulSet/dev-sentinel", {}).get("id") not in (None, shown["id"]),
+               timeout=60, what="the correction to show the new edit")
+    approval = json.dumps([{"path": shown["path"], "id": shown["id"]}])
+    plane.kubectl("annotate", "penv", "dev", "-n", namespace, "--overwrite",
+                  f"approvals.parity.dev/corrections={approval}")
+    time.sleep(5)
+    assert kget(plane, "statefulset", "dev-sentinel", "-n", namespace)["spec"]["replicas"] == 6

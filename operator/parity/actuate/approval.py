@@ -97,3 +97,74 @@ def approved_settings(pending: list[dict[str, str]], approvals: dict[str, str],
     """The desired values of the pending corrections whose id is approved, unchanged since."""
     return {c["path"]: desired[c["path"]] for c in pending
             if approvals.get(c["path"]) == c["id"] and c["path"] in desired}
+
+
+# ------------------------------------------------------------------------------ live objects
+# What `enforce` reverts on the live level (a child edited or deleted by hand) is a pending
+# correction under `approve` too: one per object, since the correction re-applies the whole
+# rendered object. Its path is `live:<Kind>/<name>`, so it cannot collide with a setting path.
+LIVE_PREFIX = "live:"
+_LIVE_VALUE_LIMIT = 80
+
+
+def live_correction_path(kind: str, name: str) -> str:
+    return f"{LIVE_PREFIX}{kind}/{name}"
+
+
+def live_corrections(findings: Iterable[Finding], desired_keys: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """Pending corrections for the live findings on objects the operator renders ((kind, name) in
+    `desired_keys`). The id hashes every finding of the object with its values, so an object edited
+    again after the approval is not re-applied on that approval."""
+    from parity.drift.finding import render_value
+
+    wanted = set(desired_keys)
+    by_object: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        if finding.level == "live" and finding.kind and finding.name and (finding.kind, finding.name) in wanted:
+            by_object.setdefault((finding.kind, finding.name), []).append(finding)
+    pending = []
+    for (kind, name), found in sorted(by_object.items()):
+        found = sorted(found, key=lambda f: (f.path, f.change))
+
+        def values(side: str) -> str:
+            shown_values = []
+            for f in found:
+                value = getattr(f, side)
+                text = "absent" if value is None else render_value(value, _LIVE_VALUE_LIMIT)
+                shown_values.append(f"{f.path}={text}")
+            return "; ".join(shown_values)
+
+        path = live_correction_path(kind, name)
+        pending.append({
+            "id": hashlib.sha256("\0".join((path, values("local"), values("baseline"))).encode()).hexdigest()[:16],
+            "path": path,
+            "component": found[0].component,
+            "from": values("local"),
+            "to": values("baseline"),
+            "action": f"server-side apply {kind}/{name} as rendered (force): puts back what was changed or deleted",
+        })
+    return pending
+
+
+def approved_objects(pending: list[dict[str, str]], approvals: dict[str, str]) -> set[tuple[str, str]]:
+    """(kind, name) of the live corrections whose id is approved."""
+    chosen = set()
+    for correction in pending:
+        path = correction["path"]
+        if path.startswith(LIVE_PREFIX) and approvals.get(path) == correction["id"]:
+            kind, _, name = path[len(LIVE_PREFIX):].partition("/")
+            chosen.add((kind, name))
+    return chosen
+
+
+def with_live_corrections(record: dict | None, live: list[dict[str, str]]) -> dict | None:
+    """The actuation record with its live corrections replaced by `live` (the setting corrections
+    come from the actuation pass, the live ones from each sync)."""
+    kept = [c for c in (record or {}).get("pendingCorrections") or [] if not c["path"].startswith(LIVE_PREFIX)]
+    merged = sorted(kept + live, key=lambda c: c["path"])
+    if record is None and not merged:
+        return None
+    updated = {k: v for k, v in (record or {}).items() if k != "pendingCorrections"}
+    if merged:
+        updated["pendingCorrections"] = merged
+    return updated

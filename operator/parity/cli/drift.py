@@ -1,9 +1,10 @@
-"""`parity drift approve`: approve runtime corrections the operator holds back under `policy: approve`.
+"""`parity drift approve`: approve corrections the operator holds back under `policy: approve`.
 
     parity drift approve -n NAMESPACE NAME [--finding PATH ...] [--context CONTEXT]
 
 The operator lists, in status.actuation.pendingCorrections, each hand-made runtime change it
-would put back (setting, running value, spec value, what it would run). This command approves
+would put back (setting, running value, spec value, what it would run), and each child object
+edited or deleted by hand (`live:<Kind>/<name>`, re-applied as rendered). This command approves
 those you name (all of them without --finding) by writing their ids into the annotation
 `approvals.parity.dev/corrections`; the operator's next pass applies exactly those, and none whose
 running value changed since (its id changed). Exit 0 when written; 1 when nothing matches or
@@ -27,7 +28,8 @@ def register(subparsers) -> None:
     approve.add_argument("-n", "--namespace", required=True, help="namespace of the ParityEnvironment")
     approve.add_argument("name", metavar="NAME", help="the ParityEnvironment")
     approve.add_argument("--finding", action="append", default=[], metavar="PATH",
-                         help="the setting path of a pending correction (repeatable; default: all of them)")
+                         help="the path of a pending correction: a setting, or live:<Kind>/<name> (repeatable; "
+                         "default: all of them)")
     approve.add_argument("--context", metavar="CONTEXT", help="kubeconfig context")
     approve.set_defaults(func=run_approve)
 
