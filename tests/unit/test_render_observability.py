@@ -23,8 +23,9 @@ PARTS = {
 
 def observability(raw: dict | None = None, redis: dict | None = None) -> dict[tuple[str, str], dict]:
     spec = EnvironmentSpec.model_validate({"observability": raw or {}, "redis": redis or {}})
+    # The section's NetworkPolicy is tested in test_render_network.py.
     return {(o["kind"], o["metadata"]["name"]): o for o in build_children(ENV, NS, UID, spec)
-            if o["metadata"]["labels"]["app.kubernetes.io/component"] == "observability"}
+            if o["metadata"]["labels"]["app.kubernetes.io/component"] == "observability" and o["kind"] != "NetworkPolicy"}
 
 
 def apps(objs: dict) -> set[str]:
