@@ -31,4 +31,8 @@ VARIANTS = {
     "observability-off": variant(observability={"enabled": False}),
     "image-overrides": variant(etcd={"image": "registry.local/etcd:v3.5.17"},
                                redis={"image": "registry.local/redis:7.2", "config": {"maxmemory": "1gb"}}),
+    "network-open-sentinel-sized": variant(network={"clientNamespaces": ["shop", "checkout"]},
+                                           redis={"sentinel": {"resources": {"requests": {"cpu": "20m"},
+                                                                             "limits": {"memory": "64Mi"}}}}),
+    "network-policies-off": variant(network={"policies": False}),
 }
