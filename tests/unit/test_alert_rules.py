@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from parity.render import dashboards
+from parity.api.models import EnvironmentSpec
+from parity.render import build_children, dashboards
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "operator/parity/render/files/prometheus/alerts.yaml"
@@ -65,3 +66,19 @@ def test_promtool_test_rules(promtool):
     result = run(promtool, "test", "rules", str(RULE_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+
+
+def test_promtool_accepts_the_rendered_prometheus_config(promtool, tmp_path):
+    """The whole rendered prometheus.yml (scrape jobs, the operator's metric filter, rule_files)
+    as Prometheus itself parses it, with the rule file where the pod mounts it."""
+    spec = EnvironmentSpec.model_validate({"observability": {"enabled": True}})
+    [config_map] = [o for o in build_children("dev", "team-a", "uid-1", spec)
+                    if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "dev-prometheus"]
+    config = yaml.safe_load(config_map["data"]["prometheus.yml"])
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yaml"]
+    (tmp_path / "alerts.yaml").write_text(config_map["data"]["alerts.yaml"])
+    config["rule_files"] = [str(tmp_path / "alerts.yaml")]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    result = run(promtool, "check", "config", str(tmp_path / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(dashboards.alert_names())} rules found" in result.stdout
