@@ -49,7 +49,8 @@ def kube_score() -> Path:
 def load_exceptions() -> list[dict]:
     entries = yaml.safe_load(EXCEPTIONS_FILE.read_text())["exceptions"]
     for entry in entries:
-        assert set(entry) <= {"check", "objects", "containers", "reason"}, entry
+        assert set(entry) <= {"check", "grades", "objects", "containers", "reason"}, entry
+        assert set(entry.get("grades", FINDING_GRADES.values())) <= set(FINDING_GRADES.values()), entry
         assert entry["check"] and entry["objects"] and entry.get("reason", "").strip(), entry
     return entries
 
@@ -74,8 +75,9 @@ def findings(kube_score: Path, children: list[dict], tmp_path: Path) -> set[tupl
 
 
 def excused_by(entry: dict, finding: tuple[str, str, str, str]) -> bool:
-    _, check, where, path = finding
+    grade, check, where, path = finding
     return (entry["check"] == check
+            and grade in entry.get("grades", FINDING_GRADES.values())
             and any(fnmatch.fnmatchcase(where, pattern) for pattern in entry["objects"])
             and any(fnmatch.fnmatchcase(path, pattern) for pattern in entry.get("containers", ["*"])))
 
@@ -112,3 +114,11 @@ def test_an_unlisted_finding_is_caught():
     assert not any(excused_by(e, finding) for e in load_exceptions() if e["check"] != "pod-networkpolicy")
     assert excused_by({"check": "pod-networkpolicy", "objects": ["StatefulSet/dev-*"], "reason": "r"}, finding)
     assert not excused_by({"check": "pod-networkpolicy", "objects": ["Deployment/*"], "reason": "r"}, finding)
+    assert not excused_by({"check": "pod-networkpolicy", "grades": ["WARNING"], "objects": ["*"], "reason": "r"},
+                          finding)
+
+
+def test_only_the_policies_off_variant_leaves_pods_without_a_network_policy(every_variant):
+    uncovered = {name for name, found in every_variant.items()
+                 if any(f[:2] == ("CRITICAL", "pod-networkpolicy") for f in found)}
+    assert uncovered == {"network-policies-off"}
