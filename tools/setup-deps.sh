@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES=(postgresql-15 patroni python3-etcd redis-server redis-sentinel redis-tools openssl ca-certificates
   iptables iproute2 conntrack containernetworking-plugins libseccomp-dev debootstrap umoci skopeo catatonit
-  chromium)  # chromium: the HTML drift report is rendered headless in tests (tests/unit/test_report_html_chromium.py)
+  chromium prometheus)  # prometheus: promtool checks and unit-tests the alert rules; chromium: the HTML drift report is rendered headless in tests (tests/unit/test_report_html_chromium.py)
 PYTHON="${PYTHON:-python3}"
 
 missing=()
@@ -35,7 +35,7 @@ if [ ! -f "$stamp" ]; then
 fi
 
 if [ "${SKIP_CONTROLPLANE_BUILD:-0}" != 1 ]; then
-  for target in controlplane node etcd-image; do
+  for target in controlplane node etcd-image lint; do
     echo "==> $target binaries (built from Go modules, cached by version; the first build takes minutes)" >&2
     start=$(date +%s)
     bin_dir=$(bash tools/controlplane/build.sh "$target" | tail -n1)

@@ -26,6 +26,7 @@ from parity.api.models import (
     DNS_SUBDOMAIN_PATTERN,
     ETCD_ODD_MESSAGE,
     IMAGE_PATTERN,
+    NAMESPACE_PATTERN,
     PATRONI_TIMING_MESSAGE,
     QUANTITY_PATTERN,
     SENTINEL_QUORUM_MESSAGE,
@@ -144,7 +145,8 @@ def _rule(expression: str, message: str, field_path: str | None = None) -> Schem
 # --- spec sections shared by both kinds ----------------------------------------------------------
 
 
-def _resources() -> Schema:
+def _resources(description: str = "Compute resources of this component's containers; omitted means none "
+                                   "are set.") -> Schema:
     def resource_list(which: str) -> Schema:
         return _object(f"Resource {which} of each container of this component.", {
             "cpu": _string(f"CPU {which}, as a Kubernetes quantity (e.g. 250m, 1).", pattern=QUANTITY_PATTERN),
@@ -152,7 +154,7 @@ def _resources() -> Schema:
                               pattern=QUANTITY_PATTERN),
         })
 
-    return _object("Compute resources of this component's containers; omitted means none are set.", {
+    return _object(description, {
         "requests": resource_list("requests"),
         "limits": resource_list("limits"),
     })
@@ -221,6 +223,8 @@ def _sentinel() -> Schema:
                                   default=1, minimum=1, maximum=16),
         "masterGroupName": _string("Name of the monitored primary group that clients ask Sentinel for.",
                                    default="mymaster", pattern=r"^[a-zA-Z0-9_.-]{1,63}$"),
+        "resources": _resources("Compute resources of each Sentinel container; omitted means requests of 10m "
+                                "CPU and 32Mi memory, limits of 200m CPU and 128Mi memory."),
     }, rules=[_rule("self.quorum <= self.replicas", SENTINEL_QUORUM_MESSAGE, ".quorum")])
 
 
@@ -285,6 +289,14 @@ def _environment_spec() -> Schema:
                          {"type": "string"}, default=[]),
         "failOn": _string(f"Lowest severity ({_SEVERITY_HELP}) at which drift counts as a failure.",
                           default="critical", enum=c.SEVERITIES),
+    }, default={})
+    properties["network"] = _object("Who may connect to the environment's pods (NetworkPolicies).", {
+        "policies": _boolean("Render NetworkPolicies: the environment's pods accept traffic only from its own pods "
+                             "(exporters and Prometheus included) and the operator's namespace.", default=True),
+        "clientNamespaces": _array("Namespaces (e.g. your application's) whose pods may use the client ports: "
+                                   "PostgreSQL 5432, Redis 6379, Sentinel 26379, OTLP 4317/4318. Patroni's REST "
+                                   "API and etcd stay closed to them.",
+                                   {"type": "string", "pattern": NAMESPACE_PATTERN, "maxLength": 63}, default=[]),
     }, default={})
     return _object("Desired state of the environment. Unknown fields are refused when the request asks "
                    "for strict field validation (kubectl --validate=strict) and pruned otherwise.",

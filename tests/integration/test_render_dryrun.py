@@ -3,11 +3,7 @@ the operator's own write path (server-side apply, strict field validation, dry r
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path
-
 import pytest
-import yaml
 
 from parity.api import parse_environment
 from parity.kube.apply import apply_object, with_hash
@@ -15,33 +11,9 @@ from parity.kube.client import Kube
 from parity.render.checks import check_combinations
 from parity.render.environment import build_children
 from parity.render.postgres import generate_passwords
+from render_variants import VARIANTS
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = yaml.safe_load((REPO / "manifests/samples/dev.yaml").read_text())["spec"]
-
-
-def variant(**sections) -> dict:
-    spec = copy.deepcopy(SAMPLE)
-    for key, value in sections.items():
-        spec[key] = {**spec.get(key, {}), **value}
-    return spec
-
-
-VARIANTS = {
-    "sample": variant(),
-    "minimal-defaults": {},
-    "single-members": variant(etcd={"replicas": 1}, postgres={"replicas": 1, "patroni": {"synchronousMode": False}},
-                              redis={"mode": "standalone", "replicas": 1}),
-    "five-etcd-storage-retained": variant(etcd={"replicas": 5},
-                                          postgres={"storage": {"size": "5Gi", "storageClassName": "standard",
-                                                                "retainOnDelete": True}}),
-    "observability-everything": variant(observability={"enabled": True, "jaeger": {"enabled": True}}),
-    "observability-off": variant(observability={"enabled": False}),
-    "image-overrides": variant(etcd={"image": "registry.local/etcd:v3.5.17"},
-                               redis={"image": "registry.local/redis:7.2", "config": {"maxmemory": "1gb"}}),
-}
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -22,8 +23,9 @@ PARTS = {
 
 def observability(raw: dict | None = None, redis: dict | None = None) -> dict[tuple[str, str], dict]:
     spec = EnvironmentSpec.model_validate({"observability": raw or {}, "redis": redis or {}})
+    # The section's NetworkPolicy is tested in test_render_network.py.
     return {(o["kind"], o["metadata"]["name"]): o for o in build_children(ENV, NS, UID, spec)
-            if o["metadata"]["labels"]["app.kubernetes.io/component"] == "observability"}
+            if o["metadata"]["labels"]["app.kubernetes.io/component"] == "observability" and o["kind"] != "NetworkPolicy"}
 
 
 def apps(objs: dict) -> set[str]:
@@ -85,6 +87,24 @@ def test_prometheus_scrapes_every_component_and_the_operator():
         redis_job["relabel_configs"]
 
 
+def kept_by(relabel: dict, labels: dict[str, str]) -> bool:
+    """Prometheus's `keep` action: the joined source labels must match the whole regex."""
+    joined = relabel["separator"].join(labels.get(name, "") for name in relabel["source_labels"])
+    return re.fullmatch(relabel["regex"], joined) is not None
+
+
+def test_prometheus_keeps_only_its_own_environment_of_the_operator_series():
+    [relabel] = jobs(prometheus_config())["parity-operator"]["metric_relabel_configs"]
+    assert relabel["action"] == "keep"
+    assert kept_by(relabel, {"namespace": "team-a", "environment": "dev", "severity": "critical"})
+    assert kept_by(relabel, {"trigger": "environment"})  # reconcile latency names no environment
+    assert kept_by(relabel, {})  # process metrics
+    assert not kept_by(relabel, {"namespace": "team-b", "environment": "dev"})
+    assert not kept_by(relabel, {"namespace": "team-a", "environment": "prod"})
+    assert not kept_by(relabel, {"namespace": "team-a", "environment": "dev-2"})
+    assert not kept_by(relabel, {"namespace": "team-a/dev", "environment": ""})
+
+
 def test_prometheus_jobs_follow_the_parts_and_modes():
     by_job = jobs(prometheus_config({"exporters": {"enabled": False}, "otelCollector": {"enabled": False}},
                                     redis={"mode": "standalone"}))
@@ -113,9 +133,9 @@ def test_grafana_has_datasources_provider_and_a_dashboard():
         ("prometheus", "http://dev-prometheus.team-a.svc:9090"), ("jaeger", "http://dev-jaeger.team-a.svc:16686")}
     provider = yaml.safe_load(provisioning["dashboards.yaml"])["providers"][0]
     assert provider["options"]["path"] == "/etc/parity/dashboards"
-    dashboard = json.loads(objs[("ConfigMap", "dev-grafana-dashboards")]["data"]["parity-environment.json"])
-    assert dashboard["title"] == "Parity environment dev"
-    assert dashboard["panels"] and all(p["targets"][0]["expr"] for p in dashboard["panels"])
+    boards = objs[("ConfigMap", "dev-grafana-dashboards")]["data"]
+    assert sorted(boards) == ["etcd.json", "parity.json", "postgres.json", "redis.json"]
+    assert json.loads(boards["postgres.json"])["title"] == "PostgreSQL / Patroni (dev)"
     assert [(p["name"], p["port"]) for p in objs[("Service", "dev-grafana")]["spec"]["ports"]] == [("http", 3000)]
     mounts = {m["mountPath"] for m in objs[("Deployment", "dev-grafana")]["spec"]["template"]["spec"]["containers"][0][
         "volumeMounts"]}

@@ -25,6 +25,8 @@ def test_standalone_is_exactly_one_server_without_sentinels():
         ("Service", "dev-redis-headless"),
         ("Service", "dev-redis"),
         ("StatefulSet", "dev-redis"),
+        ("PodDisruptionBudget", "dev-redis"),
+        ("NetworkPolicy", "dev-redis"),
     }
     sts = objs[("StatefulSet", "dev-redis")]
     assert sts["spec"]["replicas"] == 1
@@ -46,6 +48,9 @@ def test_sentinel_mode_creates_redis_and_sentinel_sets_and_services():
         ("Service", "dev-sentinel"),
         ("StatefulSet", "dev-redis"),
         ("StatefulSet", "dev-sentinel"),
+        ("PodDisruptionBudget", "dev-redis"),
+        ("PodDisruptionBudget", "dev-sentinel"),
+        ("NetworkPolicy", "dev-redis"),
     }
     assert objs[("StatefulSet", "dev-redis")]["spec"]["replicas"] == 3
     assert objs[("StatefulSet", "dev-sentinel")]["spec"]["replicas"] == 5

@@ -7,6 +7,7 @@
 #   tools/controlplane/build.sh node [BIN_DIR]            the real node: kubelet, kube-proxy, containerd,
 #                                                         containerd-shim-runc-v2, ctr, runc, coredns
 #   tools/controlplane/build.sh etcd-image                etcd at the version the local images carry
+#   tools/controlplane/build.sh lint                      kube-score, the outside manifest linter of the tests
 #
 # Prints the bin dir on the last line of stdout. Progress goes to stderr as one line a step
 # ("[2/7] kubelet v1.34.4 ... 94s"); the go command's own output (hundreds of `go: downloading`
@@ -14,7 +15,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 target=controlplane
-case "${1:-}" in controlplane|node|etcd-image) target="$1"; shift ;; esac
+case "${1:-}" in controlplane|node|etcd-image|lint) target="$1"; shift ;; esac
 
 # The pinned version of MODULE in a go.mod, whether it stands on a `require` line or in a block.
 pinned() { awk -v m="$1" '{ for (i = 1; i < NF; i++) if ($i == m) { print $(i + 1); exit } }' "$2"; }
@@ -42,6 +43,10 @@ case "$target" in
   etcd-image)
     etcd_image_version="$(version_of go.etcd.io/etcd/server/v3 etcd-image)"
     bin_dir="${1:-$cache/etcd-image/$etcd_image_version/bin}"
+    ;;
+  lint)
+    kube_score_version="$(version_of github.com/zegl/kube-score kube-score)"
+    bin_dir="${1:-$cache/lint/kube-score-$kube_score_version/bin}"
     ;;
 esac
 mkdir -p "$bin_dir"
@@ -87,6 +92,10 @@ case "$target" in
   etcd-image)
     # Static: it runs inside an image whose libc need not match the host's.
     add etcd "$etcd_image_version" etcd-image 0 "" "-s -w" go.etcd.io/etcd/server/v3
+    ;;
+  lint)
+    add kube-score "$kube_score_version" kube-score 0 "" "-s -w -X main.version=${kube_score_version#v}" \
+      github.com/zegl/kube-score/cmd/kube-score
     ;;
 esac
 

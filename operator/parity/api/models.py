@@ -34,6 +34,9 @@ CONFIG_KEY_PATTERN = r"^[A-Za-z0-9_.-]+$"
 IMAGE_PATTERN = r"^[^\x00-\x20\x7F]+$"
 # What the API server accepts in a StorageClass name: a DNS subdomain.
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+# A namespace name: a DNS label.
+NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+NamespaceName = Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN, max_length=63)]
 Severity = Literal["info", "warning", "critical"]
 ConfigValue = Annotated[str, StringConstraints(pattern=CONFIG_VALUE_PATTERN)]
 
@@ -138,6 +141,7 @@ class SentinelSpec(Model):
     failover_timeout: int = Field(default=60000, ge=1000)
     parallel_syncs: int = Field(default=1, ge=1, le=16)
     master_group_name: str = Field(default="mymaster", pattern=r"^[a-zA-Z0-9_.-]{1,63}$")
+    resources: Resources | None = None
 
     @field_validator("quorum")
     @classmethod
@@ -198,9 +202,18 @@ class EnvironmentSections(Model):
     observability: ObservabilitySpec = Field(default_factory=ObservabilitySpec)
 
 
+class NetworkSpec(Model):
+    """Who may connect to the environment's pods (render/network.py). Not compared with a
+    baseline: it is about the developer's cluster, not about production's settings."""
+
+    policies: bool = True
+    client_namespaces: list[NamespaceName] = Field(default_factory=list)
+
+
 class EnvironmentSpec(EnvironmentSections):
     baseline_ref: BaselineRef | None = None
     drift: DriftSpec = Field(default_factory=DriftSpec)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
 
     def sections(self) -> EnvironmentSections:
         """Only the parts compared with a baseline."""

@@ -33,6 +33,7 @@ CHILD_KINDS = (
     ("", "v1", "serviceaccounts"),
     ("rbac.authorization.k8s.io", "v1", "rolebindings"),
     ("policy", "v1", "poddisruptionbudgets"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
 )
 
 

@@ -33,6 +33,7 @@ CHILD_RESOURCES = (
     Resource("apps/v1", "StatefulSet", "statefulsets"),
     Resource("apps/v1", "Deployment", "deployments"),
     Resource("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
+    Resource("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
 )
 # Read by name only, never listed (kube/children.py); not watched.
 SECRETS = next(r for r in CHILD_RESOURCES if r.kind == "Secret")

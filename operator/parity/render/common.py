@@ -195,12 +195,34 @@ def with_resources(container: dict[str, Any], resources: Resources | None) -> di
     return container
 
 
-def empty_dir_volume(name: str) -> dict[str, Any]:
-    return {"emptyDir": {}, "name": name}
+def empty_dir_volume(name: str, *, size_limit: str) -> dict[str, Any]:
+    """A scratch volume with a bound: a runaway writer gets its pod evicted instead of filling
+    the node's disk under every other pod."""
+    return {"emptyDir": {"sizeLimit": size_limit}, "name": name}
+
+
+def spread_members(owner: Owner, app: str) -> dict[str, Any]:
+    """Pod anti-affinity that places the members of one StatefulSet on different nodes where it
+    can. Preferred, not required: a one-node cluster (the local real node) still runs them all."""
+    return {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+        "weight": 100,
+        "podAffinityTerm": {"labelSelector": {"matchLabels": owner.selector(app)},
+                            "topologyKey": "kubernetes.io/hostname"},
+    }]}}
+
+
+def pod_disruption_budget(owner: Owner, component: str, name: str, app: str, *,
+                          max_unavailable: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": owner.metadata(component, name, app=app),
+        "spec": {"maxUnavailable": max_unavailable, "selector": {"matchLabels": owner.selector(app)}},
+    }
 
 
 def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, service_account: str | None = None,
-             init_containers: list[dict] | None = None) -> dict[str, Any]:
+             init_containers: list[dict] | None = None, affinity: dict[str, Any] | None = None) -> dict[str, Any]:
     """A pod spec with the settings every child pod shares.
 
     Service links are off: Kubernetes would otherwise inject <SERVICE>_PORT variables for every
@@ -209,6 +231,8 @@ def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, servi
     every other pod runs without a token.
     """
     spec: dict[str, Any] = {"enableServiceLinks": False}
+    if affinity:
+        spec["affinity"] = affinity
     if service_account:
         spec["serviceAccountName"] = service_account
     else:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from parity.api.models import EnvironmentSpec
-from parity.render import etcd, images, observability, postgres, redis
+from parity.render import etcd, images, network, observability, postgres, redis
 from parity.render.common import Owner
 
 # Identity and configuration first, so that a workload never starts before what it mounts,
-# reads or runs as exists; disruption budgets last, next to what they protect.
+# reads or runs as exists; disruption budgets and network policies last, next to what they protect.
 APPLY_ORDER = (
     "ServiceAccount",
     "Role",
@@ -20,6 +20,7 @@ APPLY_ORDER = (
     "StatefulSet",
     "Deployment",
     "PodDisruptionBudget",
+    "NetworkPolicy",
 )
 _RANK = {kind: rank for rank, kind in enumerate(APPLY_ORDER)}
 # StatefulSets and Deployments are one tier: within it the section order (etcd first) decides.
@@ -50,6 +51,7 @@ def build_children(
         postgres.build_postgres(owner, spec.postgres, etcd_urls, secret_values=secret_values),
         redis.build_redis(owner, spec.redis),
         observability.build_observability(owner, spec),
+        network.build_network_policies(owner, spec),
     ]
     children = [obj for section in sections for obj in section]
     # sorted() is stable: section order survives inside each tier.

@@ -24,6 +24,7 @@ from parity.render.common import (
     service_port,
     statefulset,
     volume_claim_template,
+    spread_members,
     with_resources,
 )
 
@@ -130,7 +131,7 @@ def build_etcd_statefulset(owner: Owner, spec: EtcdSpec, *, retain_on_delete: bo
         "volumeMounts": [{"mountPath": DATA_DIR, "name": DATA_VOLUME}],
     }, spec.resources)
     return statefulset(
-        owner, c.COMPONENT_ETCD, name, APP, pod_spec([container]),
+        owner, c.COMPONENT_ETCD, name, APP, pod_spec([container], affinity=spread_members(owner, APP)),
         replicas=spec.replicas,
         service_name=peer_service_name(owner.env_name),
         version=spec.version,

@@ -3,15 +3,18 @@
 Rendered only when spec.observability.enabled; each part only when its own toggle is on.
 Prometheus scrapes static per-pod DNS names, so it needs no Kubernetes API access (no RBAC).
 Exporter credentials come from the PostgreSQL Secret through secretKeyRef, never inline.
+Dashboards and alert rules are data files (render/dashboards.py). Each Prometheus keeps only its
+own environment's series of the operator's metrics, which name every environment the operator runs.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from parity import constants as c
 from parity.api.models import EnvironmentSpec
-from parity.render import etcd, images, postgres, redis
+from parity.render import dashboards, etcd, images, postgres, redis
 from parity.render.common import (
     ANNOTATION_CONFIG_HASH,
     Owner,
@@ -28,6 +31,7 @@ from parity.render.common import (
     pod_spec,
     service,
     service_port,
+    tcp_probe,
 )
 
 COMPONENT = c.COMPONENT_OBSERVABILITY
@@ -53,8 +57,24 @@ REDIS_EXPORTER_PORT = 9121
 # The operator's own metrics Service (deployed with the operator, not per environment).
 OPERATOR_METRICS_TARGET = f"parity-operator-metrics.parity-system.svc:{c.DEFAULT_METRICS_PORT}"
 
-DASHBOARD_UID = "parity-environment"
 DASHBOARD_DIR = "/etc/parity/dashboards"
+
+# Requests and limits of each part, from what they use on the local real node (Prometheus of one
+# environment about 100 MiB resident after its first hours, the exporters under 20 MiB) with room
+# to grow; CPU limits are loose so that a burst is slowed, never a scrape failed.
+RESOURCES = {
+    PROMETHEUS: {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "50m", "memory": "256Mi"}},
+    GRAFANA: {"limits": {"cpu": "500m", "memory": "512Mi"}, "requests": {"cpu": "25m", "memory": "128Mi"}},
+    JAEGER: {"limits": {"cpu": "500m", "memory": "1Gi"}, "requests": {"cpu": "25m", "memory": "128Mi"}},
+    OTEL_COLLECTOR: {"limits": {"cpu": "500m", "memory": "512Mi"}, "requests": {"cpu": "25m", "memory": "64Mi"}},
+    POSTGRES_EXPORTER: {"limits": {"cpu": "250m", "memory": "128Mi"}, "requests": {"cpu": "10m", "memory": "32Mi"}},
+    REDIS_EXPORTER: {"limits": {"cpu": "250m", "memory": "128Mi"}, "requests": {"cpu": "10m", "memory": "32Mi"}},
+}
+# Bounds of the scratch volumes: Prometheus's TSDB (days of one environment's series) and
+# Grafana's SQLite database.
+PROMETHEUS_DATA_LIMIT = "2Gi"
+GRAFANA_DATA_LIMIT = "256Mi"
+PROMETHEUS_CONFIG_DIR = "/etc/prometheus"
 
 
 def part_name(env_name: str, part: str) -> str:
@@ -112,7 +132,8 @@ def build_prometheus_config(owner: Owner, spec: EnvironmentSpec) -> dict[str, An
         jobs.append(static("redis-exporter", [exporter]))
     if OTEL_COLLECTOR in parts:
         jobs.append(static("otel-collector", [_host_port(owner, OTEL_COLLECTOR, OTEL_PROMETHEUS_PORT)]))
-    jobs.append(static("parity-operator", [OPERATOR_METRICS_TARGET]))
+    jobs.append(static("parity-operator", [OPERATOR_METRICS_TARGET],
+                       metric_relabel_configs=operator_metric_filter(env, ns)))
     jobs.append(static("prometheus", [f"localhost:{PROMETHEUS_PORT}"]))
     return {
         "global": {
@@ -120,24 +141,44 @@ def build_prometheus_config(owner: Owner, spec: EnvironmentSpec) -> dict[str, An
             "evaluation_interval": "15s",
             "external_labels": {"parity_environment": env, "namespace": ns},
         },
+        "rule_files": [f"{PROMETHEUS_CONFIG_DIR}/{dashboards.ALERT_RULES_FILE}"],
         "scrape_configs": jobs,
     }
 
 
+def operator_metric_filter(env_name: str, namespace: str) -> list[dict[str, Any]]:
+    """metric_relabel_configs that keep, of the operator's series, only those of this environment
+    and those that name no environment at all (reconcile latency, probe failures, process metrics).
+
+    The operator serves one /metrics for every environment it runs; without this filter each
+    environment's Prometheus (and whoever can read its Grafana) would store other tenants'
+    names and drift. Series of another environment are dropped before they are stored.
+    """
+    return [{
+        "source_labels": ["namespace", "environment"],
+        "separator": "/",
+        # "/" alone: a series with neither label; anything else must be exactly this environment.
+        "regex": f"/|{re.escape(namespace)}/{re.escape(env_name)}",
+        "action": "keep",
+    }]
+
+
 def build_prometheus(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
     name = part_name(owner.env_name, PROMETHEUS)
-    data = {"prometheus.yml": dump_yaml(build_prometheus_config(owner, spec))}
+    data = {"prometheus.yml": dump_yaml(build_prometheus_config(owner, spec)),
+            dashboards.ALERT_RULES_FILE: dashboards.alert_rules_text()}
     container = {
         "name": PROMETHEUS,
         "image": images.observability_image(PROMETHEUS, spec.observability.prometheus, owner.images),
-        "args": ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"],
+        "args": [f"--config.file={PROMETHEUS_CONFIG_DIR}/prometheus.yml", "--storage.tsdb.path=/prometheus"],
         "ports": [container_port("http", PROMETHEUS_PORT)],
         "readinessProbe": http_probe("/-/ready", "http", period=5),
         "livenessProbe": http_probe("/-/healthy", "http", period=10, failures=6),
-        "volumeMounts": [{"mountPath": "/etc/prometheus", "name": "config", "readOnly": True},
+        "resources": RESOURCES[PROMETHEUS],
+        "volumeMounts": [{"mountPath": PROMETHEUS_CONFIG_DIR, "name": "config", "readOnly": True},
                          {"mountPath": "/prometheus", "name": "data"}],
     }
-    pod = pod_spec([container], volumes=[{"configMap": {"name": name}, "name": "config"}, empty_dir_volume("data")])
+    pod = pod_spec([container], volumes=[{"configMap": {"name": name}, "name": "config"}, empty_dir_volume("data", size_limit=PROMETHEUS_DATA_LIMIT)])
     return [
         config_map(owner, COMPONENT, name, data, app=PROMETHEUS),
         service(owner, COMPONENT, name, PROMETHEUS, [service_port("http", PROMETHEUS_PORT)]),
@@ -166,57 +207,17 @@ def build_grafana_dashboard_provider() -> dict[str, Any]:
     }]}
 
 
-def _panel(index: int, title: str, expr: str, *, kind: str = "timeseries", legend: str = "") -> dict[str, Any]:
-    width, height = 12, 8
-    return {
-        "id": index + 1,
-        "type": kind,
-        "title": title,
-        "datasource": {"type": "prometheus", "uid": "prometheus"},
-        "gridPos": {"h": height, "w": width, "x": (index % 2) * width, "y": (index // 2) * height},
-        "targets": [{"refId": "A", "expr": expr, "legendFormat": legend,
-                     "datasource": {"type": "prometheus", "uid": "prometheus"}}],
-    }
-
-
-def build_grafana_dashboard(env_name: str) -> dict[str, Any]:
-    """One overview of the environment: is every part up, who leads, is anything lagging."""
-    panels = [
-        ("Scrape targets up", "sum by (job) (up)", "stat", "{{job}}"),
-        ("etcd members with a leader", "sum(etcd_server_has_leader)", "stat", ""),
-        ("etcd leader changes (1h)", "sum(increase(etcd_server_leader_changes_seen_total[1h]))", "stat", ""),
-        ("Patroni primaries", "sum(patroni_primary)", "stat", ""),
-        ("PostgreSQL running per member", "patroni_postgres_running", "timeseries", "{{instance}}"),
-        ("Replication lag (bytes)",
-         "(scalar(max(patroni_xlog_location)) - patroni_xlog_replayed_location)"
-         " and on (instance) (patroni_replica == 1)",
-         "timeseries", "{{instance}}"),
-        ("Redis up", "redis_up", "timeseries", "{{instance}}"),
-        ("Redis connected replicas", "redis_connected_slaves", "timeseries", "{{instance}}"),
-    ]
-    return {
-        "uid": DASHBOARD_UID,
-        "title": f"Parity environment {env_name}",
-        "tags": ["parity"],
-        "schemaVersion": 39,
-        "editable": False,
-        "refresh": "30s",
-        "time": {"from": "now-1h", "to": "now"},
-        "panels": [_panel(i, title, expr, kind=kind, legend=legend)
-                   for i, (title, expr, kind, legend) in enumerate(panels)],
-    }
-
-
 def build_grafana(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
     env = owner.env_name
     name = part_name(env, GRAFANA)
     provisioning = f"{name}-provisioning"
-    dashboards = f"{name}-dashboards"
+    dashboards_name = f"{name}-dashboards"
     provisioning_data = {
         "datasources.yaml": dump_yaml(build_grafana_datasources(owner, spec)),
         "dashboards.yaml": dump_yaml(build_grafana_dashboard_provider()),
     }
-    dashboard_data = {"parity-environment.json": dump_json(build_grafana_dashboard(env))}
+    dashboard_data = {f"{board}.json": dump_json(dashboards.build_dashboard(board, env))
+                      for board in dashboards.DASHBOARDS}
     container = {
         "name": GRAFANA,
         "image": images.observability_image(GRAFANA, spec.observability.grafana, owner.images),
@@ -227,7 +228,10 @@ def build_grafana(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
         ],
         "ports": [container_port("http", GRAFANA_PORT)],
         "readinessProbe": http_probe("/api/health", "http", period=5),
-        "livenessProbe": http_probe("/api/health", "http", period=10, failures=6),
+        # Liveness only asks whether the server accepts connections: /api/health also checks the
+        # database, which is a readiness question.
+        "livenessProbe": tcp_probe("http", period=10, failures=6),
+        "resources": RESOURCES[GRAFANA],
         "volumeMounts": [
             {"mountPath": "/etc/grafana/provisioning/datasources", "name": "datasources", "readOnly": True},
             {"mountPath": "/etc/grafana/provisioning/dashboards", "name": "dashboard-provider", "readOnly": True},
@@ -240,13 +244,13 @@ def build_grafana(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
          "name": "datasources"},
         {"configMap": {"items": [{"key": "dashboards.yaml", "path": "dashboards.yaml"}], "name": provisioning},
          "name": "dashboard-provider"},
-        {"configMap": {"name": dashboards}, "name": "dashboards"},
-        empty_dir_volume("data"),
+        {"configMap": {"name": dashboards_name}, "name": "dashboards"},
+        empty_dir_volume("data", size_limit=GRAFANA_DATA_LIMIT),
     ]
     digest = config_hash({**provisioning_data, **dashboard_data})
     return [
         config_map(owner, COMPONENT, provisioning, provisioning_data, app=GRAFANA),
-        config_map(owner, COMPONENT, dashboards, dashboard_data, app=GRAFANA),
+        config_map(owner, COMPONENT, dashboards_name, dashboard_data, app=GRAFANA),
         service(owner, COMPONENT, name, GRAFANA, [service_port("http", GRAFANA_PORT)]),
         deployment(owner, COMPONENT, name, GRAFANA, pod_spec([container], volumes=volumes),
                    annotations={ANNOTATION_CONFIG_HASH: digest}),
@@ -265,7 +269,8 @@ def build_jaeger(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
         "ports": [container_port("ui", JAEGER_UI_PORT), container_port("otlp-grpc", OTLP_GRPC_PORT),
                   container_port("otlp-http", OTLP_HTTP_PORT), container_port("admin", JAEGER_ADMIN_PORT)],
         "readinessProbe": http_probe("/", "admin", period=5),
-        "livenessProbe": http_probe("/", "admin", period=10, failures=6),
+        "livenessProbe": tcp_probe("admin", period=10, failures=6),
+        "resources": RESOURCES[JAEGER],
     }
     ports = [service_port("ui", JAEGER_UI_PORT), service_port("otlp-grpc", OTLP_GRPC_PORT),
              service_port("otlp-http", OTLP_HTTP_PORT)]
@@ -315,7 +320,8 @@ def build_otel_collector(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
         "ports": [container_port("otlp-grpc", OTLP_GRPC_PORT), container_port("otlp-http", OTLP_HTTP_PORT),
                   container_port("metrics", OTEL_PROMETHEUS_PORT), container_port("health", OTEL_HEALTH_PORT)],
         "readinessProbe": http_probe("/", "health", period=5),
-        "livenessProbe": http_probe("/", "health", period=10, failures=6),
+        "livenessProbe": tcp_probe("health", period=10, failures=6),
+        "resources": RESOURCES[OTEL_COLLECTOR],
         "volumeMounts": [{"mountPath": "/etc/otelcol", "name": "config", "readOnly": True}],
     }
     ports = [service_port("otlp-grpc", OTLP_GRPC_PORT), service_port("otlp-http", OTLP_HTTP_PORT),
@@ -347,7 +353,8 @@ def build_postgres_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[st
         ],
         "ports": [container_port("metrics", POSTGRES_EXPORTER_PORT)],
         "readinessProbe": http_probe("/", "metrics", period=10),
-        "livenessProbe": http_probe("/", "metrics", period=10, failures=6),
+        "livenessProbe": tcp_probe("metrics", period=10, failures=6),
+        "resources": RESOURCES[POSTGRES_EXPORTER],
     }
     return [
         service(owner, COMPONENT, name, POSTGRES_EXPORTER, [service_port("metrics", POSTGRES_EXPORTER_PORT)]),
@@ -365,7 +372,8 @@ def build_redis_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
         "env": [env_value("REDIS_ADDR", f"redis://{owner.service_host(redis.service_name(env))}:{redis.REDIS_PORT}")],
         "ports": [container_port("metrics", REDIS_EXPORTER_PORT)],
         "readinessProbe": http_probe("/health", "metrics", period=10),
-        "livenessProbe": http_probe("/health", "metrics", period=10, failures=6),
+        "livenessProbe": tcp_probe("metrics", period=10, failures=6),
+        "resources": RESOURCES[REDIS_EXPORTER],
     }
     return [
         service(owner, COMPONENT, name, REDIS_EXPORTER, [service_port("metrics", REDIS_EXPORTER_PORT)]),

@@ -45,6 +45,8 @@ from parity.render.common import (
     service_port,
     statefulset,
     volume_claim_template,
+    pod_disruption_budget,
+    spread_members,
     with_resources,
 )
 
@@ -310,6 +312,15 @@ def _patroni_env(owner: Owner) -> list[dict[str, Any]]:
     ]
 
 
+PREPARE_DATA_RESOURCES = {"limits": {"cpu": "100m", "memory": "32Mi"}, "requests": {"cpu": "10m", "memory": "16Mi"}}
+
+
+def build_postgres_pdb(owner: Owner, spec: PostgresSpec) -> dict[str, Any]:
+    """At most one member drained at a time: Patroni fails over when it is the primary, and the
+    others keep a replica to promote."""
+    return pod_disruption_budget(owner, c.COMPONENT_POSTGRES, statefulset_name(owner.env_name), APP, max_unavailable=1)
+
+
 def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, Any]:
     env = owner.env_name
     container = with_resources({
@@ -344,11 +355,14 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
         "command": ["/bin/sh", "-c", f"chown postgres: {DATA_DIR} && chmod 0700 {DATA_DIR}"],
         "securityContext": {"runAsUser": 0},
         "volumeMounts": [{"mountPath": DATA_DIR, "name": DATA_VOLUME}],
+        # One chown of a fresh volume: tiny, but bounded like every container.
+        "resources": PREPARE_DATA_RESOURCES,
     }
     storage = spec.storage
     return statefulset(
         owner, c.COMPONENT_POSTGRES, statefulset_name(env), APP,
-        pod_spec([container], volumes=volumes, service_account=service_account_name(env), init_containers=[prepare]),
+        pod_spec([container], volumes=volumes, service_account=service_account_name(env), init_containers=[prepare],
+                 affinity=spread_members(owner, APP)),
         replicas=spec.replicas,
         service_name=headless_service_name(env),
         version=spec.version,
@@ -369,4 +383,5 @@ def build_postgres(
     objects.append(build_postgres_config_map(owner, spec, etcd_client_urls))
     objects.extend(build_postgres_services(owner))
     objects.append(build_postgres_statefulset(owner, spec))
+    objects.append(build_postgres_pdb(owner, spec))
     return objects

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from parity import constants as c
-from parity.api.models import RedisSpec
+from parity.api.models import RedisSpec, ResourceList, Resources
 from parity.render import images
 from parity.render.common import (
     ANNOTATION_CONFIG_HASH,
@@ -31,6 +31,8 @@ from parity.render.common import (
     service,
     service_port,
     tcp_probe,
+    pod_disruption_budget,
+    spread_members,
     with_resources,
 )
 
@@ -259,6 +261,20 @@ def restart_only_settings(spec: RedisSpec) -> dict[str, Any]:
     return {k: v for k, v in (spec.config or {}).items() if k.lower() in RESTART_ONLY_CONFIG_KEYS}
 
 
+# Bound of a Redis member's scratch volume (RDB snapshots of at most maxmemory, plus the copy
+# of redis.conf): generous, so only a runaway writer gets its pod evicted.
+DATA_SIZE_LIMIT = "2Gi"
+# Sentinel when spec.redis.sentinel.resources is not set: measured at about 12 MiB resident.
+DEFAULT_SENTINEL_RESOURCES = Resources(requests=ResourceList(cpu="10m", memory="32Mi"),
+                                       limits=ResourceList(cpu="200m", memory="128Mi"))
+
+
+def sentinels_that_may_leave(spec: RedisSpec) -> int:
+    """Sentinels that may be drained at once with a quorum still able to authorise a failover
+    (at least 1, so a single Sentinel never blocks a node drain forever)."""
+    return max(1, spec.sentinel.replicas - spec.sentinel.quorum)
+
+
 def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_: str, container: dict,
                  config_map_: str, data: dict[str, str], *, version: str | None, parallel: bool,
                  restart_settings: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -269,13 +285,13 @@ def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_
         {"configMap": {"defaultMode": 0o555, "name": config_map_}, "name": "config"},
         # Redis data lives only as long as the pod: in sentinel mode a restarted member resyncs
         # from the current primary; a development environment needs no durable cache.
-        empty_dir_volume("data"),
+        empty_dir_volume("data", size_limit=DATA_SIZE_LIMIT),
     ]
     spec["selector"] = {"matchLabels": owner.selector(app)}
     spec["template"] = {
         "metadata": owner.pod_metadata(c.COMPONENT_REDIS, app, version=version,
                                        annotations={ANNOTATION_CONFIG_HASH: config_hash(_restart_data(data, restart_settings))}),
-        "spec": pod_spec([container], volumes=volumes),
+        "spec": pod_spec([container], volumes=volumes, affinity=spread_members(owner, app)),
     }
     return {
         "apiVersion": "apps/v1",
@@ -313,7 +329,7 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
 
 
 def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
-    container = {
+    container = with_resources({
         "name": SENTINEL_APP,
         "image": images.redis_image(spec, owner.images),
         "command": ["sh", f"{CONFIG_DIR}/start-sentinel.sh"],
@@ -321,7 +337,7 @@ def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, st
         "readinessProbe": exec_probe(["redis-cli", "-p", str(SENTINEL_PORT), "ping"], period=5),
         "livenessProbe": tcp_probe("sentinel", period=10, failures=6),
         "volumeMounts": [dict(m) for m in _MOUNTS],
-    }
+    }, spec.sentinel.resources or DEFAULT_SENTINEL_RESOURCES)
     return _statefulset(owner, SENTINEL_APP, sentinel_statefulset_name(owner.env_name), spec.sentinel.replicas,
                         sentinel_headless_service_name(owner.env_name), container,
                         sentinel_config_map_name(owner.env_name), data, version=spec.version, parallel=True)
@@ -355,4 +371,8 @@ def build_redis(owner: Owner, spec: RedisSpec) -> list[dict[str, Any]]:
     objects.append(build_redis_statefulset(owner, spec, redis_data))
     if sentinel_data is not None:
         objects.append(build_sentinel_statefulset(owner, spec, sentinel_data))
+    objects.append(pod_disruption_budget(owner, c.COMPONENT_REDIS, statefulset_name(env), APP, max_unavailable=1))
+    if sentinel_data is not None:
+        objects.append(pod_disruption_budget(owner, c.COMPONENT_REDIS, sentinel_statefulset_name(env), SENTINEL_APP,
+                                             max_unavailable=sentinels_that_may_leave(spec)))
     return objects

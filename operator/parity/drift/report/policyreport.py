@@ -31,7 +31,7 @@ SEVERITIES = {"critical": "critical", "warning": "medium", "info": "info"}
 _VALUE_LIMIT = 256
 _APPS = {"StatefulSet": "apps/v1", "Deployment": "apps/v1", "Service": "v1", "ConfigMap": "v1", "Secret": "v1",
          "ServiceAccount": "v1", "RoleBinding": "rbac.authorization.k8s.io/v1",
-         "PodDisruptionBudget": "policy/v1"}
+         "PodDisruptionBudget": "policy/v1", "NetworkPolicy": "networking.k8s.io/v1"}
 
 
 def policy_report_name(env_name: str) -> str:
