@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from parity.cli import kubeclient
 from parity.cli import logs as logs_cli
 from parity.cli.main import main
 from parity.logs.filters import LineFilter, compile_grep, parse_since, parse_trace
@@ -292,7 +293,7 @@ def api(monkeypatch):
         return iter(lines)
 
     monkeypatch.setattr(podlogs, "stream_pod_log", fake_stream)
-    monkeypatch.setattr(logs_cli, "_connect", lambda context: FakeKube(state["pods"], state["env"]))
+    monkeypatch.setattr(kubeclient, "connect", lambda context: FakeKube(state["pods"], state["env"]))
     return state
 
 

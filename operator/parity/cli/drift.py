@@ -50,14 +50,12 @@ def choose(pending: list[dict], paths: list[str], where: str) -> list[dict]:
 
 
 def run_approve(args: argparse.Namespace) -> int:
+    from parity.cli.kubeclient import connect
     from parity.kube.apply import annotate
-    from parity.kube.client import Kube, KubeError
+    from parity.kube.client import KubeError
 
     where = f"ParityEnvironment {args.namespace}/{args.name}"
-    try:
-        kube = Kube.connect(context=args.context)
-    except KubeError as err:
-        raise CliError(str(err)) from None
+    kube = connect(args.context)
     try:
         body = kube.get(resources.ENVIRONMENT.object_path(args.name, args.namespace))
         if body is None:

@@ -97,14 +97,11 @@ def has_explicit_targets(args: argparse.Namespace) -> bool:
 
 def cluster_targets(args: argparse.Namespace, name: str):
     """(endpoints, credentials, spec, kube) of NAME in args.namespace; CliError naming what failed."""
-    from parity.kube.client import Kube, KubeError
-
     from parity.api.errors import SpecError
+    from parity.cli.kubeclient import connect
+    from parity.kube.client import KubeError
 
-    try:
-        kube = Kube.connect(context=args.context)
-    except KubeError as err:
-        raise CliError(str(err)) from None
+    kube = connect(args.context)
     try:
         endpoints, credentials, spec, _ = read_cluster_targets(kube, args.namespace, name)
     except (LookupError, EndpointError, SpecError) as err:

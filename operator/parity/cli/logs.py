@@ -286,15 +286,6 @@ class Follower:
 # ---- command ----------------------------------------------------------------------------------
 
 
-def _connect(context: str | None):
-    from parity.kube.client import Kube, KubeError
-
-    try:
-        return Kube.connect(context=context)
-    except KubeError as err:
-        raise CliError(str(err)) from None
-
-
 def read_environment_pods(kube, namespace: str, name: str) -> list[dict]:
     """The environment's pods; CliError when the environment does not exist or the API fails."""
     from parity.kube.client import KubeError
@@ -317,7 +308,9 @@ def run_logs(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO
     options = parse_options(args)
     out = out or sys.stdout
     err = err or sys.stderr
-    kube = _connect(args.context)
+    from parity.cli.kubeclient import connect
+
+    kube = connect(args.context)
     try:
         pods = read_environment_pods(kube, options.namespace, options.name)
         sources = sources_of_pods(pods, options.components, previous=options.previous)

@@ -82,16 +82,14 @@ def _observability_workloads(kube, namespace: str, name: str) -> int:
 
 def run_observability(args: argparse.Namespace, *, sleep: Callable[[float], None] = time.sleep,
                       clock: Callable[[], float] = time.monotonic) -> int:
-    from parity.kube.client import Kube, KubeError
+    from parity.cli.kubeclient import connect
+    from parity.kube.client import KubeError
 
     if args.action not in ACTIONS:
         raise CliError(f"observability: {args.action!r} is not one of up, down")
     enabled = args.action == "up"
     where = f"{constants.ENVIRONMENT_KIND} {args.namespace}/{args.name}"
-    try:
-        kube = Kube.connect(context=args.context)
-    except KubeError as err:
-        raise CliError(str(err)) from None
+    kube = connect(args.context)
     try:
         path = _env_path(args.namespace, args.name)
         if kube.get(path) is None:
