@@ -53,21 +53,23 @@ done
 mkdir -p "$cache"
 # One build at a time per cache (tests and `make` may ask together); the second waits and
 # then finds the first one's binary.
-exec 9>"$cache/.build.lock"
-flock 9
+if command -v flock >/dev/null 2>&1; then  # util-linux; macOS has none (and usually a tilt on PATH)
+  exec 9>"$cache/.build.lock"
+  flock 9
+fi
 for flavour in "${flavours[@]}"; do
   if bin="$(cached "$flavour")"; then echo "$bin"; exit 0; fi
 done
 
-for tool in go gcc; do
-  command -v "$tool" >/dev/null 2>&1 || { say "building Tilt needs $tool on PATH (or install tilt: docs/quickstart.md)"; exit 1; }
-done
 [ -f "$tarball" ] || { say "no Tilt source at $tarball and no tilt on PATH; install Tilt (docs/quickstart.md) or set PARITY_THIRD_PARTY"; exit 1; }
 actual="$(sha256sum "$tarball" | cut -d' ' -f1)"
 if [ "$actual" != "$TILT_SHA256" ]; then
   say "checksum mismatch for $tarball: expected $TILT_SHA256, got $actual; refusing to build"
   exit 1
 fi
+for tool in go gcc; do
+  command -v "$tool" >/dev/null 2>&1 || { say "building Tilt needs $tool on PATH (or install tilt: docs/quickstart.md)"; exit 1; }
+done
 
 work="$cache/src-$TILT_VERSION.$$"
 log_dir="${PARITY_CACHE:-$HOME/.cache/parity}/build-logs"
