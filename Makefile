@@ -7,7 +7,7 @@ STATE := .parity
 KUBECONFIG_LOCAL := $(CURDIR)/$(STATE)/cluster/kubeconfig
 PYTEST_ARGS ?=
 
-.PHONY: help deps up down test test-unit test-integration test-runtime cluster cluster-down operator tilt bench docs lint
+.PHONY: help deps up down test test-unit test-integration test-runtime cluster cluster-down operator tilt tilt-ci bench docs lint
 .PHONY: diff-staging diff-production validate-parity inspect-cluster inspect-etcd inspect-patroni inspect-redis \
 	aggregate-logs observability-up observability-down
 
@@ -38,6 +38,7 @@ help:
 	@echo "make test    install what the tests need, then run the unit, integration, runtime and e2e (real node) tiers"
 	@echo "make down    stop the operator and the cluster"
 	@echo "make tilt    live dev loop on the operator (Tiltfile)"
+	@echo "make tilt-ci tilt ci against a private control plane: passes when the sample is Ready"
 	@echo "make bench   print the benchmarks' figures"
 	@echo ""
 	@echo "Day to day (NS=$(NS) ENV_NAME=$(ENV_NAME); the cluster of KUBECONFIG, else the one make up started):"
@@ -83,6 +84,10 @@ test-runtime: deps
 
 tilt:
 	@bash tools/tilt.sh
+
+# `tilt ci` against a private control plane: passes only when the sample is Ready (tools/tilt/ci.sh).
+tilt-ci: deps
+	@bash tools/tilt/ci.sh
 
 bench: deps
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b; done

@@ -3,7 +3,8 @@
 # Debian packages (PostgreSQL, Patroni, Redis + Sentinel, openssl for the runtime tier; iptables,
 # CNI plugins, libseccomp, debootstrap, umoci, skopeo, catatonit for the real node and its
 # images), the Python virtualenv with the project and its test extras, the control plane and
-# the real node built from Go modules (cached by version), and the node's images (cached by content).
+# the real node built from Go modules (cached by version), Tilt (tools/tilt/build.sh), and the node's
+# images (cached by content).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES=(postgresql-15 patroni python3-etcd redis-server redis-sentinel redis-tools openssl ca-certificates
@@ -41,6 +42,19 @@ if [ "${SKIP_CONTROLPLANE_BUILD:-0}" != 1 ]; then
     bin_dir=$(bash tools/controlplane/build.sh "$target" | tail -n1)
     echo "==> $target binaries in $bin_dir ($(( $(date +%s) - start ))s)" >&2
   done
+fi
+
+# Tilt, for `make tilt`/`make tilt-ci` and tests/integration/test_tilt_ci.py: from PATH, else built
+# from ../shared/third_party and cached by version (tools/tilt/build.sh). Not fatal here, since
+# `make up` needs no Tilt; the tilt tests fail on their own, with build.sh's message.
+if [ "${SKIP_TILT_BUILD:-0}" != 1 ]; then
+  echo "==> tilt (from PATH, else built from ../shared/third_party, cached by version; the first build takes minutes)" >&2
+  start=$(date +%s)
+  if tilt_bin=$(bash tools/tilt/build.sh | tail -n1); then
+    echo "==> tilt: $tilt_bin ($(( $(date +%s) - start ))s)" >&2
+  else
+    echo "==> tilt: NOT available (see above); make tilt and the tilt tests will fail until it is" >&2
+  fi
 fi
 
 if [ "${SKIP_IMAGES_BUILD:-0}" != 1 ]; then

@@ -34,9 +34,10 @@ if [ -f "$STATE/operator.pid" ]; then
   rm -f "$STATE/operator.pid"
 fi
 
-if ! command -v tilt >/dev/null 2>&1; then
+# tilt from PATH, else built here from ../shared/third_party (cached by version: tools/tilt/build.sh).
+if ! TILT="$(bash tools/tilt/build.sh | tail -n1)" || [ -z "$TILT" ]; then
   cat >&2 <<'HOW'
-tilt is not on PATH. The cluster is up; install Tilt, then run `make tilt` again:
+No tilt on PATH and it could not be built here. The cluster is up; install Tilt, then run `make tilt` again:
   - release binary: https://github.com/tilt-dev/tilt/releases (tilt.<version>.linux.x86_64.tar.gz),
     unpack `tilt` into a directory on PATH;
   - or the installer: curl -fsSL https://raw.githubusercontent.com/tilt-dev/tilt/master/scripts/install.sh | bash
@@ -48,4 +49,4 @@ HOW
 fi
 
 [ $# -gt 0 ] || set -- up
-exec tilt "$@"
+exec "$TILT" "$@"

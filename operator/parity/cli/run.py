@@ -8,6 +8,7 @@ import os
 
 from parity import constants
 from parity.cli.errors import CliError
+from parity.instance import planned_ports, taken_ports_message
 from parity.probes.endpoints import ENDPOINTS_FILE_ENV, EndpointError, load_endpoint_map
 
 
@@ -35,6 +36,12 @@ def run_operator(args) -> int:
         load_endpoint_map(os.environ)
     except EndpointError as err:
         raise CliError(str(err)) from None
+    # Before anything starts: a taken port would otherwise end the operator half-way through
+    # start-up with a bare `[Errno 98]`, while the other process keeps answering probes.
+    metrics_port = int(os.environ.get("PARITY_METRICS_PORT", constants.DEFAULT_METRICS_PORT))
+    taken = taken_ports_message(planned_ports(args.liveness or None, metrics_port))
+    if taken:
+        raise CliError(taken)
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
