@@ -41,6 +41,7 @@ SECRETS = next(r for r in CHILD_RESOURCES if r.kind == "Secret")
 PERSISTENT_VOLUME_CLAIMS = Resource("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 ENVIRONMENT = Resource(constants.API_VERSION, constants.ENVIRONMENT_KIND, constants.ENVIRONMENT_PLURAL)
 BASELINE = Resource(constants.API_VERSION, constants.BASELINE_KIND, constants.BASELINE_PLURAL, namespaced=False)
+NOTIFIER = Resource(constants.API_VERSION, constants.NOTIFIER_KIND, constants.NOTIFIER_PLURAL)
 
 _BY_KIND = {(r.api_version, r.kind): r for r in (*CHILD_RESOURCES, ENVIRONMENT, BASELINE)}
 

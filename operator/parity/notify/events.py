@@ -97,3 +97,18 @@ def decide(drift: Mapping[str, Any] | None, previous: Sent | None, threshold: st
 def sent(notification: Notification) -> Sent:
     """What to remember once `notification` was delivered."""
     return Sent(notification.fingerprint, notification.highest, notification.findings)
+
+
+def cause_of(seen: tuple[str, Any] | None, drift: Mapping[str, Any] | None) -> str | None:
+    """Why an environment's verdict changed, when its baseline did: `seen` is the (baseline name,
+    baselineGeneration) of the verdict seen before this one. Pure."""
+    if not isinstance(drift, Mapping) or seen is None:
+        return None
+    name, generation = drift.get("baseline"), drift.get("baselineGeneration")
+    if not name:
+        return None
+    if seen[0] != name:
+        return f"spec.baselineRef now names ParityBaseline {name} (was {seen[0] or 'none'})"
+    if generation is not None and seen[1] is not None and generation != seen[1]:
+        return f"ParityBaseline {name} changed (generation {seen[1]} → {generation})"
+    return None
