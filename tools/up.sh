@@ -27,8 +27,8 @@ else
 fi
 
 step "CRDs"
-"${KUBECTL[@]}" apply --server-side -f crds/parityenvironments.yaml -f crds/paritybaselines.yaml
-"${KUBECTL[@]}" wait --for=condition=Established --timeout=60s crd/parityenvironments.parity.dev crd/paritybaselines.parity.dev
+"${KUBECTL[@]}" apply --server-side -f crds/parityenvironments.yaml -f crds/paritybaselines.yaml -f crds/paritynotifiers.yaml
+"${KUBECTL[@]}" wait --for=condition=Established --timeout=60s crd/parityenvironments.parity.dev crd/paritybaselines.parity.dev crd/paritynotifiers.parity.dev
 
 step "baselines (staging, production)"
 "${KUBECTL[@]}" apply --server-side -f baselines/
