@@ -84,7 +84,7 @@ def decide(drift: Mapping[str, Any] | None, previous: Sent | None, threshold: st
     now = {identity(f) for f in findings}
     new = tuple(f for f in findings if identity(f) not in known)
     resolved = tuple(f for f in (previous.findings if previous is not None else ()) if identity(f) not in now)
-    summary = {s: sum(1 for f in findings if f.get("severity") == s) for s in constants.SEVERITIES}
+    summary = {s: sum(1 for f in findings if f.get("severity") == s) for s in reversed(constants.SEVERITIES)}
     if not findings:
         kind = RESOLVED
     elif previous is not None and previous.findings and rank(highest) > rank(previous.highest):
