@@ -259,3 +259,15 @@ async def test_a_superseded_verdict_is_not_sent(receiver):
         await d.close()
     assert [(b["target"], b["event"], len(b["findings"])) for b in receiver.bodies] == [
         ("first", DETECTED, 1), ("ops", DETECTED, 2)]
+
+
+async def test_a_full_queue_drops_and_counts(receiver):
+    from parity.notify import metrics as notify_metrics
+
+    d = Dispatcher(maxsize=1)  # not started: nothing is taken off the queue
+    before = notify_metrics.DROPPED._value.get()
+    target = Target("ops", "webhook", receiver.url)
+    assert d.offer(KEY, target, drift(finding("a.b", "warning")), CONTEXT) is not None
+    assert d.offer(("n", "e", "x"), target, drift(finding("c.d", "warning")), CONTEXT) is None
+    assert (d.dropped, notify_metrics.DROPPED._value.get()) == (1, before + 1)
+    await d.close()

@@ -28,6 +28,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 import httpx
 
+from parity.notify import metrics as notify_metrics
 from parity.notify.delivery import DEFAULT_ATTEMPTS, DEFAULT_BACKOFF, DEFAULT_TIMEOUT, Outcome, deliver
 from parity.notify.events import Notification, Sent, decide, sent
 from parity.notify.payload import build_payload
@@ -117,6 +118,7 @@ class Dispatcher:
             self.queue.put_nowait(job)
         except asyncio.QueueFull:
             self.dropped += 1
+            notify_metrics.DROPPED.inc()
             return None
         self.latest[key] = job.seq
         return notification

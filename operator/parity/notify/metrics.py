@@ -13,6 +13,10 @@ FAILED = Counter("parity_notification_failures_total",
                  "Notifications that could not be delivered after every retry (or were refused)",
                  ["namespace", "notifier", "target"], registry=REGISTRY)
 
+DROPPED = Counter("parity_notifications_dropped_total",
+                  "Notifications not queued because the queue was full (the next verdict offers them again)",
+                  registry=REGISTRY)
+
 
 def record(namespace: str, notifier: str, target: str, event: str, ok: bool) -> None:
     if ok:
