@@ -163,3 +163,15 @@ def test_a_failed_probe_refuses_the_capture_naming_component_and_endpoint():
     with pytest.raises(ValueError, match=r"could not read the running services of a/b: redis at dev-redis:6379: "
                                          r"connection refused"):
         capture_baseline(SPEC, results, name="s", source="a/b")
+
+
+def test_initdb_settings_are_not_recorded_when_the_spec_leaves_them_out():
+    spec = copy.deepcopy(SPEC)
+    del spec["postgres"]["parameters"]["timezone"]
+    results = running(**{"postgres.parameters.TimeZone": "Etc/UTC"})
+    results[1].details["dcsParameters"].pop("timezone")
+    capture = capture_baseline(spec, results, name="staging", source="team-a/dev")
+    assert capture.manifest["spec"]["environment"]["postgres"]["parameters"] == {"max_connections": "200",
+                                                                               "work_mem": "4MB"}
+    assert capture.notes == []
+    assert diff(spec, capture.manifest, results).findings == ()

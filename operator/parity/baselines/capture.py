@@ -46,7 +46,7 @@ CAPTURED_AT_ANNOTATION = f"{constants.GROUP}/captured-at"
 PLATFORM_PARAMETERS = frozenset(
     name.lower()
     for name in (
-        "DateStyle", "lc_messages", "lc_monetary", "lc_numeric", "lc_time", "default_text_search_config",
+        "DateStyle", "TimeZone", "lc_messages", "lc_monetary", "lc_numeric", "lc_time", "default_text_search_config",
         "dynamic_shared_memory_type", "log_timezone", "max_wal_size", "min_wal_size",
         "unix_socket_directories", "synchronous_standby_names", "wal_keep_size", "cluster_name",
         "listen_addresses", "port", "hot_standby", "data_directory", "config_file", "hba_file", "ident_file",
