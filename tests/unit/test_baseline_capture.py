@@ -175,3 +175,11 @@ def test_initdb_settings_are_not_recorded_when_the_spec_leaves_them_out():
                                                                                "work_mem": "4MB"}
     assert capture.notes == []
     assert diff(spec, capture.manifest, results).findings == ()
+
+
+def test_recovery_settings_patroni_writes_after_a_failover_are_not_recorded():
+    results = running(**{"postgres.parameters.recovery_target": "", "postgres.parameters.recovery_target_lsn": ""})
+    results[1].details["settings"].update(recovery_target={"source": "configuration file"},
+                                          recovery_target_lsn={"source": "configuration file"})
+    capture = capture_baseline(SPEC, results, name="staging", source="team-a/dev")
+    assert "recovery_target" not in repr(capture.manifest) and capture.notes == []

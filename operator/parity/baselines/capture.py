@@ -50,9 +50,13 @@ PLATFORM_PARAMETERS = frozenset(
         "dynamic_shared_memory_type", "log_timezone", "max_wal_size", "min_wal_size",
         "unix_socket_directories", "synchronous_standby_names", "wal_keep_size", "cluster_name",
         "listen_addresses", "port", "hot_standby", "data_directory", "config_file", "hba_file", "ident_file",
-        "primary_conninfo", "primary_slot_name", "recovery_target_timeline", "restore_command",
+        "primary_conninfo", "primary_slot_name", "restore_command", "archive_cleanup_command",
+        "promote_trigger_file",
     )
 )
+# Patroni writes the recovery settings (recovery_target, recovery_target_lsn, ...) on every member
+# once it has run a failover or switchover, whatever the spec says.
+PLATFORM_PREFIXES = ("recovery_",)
 # Sources of pg_settings values the platform sets (Patroni passes these on the command line).
 PLATFORM_SOURCES = frozenset({"command line"})
 # Redis's own defaults for the keys the probe reads; a key the spec does not set is recorded only
@@ -236,7 +240,8 @@ def _capture_parameter(sections: dict[str, Any], name: str, effective: Any, sett
                      f"{source} but not in its spec; recorded")
         return
     row = settings.get(name) if isinstance(settings.get(name), Mapping) else {}
-    if name.lower() in PLATFORM_PARAMETERS or row.get("source") in PLATFORM_SOURCES:
+    if name.lower() in PLATFORM_PARAMETERS or name.lower().startswith(PLATFORM_PREFIXES) or \
+            row.get("source") in PLATFORM_SOURCES:
         return
     parameters[name] = _setting_text(effective)
     notes.append(f"{path}: {source} runs {_setting_text(effective)!r} (pg_settings source "
