@@ -33,5 +33,5 @@ def crds_installed(control_plane):
     """The parity.dev CRDs applied and Established."""
     control_plane.kubectl("apply", "--server-side", "-k", str(REPO_ROOT / "crds"))
     control_plane.wait_established(
-        "crd/parityenvironments.parity.dev", "crd/paritybaselines.parity.dev")
+        "crd/parityenvironments.parity.dev", "crd/paritybaselines.parity.dev", "crd/paritynotifiers.parity.dev")
     return control_plane

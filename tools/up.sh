@@ -27,12 +27,12 @@ else
 fi
 
 step "CRDs"
-"${KUBECTL[@]}" apply --server-side -f crds/parityenvironments.yaml -f crds/paritybaselines.yaml
+"${KUBECTL[@]}" apply --server-side -f crds/parityenvironments.yaml -f crds/paritybaselines.yaml -f crds/paritynotifiers.yaml
 # Retried: right after the apply a CRD's status.conditions can be null, and kubectl wait then
 # fails at once instead of waiting.
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
   "${KUBECTL[@]}" wait --for=condition=Established --timeout=60s \
-    crd/parityenvironments.parity.dev crd/paritybaselines.parity.dev && break
+    crd/parityenvironments.parity.dev crd/paritybaselines.parity.dev crd/paritynotifiers.parity.dev && break
   [ "$attempt" = 10 ] && exit 1
   sleep 1
 done

@@ -13,6 +13,9 @@ ENVIRONMENT_SHORT_NAME = "penv"
 BASELINE_KIND = "ParityBaseline"
 BASELINE_PLURAL = "paritybaselines"
 BASELINE_SHORT_NAME = "pbl"
+NOTIFIER_KIND = "ParityNotifier"
+NOTIFIER_PLURAL = "paritynotifiers"
+NOTIFIER_SHORT_NAME = "pnot"
 CATEGORY = "parity"
 
 # Server-side apply: every write of ours uses this one field manager.

@@ -19,7 +19,7 @@ GENERATED_NOTE = (
 )
 
 INTRODUCTION = f"""\
-Both kinds belong to the API group `{c.GROUP}`, version `{c.VERSION}`. The CRDs live in `crds/`
+Every kind belongs to the API group `{c.GROUP}`, version `{c.VERSION}`. The CRDs live in `crds/`
 (`kubectl apply --server-side -k crds/`).
 
 ## How requests are validated

@@ -250,3 +250,30 @@ def drift_status(report: DriftReport, previous: dict, *, baseline_name: str, bas
         "levels": levels,
     })
     return drift
+
+
+# --- ParityNotifier ----------------------------------------------------------------------------
+
+CONDITION_DELIVERING = "Delivering"
+REASON_DELIVERY_FAILED = "DeliveryFailed"
+
+
+def notifier_conditions(problems: list[tuple[str, str]], last: dict[str, tuple[bool, str]],
+                        generation: int | None) -> list[dict]:
+    """Ready: every target is usable (else the first problem's reason, with every message);
+    Delivering: the last message of every target that was sent something was delivered (`last`:
+    target → (delivered, why not)). Before any message it is Unknown: nothing was observed."""
+    if problems:
+        ready = condition("Ready", False, problems[0][0], "; ".join(m for _, m in problems), generation)
+    else:
+        ready = condition("Ready", True, "TargetsReady", "every target's Secret holds a usable URL", generation)
+    failed = {name: why for name, (ok, why) in last.items() if not ok}
+    if failed:
+        message = "; ".join(f"target {name}: {why}" for name, why in sorted(failed.items()))
+        delivering = condition(CONDITION_DELIVERING, False, REASON_DELIVERY_FAILED, message, generation)
+    elif last:
+        delivering = condition(CONDITION_DELIVERING, True, "Delivered",
+                               f"last message delivered to {', '.join(sorted(last))}", generation)
+    else:
+        delivering = condition(CONDITION_DELIVERING, "Unknown", "NothingSent", "no message was sent yet", generation)
+    return [ready, delivering]

@@ -77,7 +77,7 @@ def real_cluster(tmp_path_factory):
     try:
         plane.kubectl("apply", "--server-side", "-k", str(REPO_ROOT / "crds"))
         plane.wait_established(
-                      "crd/parityenvironments.parity.dev", "crd/paritybaselines.parity.dev")
+            "crd/parityenvironments.parity.dev", "crd/paritybaselines.parity.dev", "crd/paritynotifiers.parity.dev")
         plane.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "baselines"))
         # What make up applies for a host-run operator: the ClusterRole the environments'
         # Patroni RoleBindings name (the role callback labels the primary pod with it).

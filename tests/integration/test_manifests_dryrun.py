@@ -107,6 +107,8 @@ def _can(plane, verb: str, resource: str, *, name: str | None = None, user: str 
     ("patch", f"{constants.ENVIRONMENT_PLURAL}.{constants.GROUP}/status"),
     ("update", f"{constants.ENVIRONMENT_PLURAL}.{constants.GROUP}/finalizers"),
     ("watch", f"{constants.BASELINE_PLURAL}.{constants.GROUP}"),
+    ("watch", f"{constants.NOTIFIER_PLURAL}.{constants.GROUP}"),
+    ("patch", f"{constants.NOTIFIER_PLURAL}.{constants.GROUP}/status"),
     ("create", "events"),
     ("watch", "statefulsets.apps"),
     ("watch", "configmaps"),

@@ -23,6 +23,7 @@ from parity import constants as c
 from parity.api import models
 from parity.api.errors import SpecError, parse_baseline, parse_environment
 from parity.api.models import BaselineSpec, EnvironmentSpec, EtcdSpec
+from parity.api.notifier import NotifierSpec
 from parity.crds import CRD_FILES, render_crd_files
 from parity.drift.declared import evaluate_declared
 from parity.drift.paths import match_path
@@ -225,12 +226,13 @@ def test_kustomization_lists_exactly_the_crd_files():
     assert sorted(kustomization["resources"]) == sorted(CRD_FILES.values())
 
 
-@pytest.mark.parametrize("kind", [c.ENVIRONMENT_KIND, c.BASELINE_KIND])
+@pytest.mark.parametrize("kind", [c.ENVIRONMENT_KIND, c.BASELINE_KIND, c.NOTIFIER_KIND])
 def test_crd_names_come_from_constants(kind):
     crd = load_crd(kind)
     plural, short, scope = {
         c.ENVIRONMENT_KIND: (c.ENVIRONMENT_PLURAL, c.ENVIRONMENT_SHORT_NAME, "Namespaced"),
         c.BASELINE_KIND: (c.BASELINE_PLURAL, c.BASELINE_SHORT_NAME, "Cluster"),
+        c.NOTIFIER_KIND: (c.NOTIFIER_PLURAL, c.NOTIFIER_SHORT_NAME, "Namespaced"),
     }[kind]
     assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
     assert crd["metadata"]["name"] == f"{plural}.{c.GROUP}"
@@ -253,7 +255,7 @@ def _walk(schema: dict, path: str):
         yield from _walk(schema["items"], f"{path}[]")
 
 
-@pytest.mark.parametrize("kind", [c.ENVIRONMENT_KIND, c.BASELINE_KIND])
+@pytest.mark.parametrize("kind", [c.ENVIRONMENT_KIND, c.BASELINE_KIND, c.NOTIFIER_KIND])
 def test_schema_is_structural_typed_and_described(kind):
     root = root_schema(load_crd(kind))
     for path, node in _walk(root, kind):
@@ -282,6 +284,10 @@ def test_environment_spec_matches_model():
 
 def test_baseline_spec_matches_model():
     assert compare_model(BaselineSpec, spec_schema(c.BASELINE_KIND), "spec") == []
+
+
+def test_notifier_spec_matches_model():
+    assert compare_model(NotifierSpec, spec_schema(c.NOTIFIER_KIND), "spec") == []
 
 
 @pytest.mark.parametrize("kind, spec_model", [(c.ENVIRONMENT_KIND, EnvironmentSpec), (c.BASELINE_KIND, BaselineSpec)])

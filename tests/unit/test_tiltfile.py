@@ -24,7 +24,7 @@ from parity.cli.main import main as parity_main
 
 REPO = Path(__file__).resolve().parents[2]
 TILTFILE = REPO / "Tiltfile"
-CRD_NAMES = {"parityenvironments.parity.dev", "paritybaselines.parity.dev"}
+CRD_NAMES = {"parityenvironments.parity.dev", "paritybaselines.parity.dev", "paritynotifiers.parity.dev"}
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 MANUAL, AUTO = "TRIGGER_MODE_MANUAL", "TRIGGER_MODE_AUTO"
 

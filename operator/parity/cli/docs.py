@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     reference = docs_commands.add_parser(
         "crd-reference",
         help="Markdown reference of the CRDs (printed unless --write or --check)",
-        description="Generate the Markdown reference of the ParityEnvironment and ParityBaseline CRDs.",
+        description="Generate the Markdown reference of the parity.dev CRDs.",
     )
     reference.add_argument("--output", type=Path, default=DEFAULT_REFERENCE,
                            help=f"file for --write/--check (default: {DEFAULT_REFERENCE})")

@@ -42,6 +42,7 @@ SECRETS = next(r for r in CHILD_RESOURCES if r.kind == "Secret")
 PERSISTENT_VOLUME_CLAIMS = Resource("v1", "PersistentVolumeClaim", "persistentvolumeclaims")
 ENVIRONMENT = Resource(constants.API_VERSION, constants.ENVIRONMENT_KIND, constants.ENVIRONMENT_PLURAL)
 BASELINE = Resource(constants.API_VERSION, constants.BASELINE_KIND, constants.BASELINE_PLURAL, namespaced=False)
+NOTIFIER = Resource(constants.API_VERSION, constants.NOTIFIER_KIND, constants.NOTIFIER_PLURAL)
 
 # Not a child either: a view of an environment's drift, written only when the cluster serves
 # the Policy WG's CRD (parity.policyreports).

@@ -1,0 +1,1 @@
+"""ParityBaselines made from running environments (capture) and compared with each other (compare)."""
