@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -83,8 +84,8 @@ def main() -> int:
                     time.sleep(0.3)
                     away.append(plane.restart(process, down_seconds=2))
                     catch.append(caught_up(plane, "bench", replicas))
-                print(f"{process:<15} n={args.trials}  away p50={sorted(away)[len(away) // 2]:5.1f}s "
-                      f"max={max(away):5.1f}s  status caught up p50={sorted(catch)[len(catch) // 2]:5.1f}s "
+                print(f"{process:<15} n={args.trials}  away p50={statistics.median(away):5.1f}s "
+                      f"max={max(away):5.1f}s  status caught up p50={statistics.median(catch):5.1f}s "
                       f"max={max(catch):5.1f}s after it was back")
         finally:
             op.stop()
