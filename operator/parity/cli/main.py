@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "parity.cli.docs",  # docs crd-reference
     "parity.cli.images",  # images build/import/list
     "parity.cli.drift",  # drift approve
+    "parity.cli.chaos",  # chaos list/run
 )
 
 from parity.cli.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError  # noqa: F401  (re-exported)
