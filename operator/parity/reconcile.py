@@ -88,6 +88,18 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# A status write from an older read gets 409; the sync runs again this many times in all.
+STATUS_CONFLICT_ATTEMPTS = 4
+
+
+class StatusConflict(KubeError):
+    """The environment changed between the sync's read and its status write (409). Handlers
+    treat it as any 409: a temporary error."""
+
+    def __init__(self, error: KubeError):
+        super().__init__(error.status, error.reason, str(error))
+
+
 class WriteRefused(Exception):
     """A write the API server refused with a 4xx that retrying will not change."""
 
@@ -123,9 +135,17 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     `heartbeat_seconds`: how old drift.checkedAt may get before a status with nothing new is written."""
     now = now or now_iso()
     try:
-        return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime,
-                                 runtime_probes=runtime_probes, actuation=actuation, now=now, catalog=catalog,
-                                 heartbeat_seconds=heartbeat_seconds)
+        for attempt in range(STATUS_CONFLICT_ATTEMPTS):
+            try:
+                return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime,
+                                         runtime_probes=runtime_probes, actuation=actuation, now=now,
+                                         catalog=catalog, heartbeat_seconds=heartbeat_seconds)
+            except StatusConflict:
+                # Someone wrote the environment after our read: sync again from the new state
+                # (children are applied by hash, so the second pass writes none of them again).
+                if attempt + 1 == STATUS_CONFLICT_ATTEMPTS:
+                    raise
+                log.info("%s/%s: status changed while syncing (409), syncing again", namespace, name)
     except WriteRefused as refused:
         body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
         if body is None or body["metadata"].get("deletionTimestamp"):
@@ -271,7 +291,8 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
                                            live_pending),
     }
     outcome.status = status
-    outcome.status_written = _write_status(kube, namespace, name, previous, status, heartbeat_seconds)
+    outcome.status_written = _write_status(kube, namespace, name, previous, status, meta.get("resourceVersion"),
+                                           heartbeat_seconds)
     metrics.record_environment(namespace, name, drift_status)
     return outcome
 
@@ -288,7 +309,8 @@ def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: 
     status = {**previous, "observedGeneration": generation, "phase": phase,
               "conditions": merge_conditions(previous.get("conditions"), conditions, now)}
     outcome.status = status
-    outcome.status_written = _write_status(kube, meta["namespace"], meta["name"], previous, status)
+    outcome.status_written = _write_status(kube, meta["namespace"], meta["name"], previous, status,
+                                           meta.get("resourceVersion"))
     stalled_before = {c.get("type"): c for c in previous.get("conditions") or []}.get(constants.CONDITION_STALLED, {})
     if outcome.status_written and stalled_before.get("reason") != reason:
         outcome.events.append(Event("Warning", reason, message))
@@ -412,13 +434,20 @@ def merge_patch(previous: dict, new: dict) -> dict:
 
 
 def _write_status(kube: Kube, namespace: str, name: str, previous: dict, status: dict,
-                  heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> bool:
+                  resource_version: str | None, heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> bool:
     """Write status only when it says something new (or checkedAt is getting old), so resyncs
-    and our own child events do not churn the object."""
+    and our own child events do not churn the object. The patch is computed from `previous`,
+    so it is conditional on the resourceVersion that was read with it (StatusConflict if not)."""
     status = _prune_none(status)
     if _comparable(previous) == _comparable(status) and not _checked_at_stale(previous, status, heartbeat_seconds):
         return False
-    patch_status(kube, resources.ENVIRONMENT, namespace, name, merge_patch(previous, status))
+    try:
+        patch_status(kube, resources.ENVIRONMENT, namespace, name, merge_patch(previous, status),
+                     resource_version=resource_version)
+    except KubeError as err:
+        if err.status == 409:
+            raise StatusConflict(err) from None
+        raise
     return True
 
 

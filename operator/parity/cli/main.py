@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "parity.cli.images",  # images build/import/list
     "parity.cli.drift",  # drift approve
     "parity.cli.baseline",  # baseline capture/diff
+    "parity.cli.chaos",  # chaos list/run
 )
 
 from parity.cli.errors import EXIT_DRIFT, EXIT_ERROR, EXIT_OK, CliError  # noqa: F401  (re-exported)

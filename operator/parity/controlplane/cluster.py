@@ -23,6 +23,7 @@ import yaml
 
 from parity.controlplane.certs import CertPaths, make_certs
 from parity.controlplane.node import NodeError, RealNode
+from parity.controlplane.restart import RESTARTABLE, health_url, override_args
 from parity.procs import pid_alive, signal_group
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok")
@@ -117,6 +118,7 @@ class ControlPlane:
         self.kubeconfig = self.state_dir / "kubeconfig"
         self.log_dir = self.state_dir / "logs"
         self.pid_file = self.state_dir / "pids.json"
+        self.args_file = self.state_dir / "args.json"
 
     # -- paths -----------------------------------------------------------------------------
     @property
@@ -237,6 +239,38 @@ class ControlPlane:
             status.update(RealNode(self.state_dir, Path(".")).status())
         return status
 
+    def restart(self, name: str, *, extra_args: tuple[str, ...] = (), down_seconds: float = 0.0,
+                timeout: float = 120.0) -> float:
+        """Stop one process (etcd or kube-apiserver: restart.RESTARTABLE) with SIGTERM, keep it down
+        for `down_seconds`, start it again with its recorded arguments (`extra_args` override
+        flags of the same name) and wait until it is healthy. Returns the seconds it was away."""
+        if name not in RESTARTABLE:
+            raise ControlPlaneError(f"cannot restart {name!r}: only {', '.join(RESTARTABLE)}")
+        pids, recorded = self._read_pids(), self._read_args()
+        if name not in pids or name not in recorded:
+            raise ControlPlaneError(f"{name} was not started from {self.state_dir}")
+        args = override_args(recorded[name], extra_args)
+        started = time.monotonic()
+        signal_group(pids[name], signal.SIGTERM)
+        deadline = started + 15
+        while pid_alive(pids[name], if_unreadable=False) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid_alive(pids[name], if_unreadable=False):
+            signal_group(pids[name], signal.SIGKILL)
+        time.sleep(down_seconds)
+        self._pids = pids
+        self._spawn(name, args)
+        context = None
+        if name == "kube-apiserver":
+            # The files start() made (make_certs would re-issue the serving one without the node IP).
+            cert_dir = self.state_dir / "certs"
+            context = ssl.create_default_context(cafile=str(cert_dir / "ca.crt"))
+            context.load_cert_chain(str(cert_dir / "admin.crt"), str(cert_dir / "admin.key"))
+        self._wait_http(health_url(name, args), name, timeout,
+                        (lambda b: b'"true"' in b) if name == "etcd" else (lambda b: b.strip() == b"ok"), context=context,
+                        only=name)
+        return time.monotonic() - started
+
     # -- helpers ---------------------------------------------------------------------------
     def wait_established(self, *crds: str, timeout: float = 60) -> None:
         """Until each CRD (by name) is Established. Not `kubectl wait`: right after the apply a
@@ -277,6 +311,14 @@ class ControlPlane:
         log.close()
         self._pids[name] = proc.pid
         self.pid_file.write_text(json.dumps(self._pids))
+        # What restart() starts it with again.
+        self.args_file.write_text(json.dumps({**self._read_args(), name: args}))
+
+    def _read_args(self) -> dict[str, list[str]]:
+        try:
+            return json.loads(self.args_file.read_text())
+        except (OSError, ValueError):
+            return {}
 
     def _read_pids(self) -> dict[str, int]:
         try:
@@ -284,17 +326,19 @@ class ControlPlane:
         except (OSError, ValueError):
             return {}
 
-    def _check_alive(self) -> None:
+    def _check_alive(self, only: str | None = None) -> None:
         for name, pid in self._pids.items():
+            if only is not None and name != only:
+                continue
             if not pid_alive(pid, if_unreadable=False):
                 tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise ControlPlaneError(f"{name} exited during start-up; last lines of {self.log_dir / name}.log:\n{tail}")
 
-    def _wait_http(self, url: str, what: str, timeout: float, ok, context=None) -> None:
+    def _wait_http(self, url: str, what: str, timeout: float, ok, context=None, only: str | None = None) -> None:
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
-            self._check_alive()
+            self._check_alive(only)
             try:
                 with urllib.request.urlopen(url, timeout=2, context=context) as resp:
                     body = resp.read()

@@ -48,10 +48,15 @@ def controlled_by_an_environment(body: kopf.Body, **_) -> bool:
 
 
 def child_changed(namespace: str, labels: kopf.Labels, type: str | None, memo: kopf.Memo, **_) -> None:
-    if type is None:  # initial listing at start-up: environments resume on their own
-        return
     env_name = labels.get(constants.LABEL_ENVIRONMENT)
     if not env_name:
+        return
+    if type is None and not memo.triggers.knows((namespace, env_name)):
+        # A listing, not a change. At start-up, environments resume on their own. But kopf also
+        # lists again when a watch resumes with 410 Gone (the API server restarted, or the
+        # revision it resumed from was compacted): a change made while the stream was down
+        # arrives only as such a listing, so an environment this process has already synced
+        # is synced again (coalesced: a listing of all its children makes one sync).
         return
     run_sync(memo, namespace, env_name, trigger="child", apply_changes=False, coalesce=True)
 

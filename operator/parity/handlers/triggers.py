@@ -50,6 +50,11 @@ class Triggers:
                 self._pending.discard(key)
             return fn()
 
+    def knows(self, key: Key) -> bool:
+        """Whether this process has synced (or is syncing) this environment since it started."""
+        with self._guard:
+            return key in self._locks
+
     def forget(self, key: Key) -> None:
         with self._guard:
             self._locks.pop(key, None)

@@ -61,9 +61,16 @@ def delete_object(kube: Kube, obj: dict) -> None:
             raise
 
 
-def patch_status(kube: Kube, resource: Resource, namespace: str | None, name: str, status: dict) -> dict:
-    """Merge-patch the status subresource (None values remove keys)."""
-    return kube.request("PATCH", resource.object_path(name, namespace) + "/status", body={"status": status},
+def patch_status(kube: Kube, resource: Resource, namespace: str | None, name: str, status: dict, *,
+                 resource_version: str | None = None) -> dict:
+    """Merge-patch the status subresource (None values remove keys). With `resource_version`
+    the write fails (409) if the object changed since it was read: a merge patch replaces
+    lists such as conditions whole, so one computed from an older read would overwrite what
+    another writer put there in between."""
+    body: dict = {"status": status}
+    if resource_version:
+        body["metadata"] = {"resourceVersion": resource_version}
+    return kube.request("PATCH", resource.object_path(name, namespace) + "/status", body=body,
                         content_type="application/merge-patch+json")
 
 
