@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import random
 
-from parity.chaos.experiments import EXPERIMENTS, ExperimentSettings
+from parity.chaos.experiments import EXPERIMENTS
+from parity.chaos.node import FaultError
 from parity.chaos.report import exit_code, render_json, render_text
 from parity.cli.errors import EXIT_OK, CliError
 
@@ -31,6 +32,10 @@ def register(subparsers) -> None:
     run.add_argument("--duration", type=float, default=30.0, metavar="SECONDS",
                      help="how long the fault lasts before it is healed (default: %(default)s)")
     run.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    run.add_argument("--context", metavar="CONTEXT", help="kubeconfig context")
+    run.add_argument("--containerd-address", metavar="SOCKET", default=None,
+                     help="containerd socket of the node (default: $PARITY_CONTAINERD_ADDRESS, else the node of "
+                     "`parity cluster` in $PARITY_STATE_DIR or .parity/cluster)")
     run.set_defaults(func=run_experiment)
 
 
@@ -47,9 +52,31 @@ def run_experiment(args: argparse.Namespace) -> int:
     if args.duration <= 0:
         raise CliError(f"--duration must be positive, not {args.duration}")
     if experiment.run is None:
-        raise CliError(f"experiment {experiment.name} is not implemented yet (issue 16.2)")
+        raise CliError(f"experiment {experiment.name}: {experiment.blocked or 'not built'}")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-    report = experiment.run(ExperimentSettings(namespace=args.namespace, name=args.name, seed=seed,
-                                               duration=args.duration))
+    ctx = _context(args, seed)
+    try:
+        report = experiment.run(ctx)
+    except (FaultError, LookupError, ValueError, TimeoutError) as err:
+        raise CliError(f"chaos {experiment.name} (seed {seed}): {err}") from None
+    finally:
+        ctx.kube.close()
     print(render_json(report) if args.output == "json" else render_text(report))
     return exit_code(report)
+
+
+def _context(args: argparse.Namespace, seed: int):
+    from parity.chaos.context import ChaosContext
+    from parity.chaos.node import PodFaults, runtime_or_error
+    from parity.cli.inspect import cluster_targets
+    from parity.probes.endpoints import postgres_conninfo
+
+    try:
+        runtime = runtime_or_error(args.containerd_address)
+    except FaultError as err:
+        raise CliError(str(err)) from None
+    endpoints, credentials, spec, kube = cluster_targets(args, args.name)
+    return ChaosContext(kube=kube, namespace=args.namespace, name=args.name, seed=seed, duration=args.duration,
+                        endpoints=endpoints, credentials=credentials, spec=spec,
+                        faults=PodFaults(kube, args.namespace, runtime),
+                        conninfo=postgres_conninfo(endpoints, credentials))

@@ -1,0 +1,329 @@
+"""Scale: N sample environments in one operator process, against the API server's own pace.
+
+    .venv/bin/python bench/bench_scale.py [--envs 20] [--changes 20] [--resync 30] [--observability]
+    # the full run the targets speak of: --envs 1000 (hours on 2 cores; kwok nodes are added)
+
+On a private local control plane (real API server, kwok nodes: pods become Running without
+running), in one run:
+- floor: the children the operator renders for N environments, applied without the operator by
+  8 parallel server-side apply clients, until every workload is ready;
+- operator: N ParityEnvironments created at once, until every one is Ready; the ratio to the floor;
+- operator RSS and peak RSS (VmRSS / VmHWM) with N environments;
+- change → updated status with N present, p50/p95: a spec edit (status.observedGeneration), a
+  baseline edit (status.drift.baselineGeneration) and a child edit (a live finding);
+- fan-out: one baseline edit until all N environments compared against its new generation;
+- a no-op resync window (two resync periods, nothing changed): write requests the API server
+  counted (its own /metrics apiserver_request_total, not the operator's counters), per environment
+  per 10 minutes, and API requests per sync (all verbs, over the syncs the operator counted).
+The sample is the published one with observability off unless --observability (17 pods with it,
+9 without): a lighter shape, said in the output. Asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from support import Operator  # noqa: E402
+
+from parity.api import parse_environment  # noqa: E402
+from parity.controlplane import ControlPlane, find_binaries  # noqa: E402
+from parity.kube import resources  # noqa: E402
+from parity.kube.apply import apply_object  # noqa: E402
+from parity.kube.client import Kube  # noqa: E402
+from parity.render.environment import build_children  # noqa: E402
+
+PODS_PER_KWOK_NODE = 1000
+APPLIERS = 8
+WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE", "APPLY")
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))]
+
+
+def poll(fn, timeout: float, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"not reached within {timeout:.0f}s")
+
+
+def sample_manifest(observability: bool) -> dict:
+    sample = yaml.safe_load((REPO / "manifests/samples/dev.yaml").read_text())
+    sample["spec"].setdefault("observability", {})["enabled"] = observability
+    return sample
+
+
+def add_kwok_nodes(plane: ControlPlane, pods: int) -> int:
+    nodes = max(1, math.ceil(pods * 1.2 / PODS_PER_KWOK_NODE))
+    for i in range(1, nodes):
+        name = f"kwok-node-{i}"
+        node = {"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name, "annotations": {"kwok.x-k8s.io/node": "fake",
+                                                           "node.alpha.kubernetes.io/ttl": "0"},
+                             "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                                        "kubernetes.io/arch": "amd64", "type": "kwok"}},
+                "spec": {},
+                "status": {"allocatable": {"cpu": "64", "memory": "256Gi", "pods": str(PODS_PER_KWOK_NODE)},
+                           "capacity": {"cpu": "64", "memory": "256Gi", "pods": str(PODS_PER_KWOK_NODE)}}}
+        plane.kubectl("apply", "-f", "-", input=yaml.safe_dump(node))
+    return nodes
+
+
+def create_namespaces(kube: Kube, prefix: str, n: int) -> list[str]:
+    names = [f"{prefix}-{i}" for i in range(n)]
+    for ns in names:
+        kube.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace",
+                                                          "metadata": {"name": ns}})
+    return names
+
+
+def workloads_ready(kube: Kube, selector: str, expected: int) -> bool:
+    ready = 0
+    for path in ("/apis/apps/v1/statefulsets", "/apis/apps/v1/deployments"):
+        for obj in kube.request("GET", path, query=[("labelSelector", selector)]).get("items", []):
+            want = obj["spec"].get("replicas", 1)
+            status = obj.get("status") or {}
+            if (status.get("readyReplicas") or 0) >= want and status.get("observedGeneration") == \
+                    obj["metadata"]["generation"]:
+                ready += 1
+    return ready >= expected
+
+
+def bench_floor(plane: ControlPlane, sample: dict, n: int) -> float:
+    """The rendered children of N environments applied by parallel SSA clients (no owner: an owner
+    that does not exist would have them collected), until every workload is ready."""
+    spec = parse_environment(sample["spec"], source="sample")
+    namespaces = create_namespaces(Kube.connect(str(plane.kubeconfig)), "floor", n)
+    objects = []
+    for ns in namespaces:
+        for obj in build_children("dev", ns, "00000000-0000-0000-0000-000000000000", spec):
+            obj = copy.deepcopy(obj)
+            obj["metadata"].pop("ownerReferences", None)
+            obj["metadata"].setdefault("labels", {})["bench.parity.dev/floor"] = "true"
+            objects.append(obj)
+    workloads = sum(1 for o in objects if o["kind"] in ("StatefulSet", "Deployment"))
+    local = threading.local()
+
+    def apply(obj: dict) -> None:
+        if not hasattr(local, "kube"):
+            local.kube = Kube.connect(str(plane.kubeconfig))
+        apply_object(local.kube, obj)
+
+    kube = Kube.connect(str(plane.kubeconfig))
+    start = time.monotonic()
+    with ThreadPoolExecutor(APPLIERS) as pool:
+        list(pool.map(apply, objects))
+    poll(lambda: workloads_ready(kube, "bench.parity.dev/floor=true", workloads), timeout=3600, interval=1)
+    elapsed = time.monotonic() - start
+    for ns in namespaces:  # out of the way of the operator's run
+        kube.request("DELETE", f"/api/v1/namespaces/{ns}")
+    poll(lambda: not [x for x in kube.request("GET", "/api/v1/namespaces").get("items", [])
+                      if x["metadata"]["name"].startswith("floor-")], timeout=1800, interval=2)
+    kube.close()
+    return elapsed
+
+
+def env_statuses(kube: Kube) -> list[dict]:
+    items = kube.request("GET", resources.ENVIRONMENT.collection_path()).get("items", [])
+    return [i for i in items if i["metadata"]["namespace"].startswith("op-")]
+
+
+def bench_operator(kube: Kube, sample: dict, namespaces: list[str]) -> float:
+    start = time.monotonic()
+    for ns in namespaces:
+        manifest = copy.deepcopy(sample)
+        manifest["metadata"] = {"name": "dev", "namespace": ns}
+        kube.request("POST", resources.ENVIRONMENT.collection_path(ns), body=manifest)
+    poll(lambda: (items := env_statuses(kube)) and len(items) == len(namespaces)
+         and all((i.get("status") or {}).get("phase") == "Ready" for i in items), timeout=7200, interval=2)
+    return time.monotonic() - start
+
+
+def memory(pid: int) -> tuple[str, str]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return fields["VmRSS"].strip(), fields["VmHWM"].strip()
+
+
+def status_of(kube: Kube, ns: str) -> dict:
+    return kube.get(resources.ENVIRONMENT.object_path("dev", ns)).get("status") or {}
+
+
+def bench_changes(kube: Kube, namespaces: list[str], trials: int) -> dict[str, list[float]]:
+    """change → updated status, over `trials` environments each (spec, baseline, child)."""
+    out: dict[str, list[float]] = {"spec edit": [], "child edit": []}
+    for i in range(trials):
+        ns = namespaces[i % len(namespaces)]
+        path = resources.ENVIRONMENT.object_path("dev", ns)
+        body = kube.request("PATCH", path, body={"spec": {"postgres": {"parameters": {"work_mem": f"{4 + i}MB"}}}},
+                            content_type="application/merge-patch+json")
+        generation = body["metadata"]["generation"]
+        start = time.monotonic()
+        poll(lambda: status_of(kube, ns).get("observedGeneration") == generation
+             and (status_of(kube, ns).get("drift") or {}).get("observedGeneration") == generation,
+             timeout=120, interval=0.02)
+        out["spec edit"].append(time.monotonic() - start)
+    for i in range(trials):
+        ns = namespaces[i % len(namespaces)]
+        replicas = 4 + (i % 3)
+        kube.request("PATCH", f"/apis/apps/v1/namespaces/{ns}/statefulsets/dev-redis",
+                     body={"spec": {"replicas": replicas}}, content_type="application/merge-patch+json")
+        start = time.monotonic()
+        poll(lambda: any(f.get("level") == "live" and f.get("local") == str(replicas)
+                         for f in (status_of(kube, ns).get("drift") or {}).get("findings") or []),
+             timeout=120, interval=0.02)
+        out["child edit"].append(time.monotonic() - start)
+        kube.request("PATCH", f"/apis/apps/v1/namespaces/{ns}/statefulsets/dev-redis",
+                     body={"spec": {"replicas": 3}}, content_type="application/merge-patch+json")
+    return out
+
+
+def bench_fan_out(kube: Kube, namespaces: list[str], trials: int) -> tuple[list[float], list[float]]:
+    """A baseline edit: time until one (p50/p95 over the environments) and all were compared with it."""
+    path = resources.BASELINE.object_path("production")
+    firsts: list[float] = []
+    alls: list[float] = []
+    for i in range(trials):
+        body = kube.request("PATCH", path, body={"metadata": {"labels": {}},
+                                                 "spec": {"postgres": {"parameters": {"work_mem": f"{8 + i}MB"}}}},
+                            content_type="application/merge-patch+json")
+        generation = body["metadata"]["generation"]
+        start = time.monotonic()
+        seen: dict[str, float] = {}
+
+        def all_seen() -> bool:
+            for item in env_statuses(kube):
+                ns = item["metadata"]["namespace"]
+                if ns not in seen and ((item.get("status") or {}).get("drift") or {}).get(
+                        "baselineGeneration") == generation:
+                    seen[ns] = time.monotonic() - start
+            return len(seen) == len(namespaces)
+
+        poll(all_seen, timeout=600, interval=0.05)
+        firsts.extend(seen.values())
+        alls.append(max(seen.values()))
+    return firsts, alls
+
+
+def apiserver_requests(plane: ControlPlane) -> tuple[dict[str, float], float]:
+    """(write requests per resource, all requests) the API server has counted since it started."""
+    text = plane.kubectl("get", "--raw", "/metrics").stdout
+    writes: dict[str, float] = {}
+    total = 0.0
+
+    def label(line: str, name: str) -> str:
+        return line.split(f'{name}="', 1)[1].split('"', 1)[0] if f'{name}="' in line else ""
+
+    for line in text.splitlines():
+        if line.startswith("apiserver_request_total{"):
+            value = float(line.rsplit(" ", 1)[1])
+            total += value
+            if label(line, "verb") in WRITE_VERBS:
+                key = "/".join(filter(None, (label(line, "resource"), label(line, "subresource"))))
+                writes[key] = writes.get(key, 0.0) + value
+    return writes, total
+
+
+def operator_syncs(op: Operator) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{op.metrics_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("parity_reconcile_duration_seconds_count"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--envs", type=int, default=20)
+    parser.add_argument("--changes", type=int, default=20, help="trials per change kind")
+    parser.add_argument("--fan-out-trials", type=int, default=3)
+    parser.add_argument("--resync", type=float, default=30.0, help="PARITY_RESYNC_SECONDS for the operator")
+    parser.add_argument("--observability", action="store_true", help="the full sample (17 pods, not 9)")
+    args = parser.parse_args()
+    sample = sample_manifest(args.observability)
+    shape = "sample with observability (17 pods)" if args.observability else "sample without observability (9 pods)"
+    print(f"N={args.envs} environments, {shape}; resync {args.resync:.0f} s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        plane = ControlPlane(Path(tmp) / "cp", bin_dir=find_binaries())
+        plane.start(timeout=300)
+        op = None
+        kube = Kube.connect(str(plane.kubeconfig))
+        try:
+            nodes = add_kwok_nodes(plane, args.envs * (17 if args.observability else 9))
+            plane.kubectl("apply", "--server-side", "-k", str(REPO / "crds"))
+            plane.wait_established("parityenvironments.parity.dev", "paritybaselines.parity.dev")
+            plane.kubectl("apply", "--server-side", "-f", str(REPO / "baselines"))
+            plane.kubectl("apply", "--server-side", "-f", str(REPO / "manifests/operator/patroni-rbac.yaml"))
+            print(f"kwok nodes: {nodes}", flush=True)
+
+            floor = bench_floor(plane, sample, args.envs)
+            print(f"floor (children applied by {APPLIERS} parallel SSA clients, all workloads ready): "
+                  f"{floor:.1f} s", flush=True)
+
+            op = Operator(plane, Path(tmp) / "operator.log", env={"PARITY_RESYNC_SECONDS": str(args.resync)})
+            op.start()
+            op.wait_ready()
+            namespaces = create_namespaces(kube, "op", args.envs)
+            converged = bench_operator(kube, sample, namespaces)
+            rss, hwm = memory(op.proc.pid)
+            print(f"operator: all {args.envs} Ready after {converged:.1f} s; ratio to the floor "
+                  f"{converged / floor:.2f}; RSS {rss}, peak {hwm}", flush=True)
+
+            changes = bench_changes(kube, namespaces, args.changes)
+            for label, samples in changes.items():
+                print(f"{label} → status with N present: p50 {statistics.median(samples) * 1000:.0f} ms, "
+                      f"p95 {pct(samples, 95) * 1000:.0f} ms, max {max(samples) * 1000:.0f} ms (n={len(samples)})", flush=True)
+            firsts, alls = bench_fan_out(kube, namespaces, args.fan_out_trials)
+            print(f"baseline edit → status: p50 {statistics.median(firsts) * 1000:.0f} ms, p95 "
+                  f"{pct(firsts, 95) * 1000:.0f} ms; all {args.envs} re-evaluated after "
+                  f"{statistics.median(alls):.1f} s (p50 of {len(alls)}), max {max(alls):.1f} s", flush=True)
+
+            time.sleep(args.resync + 5)  # the edits above settle
+            writes0, total0 = apiserver_requests(plane)
+            syncs0 = operator_syncs(op)
+            window = 2 * args.resync
+            time.sleep(window)
+            writes1, total1 = apiserver_requests(plane)
+            syncs1 = operator_syncs(op)
+            delta = {k: writes1.get(k, 0) - writes0.get(k, 0) for k in writes1}
+            delta = {k: v for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v}
+            # The operator writes environments (and their status), children and Events; node and
+            # lease heartbeats of the control plane itself are listed but not counted.
+            ours = sum(v for k, v in delta.items() if not k.startswith(("leases", "nodes")))
+            per_env_10min = ours / args.envs * (600 / window)
+            syncs = syncs1 - syncs0
+            print(f"no-op window {window:.0f} s: API writes by resource {delta}; the operator's "
+                  f"{ours:.0f} = {per_env_10min:.2f} per environment per 10 min; {syncs:.0f} syncs, "
+                  f"{(total1 - total0) / max(syncs, 1):.1f} API requests per sync (all verbs, all clients)",
+                  flush=True)
+            rss, hwm = memory(op.proc.pid)
+            print(f"operator memory at the end: RSS {rss}, peak {hwm}", flush=True)
+        finally:
+            if op is not None:
+                op.stop()
+            kube.close()
+            plane.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""redis-freeze: SIGSTOP every process of the Redis master's container for longer than Sentinel's
+down-after-milliseconds, then SIGCONT. Sentinel must fail over to a replica; the thawed master
+must come back as a replica of the new one (not as a second master); acknowledged writes lost
+are counted (zero is required only when min-replicas-to-write is configured, as production
+may: without it Redis replication is asynchronous and the loss is a figure)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from parity.chaos.context import ChaosContext, Timeline, wait
+from parity.chaos.report import ChaosReport, Invariant
+from parity.chaos.writers import RedisWriter
+
+
+def _sentinels(ctx: ChaosContext) -> list[tuple[str, int]]:
+    out = []
+    for address in ctx.endpoints.sentinel:
+        host, _, port = address.rpartition(":")
+        out.append((host, int(port)))
+    return out
+
+
+def run(ctx: ChaosContext) -> ChaosReport:
+    from redis import Redis
+    from redis.sentinel import Sentinel
+
+    rng = random.Random(ctx.seed)
+    report = ChaosReport("redis-freeze", ctx.seed)
+    timeline = Timeline(report)
+    group = ctx.endpoints.master_group_name
+    sentinel = Sentinel(_sentinels(ctx), socket_timeout=2)
+    host, port = sentinel.discover_master(group)
+    master_info = sentinel.sentinels[0].sentinel_master(group)
+    down_after = int(master_info.get("down-after-milliseconds", 5000)) / 1000
+    failover_timeout = int(master_info.get("failover-timeout", 60000)) / 1000
+    old = Redis(host=host, port=int(port), socket_timeout=2)
+    min_replicas = int(old.config_get("min-replicas-to-write").get("min-replicas-to-write", 0))
+    pod = ctx.pod_of_address(host)
+    # The fault lasts at least past down-after-milliseconds; the seed adds up to 2 s of jitter.
+    frozen_for = max(ctx.duration, down_after * 2) + rng.uniform(0, 2)
+    writer = RedisWriter(_sentinels(ctx), group, ctx.credentials.redis_password, run_id=str(ctx.seed))
+    writer.start()
+    try:
+        wait(lambda: len(writer.acks.seqs) >= 20, 30, "writes acknowledged before the fault")
+        timeline.add(f"SIGSTOP {pod} (master {host}:{port}) for {frozen_for:.1f}s")
+        frozen_at = time.monotonic()
+        ctx.faults.signal(pod, "redis", "SIGSTOP")
+        try:
+            new = wait(lambda: (m := sentinel.discover_master(group)) and m[0] != host and m,
+                       down_after + failover_timeout, "Sentinel to name a new master")
+            failed_over_after = time.monotonic() - frozen_at
+            timeline.add(f"Sentinel names {new[0]}:{new[1]} master")
+            time.sleep(max(0.0, frozen_for - (time.monotonic() - frozen_at)))
+        except TimeoutError as err:
+            new, failed_over_after = None, None
+            timeline.add(str(err))
+        finally:
+            ctx.faults.signal(pod, "redis", "SIGCONT")
+            thawed_at = time.monotonic()
+            timeline.add(f"SIGCONT {pod}")
+        role = rejoined_after = None
+        if new is not None:
+            try:
+                role = wait(lambda: (r := old.info("replication").get("role")) == "slave" and r, 60,
+                            "the old master to rejoin as a replica")
+            except TimeoutError:
+                role = old.info("replication").get("role")
+            rejoined_after = time.monotonic() - thawed_at if role == "slave" else None
+            timeline.add(f"old master {host} reports role {role}")
+        time.sleep(2)
+    finally:
+        writer.stop.set()
+        writer.join(10)
+    present = writer.present() if new is not None else set()
+    lost = [s for s in writer.acks.seqs if s not in present] if new is not None else []
+    outage = writer.acks.longest_gap(frozen_at, thawed_at)
+    report.invariants.append(Invariant(
+        "sentinel failed over", new is not None,
+        f"new master {new[0]}:{new[1]} after {failed_over_after:.1f}s (down-after {down_after:.1f}s)" if new
+        else f"no new master within down-after + failover-timeout ({down_after + failover_timeout:.0f}s)"))
+    report.invariants.append(Invariant(
+        "the thawed master rejoined as a replica", role == "slave",
+        f"{host} reports role {role}" if role else "not checked: no failover"))
+    if min_replicas:
+        report.invariants.append(Invariant(
+            "no acknowledged write lost (min-replicas-to-write)", new is not None and not lost,
+            f"{len(lost)} of {len(writer.acks.seqs)} acknowledged writes missing"))
+    report.figures.update({
+        "frozen_seconds": round(frozen_for, 2),
+        "failover_seconds": round(failed_over_after, 2) if failed_over_after is not None else "-",
+        "without_writable_primary_seconds": round(outage, 2),
+        "acked_writes": len(writer.acks.seqs),
+        "acked_writes_lost": len(lost) if new is not None else "-",
+        "min_replicas_to_write": min_replicas,
+        "heal_seconds": round(rejoined_after, 2) if rejoined_after is not None else "-",
+    })
+    return report
