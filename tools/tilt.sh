@@ -22,6 +22,14 @@ else
   BIN_DIR="$(bash tools/controlplane/build.sh | tail -n1)"
   export PATH="$BIN_DIR:$PATH"
   echo "cluster: local control plane, context parity-local (KUBECONFIG=$KUBECONFIG)"
+  if [ "$(cat "$STATE/cluster/node-kind" 2>/dev/null)" = real ]; then
+    # make up's real node: the sample with the local images' versions, the operator with the
+    # local image catalogue and its runtime probes on (cluster DNS through kube-proxy), as make up runs it.
+    export PARITY_TILT_REAL_NODE=1 PARITY_CLUSTER_DNS=10.96.0.10
+    PARITY_IMAGE_CATALOG="$(.venv/bin/parity images catalog --write | tail -n1)"
+    export PARITY_IMAGE_CATALOG
+    echo "node: real (workloads run; sample from manifests/overlays/local, runtime probes on)"
+  fi
 fi
 
 # `make up` may have left an operator running on this host; two operators would fight over
