@@ -1,6 +1,8 @@
-"""`parity drill` and `parity inspect` against the environment the operator deployed on the real
-node: the real primary's pod is deleted, writes go through the primary Service meanwhile, and
-the report says how long no primary took writes and how many acknowledged writes were lost.
+"""`parity drill`, `parity inspect` and `parity chaos` against the environment the operator deployed
+on the real node (one environment for the module: provisioning it is the slow part). Drills kill
+the real primary (pod deleted, or its container SIGKILLed) while writes go through the primary
+Service, and report how long no primary took writes and how many acknowledged writes were lost;
+chaos experiments inject a fault through the node, heal it, and check their invariants.
 """
 
 from __future__ import annotations
@@ -156,3 +158,53 @@ def test_redis_rolling_restart_under_writes_loses_no_acknowledged_write(env):
     stored = {int(v) for v in sentinel.master_for("mymaster", socket_timeout=5).lrange("roll_writes", 0, -1)}
     lost = [s for s in acked if s not in stored]
     assert lost == [], f"{len(lost)} of {len(acked)} acknowledged writes lost in the roll, first: {lost[:10]}"
+
+
+# ---- parity chaos: faults injected through the node, invariants checked (same environment) ----
+
+
+def chaos(plane, ns: str, experiment: str, seed: int, duration: float) -> dict:
+    proc = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "parity"), "chaos", "run", experiment, "-n", ns, ENV,
+         "--seed", str(seed), "--duration", str(duration), "-o", "json"],
+        capture_output=True, text=True, timeout=900,
+        env={**os.environ, **plane.env(), "PARITY_STATE_DIR": str(plane.state_dir)})
+    assert proc.stdout.strip(), proc.stderr
+    report = json.loads(proc.stdout)
+    held = all(i["held"] for i in report["invariants"])
+    assert proc.returncode == (0 if held and report["invariants"] else 1), proc.stderr
+    assert report["experiment"] == experiment and report["seed"] == seed
+    return report
+
+
+def invariants(report: dict) -> dict[str, dict]:
+    return {i["name"]: i for i in report["invariants"]}
+
+
+def test_redis_freeze_fails_over_and_the_old_master_rejoins(env):
+    plane, ns = env
+    report = chaos(plane, ns, "redis-freeze", seed=11, duration=10)
+    found = invariants(report)
+    assert found["sentinel failed over"]["held"], report
+    assert found["the thawed master rejoined as a replica"]["held"], report
+    assert report["figures"]["acked_writes"] > 0
+
+
+def test_patroni_partition_has_no_split_brain_and_loses_nothing(env):
+    plane, ns = env
+    report = chaos(plane, ns, "patroni-partition", seed=12, duration=10)
+    found = invariants(report)
+    assert all(i["held"] for i in report["invariants"]), report
+    assert found["never more than one writable primary"]["held"]
+    assert found["no acknowledged write lost (synchronous mode)"]["held"]
+    assert report["figures"]["acked_writes_lost"] == 0 and report["figures"]["writable_samples"] > 10
+
+
+def test_etcd_member_loss_keeps_or_demotes_per_failsafe_mode_and_recovers(env):
+    plane, ns = env
+    report = chaos(plane, ns, "etcd-member-loss", seed=13, duration=20)
+    assert all(i["held"] for i in report["invariants"]), report
+    names = set(invariants(report))
+    assert "writes go on with one etcd member stopped" in names
+    assert any(n.startswith("quorum lost") for n in names)
+    assert "after the restore: a leader, and writes accepted" in names

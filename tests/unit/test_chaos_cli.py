@@ -29,7 +29,7 @@ def test_an_experiment_that_cannot_run_here_says_why(capsys):
     assert main(["chaos", "run", "replica-latency", "-n", "ns", "dev"]) == 1
     err = capsys.readouterr().err
     assert "sch_netem" in err and err.count("\n") == 1
-    # The others run for real (tests/e2e/test_chaos_on_node.py).
+    # The others run for real (tests/e2e/test_drills_on_node.py).
     assert all(experiments.EXPERIMENTS[n].run for n in ("patroni-partition", "redis-freeze", "etcd-member-loss"))
 
 
