@@ -240,32 +240,25 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     drift_status, drift_condition, drift_events, report = _evaluate(
         kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation, now)
 
-    live_pending: list[dict] = []
-    if spec.drift.policy == "approve":
-        # What enforce would revert on the live level waits for approval; approved ones are applied.
-        live_pending = live_corrections(report.findings, [object_key(m)[::2] for m in expected])
-        chosen = approved_objects(live_pending, _approvals(meta))
-        if chosen:
-            reverted = _enforce(kube, [m for m in expected if object_key(m)[::2] in chosen], report)
-            if reverted:
-                outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED,
-                                            "approved, reverted live drift: " + ", ".join(reverted)))
-                outcome.applied.extend(reverted)
-                live = read_children()
-                drift_status, drift_condition, drift_events, report = _evaluate(
-                    kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {},
-                    generation, now)
-                live_pending = live_corrections(report.findings, [object_key(m)[::2] for m in expected])
+    # Live drift is reverted under enforce, and under approve only what was approved (the rest
+    # waits in status.actuation.pendingCorrections); the level is then read and judged again.
+    to_revert, said = [], ""
     if spec.drift.policy == "enforce":
-        reverted = _enforce(kube, expected, report)
-        if reverted:
-            outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED,
-                                        "reverted live drift: " + ", ".join(reverted)))
-            outcome.applied.extend(reverted)
-            live = read_children()
-            drift_status, drift_condition, drift_events, report = _evaluate(
-                kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation,
-                now)
+        to_revert, said = expected, "reverted live drift: "
+    elif spec.drift.policy == "approve":
+        chosen = approved_objects(live_corrections(report.findings, [object_key(m)[::2] for m in expected]),
+                                  _approvals(meta))
+        to_revert = [m for m in expected if object_key(m)[::2] in chosen]
+        said = "approved, reverted live drift: "
+    reverted = _enforce(kube, to_revert, report) if to_revert else []
+    if reverted:
+        outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED, said + ", ".join(reverted)))
+        outcome.applied.extend(reverted)
+        live = read_children()
+        drift_status, drift_condition, drift_events, report = _evaluate(
+            kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation, now)
+    live_pending = (live_corrections(report.findings, [object_key(m)[::2] for m in expected])
+                    if spec.drift.policy == "approve" else [])
     outcome.events.extend(drift_events)
 
     missing = missing_objects(expected, live)
