@@ -14,29 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-STATE = REPO / ".parity" / "cluster"
+from makeup_cluster import STATE, parity_json
 EXPERIMENTS = ("redis-freeze", "patroni-partition", "etcd-member-loss")
 
 
 def run(experiment: str, ns: str, name: str, seed: int, duration: float) -> dict:
-    proc = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "parity"), "chaos", "run", experiment, "-n", ns, name, "--seed", str(seed),
-         "--duration", str(duration), "-o", "json"],
-        capture_output=True, text=True, timeout=1200,
-        env={**os.environ, "KUBECONFIG": str(STATE / "kubeconfig"), "PARITY_STATE_DIR": str(STATE),
-             "PARITY_CLUSTER_DNS": os.environ.get("PARITY_CLUSTER_DNS", "10.96.0.10")})
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        return {"error": (proc.stderr or proc.stdout).strip()[-300:], "seed": seed}
+    report = parity_json("chaos", "run", experiment, "-n", ns, name, "--seed", str(seed), "--duration", str(duration),
+                         timeout=1200)
+    return {"seed": seed, **report}
 
 
 def p50_max(values: list[float]) -> dict | None:

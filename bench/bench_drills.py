@@ -14,27 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-STATE = REPO / ".parity" / "cluster"
+from makeup_cluster import STATE, parity_json
 
 
 def run_drill(kind: str, kill: str, ns: str, name: str) -> dict:
-    proc = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "parity"), "drill", kind, "-n", ns, name, "-o", "json", "--kill", kill],
-        capture_output=True, text=True, timeout=900,
-        env={**os.environ, "KUBECONFIG": str(STATE / "kubeconfig"), "PARITY_STATE_DIR": str(STATE),
-             "PARITY_CLUSTER_DNS": os.environ.get("PARITY_CLUSTER_DNS", "10.96.0.10")})
-    try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        return {"error": (proc.stderr or proc.stdout).strip()[-300:], "passed": False}
+    return parity_json("drill", kind, "-n", ns, name, "--kill", kill)
 
 
 def summary(reports: list[dict]) -> dict:
