@@ -49,8 +49,9 @@ RECOVERY_SECONDS = 30
 # (a 409 or an API error that outlived the sync's own retries). More than that is a storm.
 EVENTS_PER_ENVIRONMENT_BOUND = 1 + 2
 
-CHILD_KINDS = ("statefulsets,deployments,services,configmaps,secrets,serviceaccounts,roles,rolebindings,"
-               "poddisruptionbudgets")
+# Every kind the operator writes (from the one list it writes from), and Roles, which it must never create.
+CHILD_KINDS = ",".join(sorted({f"{r.plural}.{r.api_version.rpartition('/')[0]}".rstrip(".")
+                               for r in resources.CHILD_RESOURCES} | {"roles.rbac.authorization.k8s.io"}))
 COMPETITOR = "fault-test-competitor"
 
 
