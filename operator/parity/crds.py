@@ -225,7 +225,7 @@ def _sentinel() -> Schema:
         "masterGroupName": _string("Name of the monitored primary group that clients ask Sentinel for.",
                                    default="mymaster", pattern=r"^[a-zA-Z0-9_.-]{1,63}$"),
         "resources": _resources("Compute resources of each Sentinel container; omitted means requests of 10m "
-                                "CPU and 32Mi memory, limits of 200m CPU and 128Mi memory."),
+                                "CPU and 32Mi memory, a memory limit of 128Mi and no CPU limit (throttling would delay the failure detector)."),
     }, rules=[_rule("self.quorum <= self.replicas", SENTINEL_QUORUM_MESSAGE, ".quorum")])
 
 
