@@ -39,6 +39,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support import Operator  # noqa: E402
 
+from bench_operator import poll, pct  # noqa: E402  (the waits and percentiles the operator bench uses)
+
 from parity.api import parse_environment  # noqa: E402
 from parity.controlplane import ControlPlane, find_binaries  # noqa: E402
 from parity.kube import resources  # noqa: E402
@@ -52,21 +54,6 @@ WRITE_VERBS = ("POST", "PUT", "PATCH", "DELETE", "APPLY")
 OPERATOR_RESOURCES = {"parityenvironments", "events", "statefulsets", "deployments", "services", "configmaps",
                       "secrets", "serviceaccounts", "rolebindings", "poddisruptionbudgets", "networkpolicies",
                       "policyreports"}
-
-
-def pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))]
-
-
-def poll(fn, timeout: float, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"not reached within {timeout:.0f}s")
 
 
 def sample_manifest(observability: bool) -> dict:

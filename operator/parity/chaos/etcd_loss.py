@@ -114,4 +114,4 @@ def run(ctx: ChaosContext) -> ChaosReport:
 
 
 def _any_writable(watch: WritableWatch) -> bool:
-    return any(watch._writable(ip) for ip in watch.ips.values())
+    return any(watch.writable(ip) for ip in watch.ips.values())

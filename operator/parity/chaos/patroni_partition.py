@@ -39,7 +39,7 @@ def run(ctx: ChaosContext) -> ChaosReport:
         started = time.monotonic()
         pid = ctx.faults.partition(old, "postgres", peers)
         try:
-            new = wait(lambda: patroni_leader(ctx, exclude=old) not in (None, old) and patroni_leader(ctx, exclude=old),
+            new = wait(lambda: (leader := patroni_leader(ctx, exclude=old)) not in (None, old) and leader,
                        ttl + loop_wait + MARGIN_SECONDS + 30, "new leader among the replicas")
             failover_after = time.monotonic() - started
             timeline.add(f"{new} leads")

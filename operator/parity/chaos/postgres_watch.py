@@ -50,7 +50,7 @@ class WritableWatch(threading.Thread):
         self.max_writable = 0
         self.worst: list[str] = []
 
-    def _writable(self, ip: str) -> bool:
+    def writable(self, ip: str) -> bool:
         import psycopg
 
         try:
@@ -62,7 +62,7 @@ class WritableWatch(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
-            writable = [name for name, ip in self.ips.items() if self._writable(ip)]
+            writable = [name for name, ip in self.ips.items() if self.writable(ip)]
             self.samples += 1
             if len(writable) > self.max_writable:
                 self.max_writable, self.worst = len(writable), writable
