@@ -157,7 +157,21 @@ def test_redis_rolling_restart_under_writes_loses_no_acknowledged_write(env):
     assert len(acked) > 50, "the writer made no progress"
     stored = {int(v) for v in sentinel.master_for("mymaster", socket_timeout=5).lrange("roll_writes", 0, -1)}
     lost = [s for s in acked if s not in stored]
-    assert lost == [], f"{len(lost)} of {len(acked)} acknowledged writes lost in the roll, first: {lost[:10]}"
+    assert not lost, (f"{len(lost)} of {len(acked)} acknowledged writes lost in the roll, first: {lost[:10]}; "
+                      f"the Sentinels' failover events:\n{sentinel_failover_events(plane, ns)}")
+
+
+def sentinel_failover_events(plane, ns: str) -> str:
+    """What each Sentinel logged about failovers (who was elected, what it promoted, in which
+    epoch): the evidence of two failovers racing."""
+    marks = ("+sdown", "+odown", "+new-epoch", "+try-failover", "+elected-leader", "+selected-slave",
+             "+promoted-slave", "+switch-master", "+convert-to-slave", "-failover-abort")
+    lines = []
+    for i in range(3):
+        proc = plane.kubectl("logs", f"{ENV}-sentinel-{i}", "-n", ns, check=False)
+        lines += [f"sentinel-{i}: {line}" for line in proc.stdout.splitlines()
+                  if any(m in line for m in marks) and "mymaster" in line]
+    return "\n".join(lines[-60:])
 
 
 # ---- parity chaos: faults injected through the node, invariants checked (same environment) ----

@@ -377,8 +377,10 @@ def test_baseline_deleted_while_referenced_then_restored(fault_plane, fault_oper
                            timeout=RECOVERY_SECONDS, what="a known verdict")
 
         def reasons() -> list[str]:
+            # eventTime has microseconds; lastTimestamp only seconds, and the restore's event can
+            # land in the same second as the DriftUnknown before it.
             events = parity_events(plane, fault_namespace).get(name, [])
-            return [e["reason"] for e in sorted(events, key=lambda e: (e.get("lastTimestamp") or e.get("eventTime") or "",
+            return [e["reason"] for e in sorted(events, key=lambda e: (e.get("eventTime") or e.get("lastTimestamp") or "",
                                                                        e["metadata"]["creationTimestamp"]))]
 
         assert reasons() == [constants.EVENT_DRIFT_DETECTED]

@@ -49,7 +49,7 @@ RESERVED_CONFIG_KEYS = ("dir", "port", "replica-announce-ip", "replicaof", "slav
 # Settings Redis refuses to change at runtime ("can't set immutable config" / "protected config"),
 # found by CONFIG SET of every `CONFIG GET *` key to its own value on redis-server 7.0.15
 # (Debian bookworm, the local image). CONFIG SET cannot apply them, so they are part of the pod
-# template's hash: changing one rolls the StatefulSet (start-redis.sh hands the primary over).
+# template's hash: changing one rolls the StatefulSet (start-redis.sh waits for the Sentinels to fail over).
 RESTART_ONLY_CONFIG_KEYS = frozenset({
     "aclfile", "always-show-logo", "aof_rewrite_cpulist", "appenddirname", "appendfilename", "bgsave_cpulist",
     "bio_cpulist", "cluster-config-file", "cluster-enabled", "cluster-port", "daemonize", "databases",
@@ -143,12 +143,19 @@ esac
 if [ "$primary" = "$self" ]; then
   # The Sentinels still name this pod the primary, yet it is starting, with an empty data
   # directory after a pod replacement: as primary it would hand that empty dataset to its
-  # replicas. When the Sentinels know replicas, make one of them primary first and follow it.
+  # replicas. When the Sentinels know replicas, wait, not serving, until they fail over to one
+  # (they do: this primary is down to them). Not SENTINEL FAILOVER: a forced failover skips the
+  # Sentinels' leader election, so it can race the automatic one, promote a second replica,
+  # and the writes acknowledged by the loser are discarded when it is turned back into a replica.
   known=$({sentinel} SENTINEL replicas {group} 2>/dev/null | grep -c '^name$' || true)
   if [ "${{known:-0}}" -gt 0 ]; then
-    {sentinel} SENTINEL failover {group} >/dev/null 2>&1 || true
+    # Long enough for them to see this pod down, agree and finish a failover: their own
+    # down-after plus failover-timeout (read live, so changing those settings rolls no pod).
+    limit=$({sentinel} SENTINEL master {group} 2>/dev/null \\
+      | awk 'last == "down-after-milliseconds" || last == "failover-timeout" {{ ms += $0 }} {{ last = $0 }} END {{ if (ms) print int(ms / 1000) + 10 }}')
+    limit="${{limit:-75}}"
     waited=0
-    while [ "$primary" = "$self" ] && [ "$waited" -lt 60 ]; do
+    while [ "$primary" = "$self" ] && [ "$waited" -lt "$limit" ]; do
       sleep 1
       waited=$((waited + 1))
       candidate=$(ask_primary)
@@ -158,7 +165,7 @@ if [ "$primary" = "$self" ]; then
       esac
     done
     if [ "$primary" = "$self" ]; then
-      echo "the Sentinels did not move the primary away from $self within 60 s; not starting as an empty primary" >&2
+      echo "the Sentinels did not fail over from $self within $limit s; not starting as an empty primary" >&2
       exit 1
     fi
   fi
