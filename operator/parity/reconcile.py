@@ -196,6 +196,9 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         if lost:  # never new passwords for a database that has some
             return _refuse(kube, outcome, previous, REASON_CREDENTIALS_LOST, lost, "Failed", generation, now)
         secret_values = postgres_render.generate_passwords()
+    elif apply_changes:
+        # A Secret generated before a password key existed gets that key, the rest kept as is.
+        secret_values = postgres_render.completed_passwords(next(o for o in live if o["kind"] == "Secret"))
     desired = [with_hash(m) for m in build_children(name, namespace, uid, spec, secret_values=secret_values,
                                                     catalog=catalog)]
     conflicts = find_name_conflicts(kube, desired, live, name, uid)

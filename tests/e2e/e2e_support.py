@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 from support import REPO_ROOT, wait_until
@@ -11,6 +12,12 @@ LOCAL_SAMPLE = REPO_ROOT / "manifests" / "overlays" / "local"
 
 def kjson(plane, *args) -> dict:
     return json.loads(plane.kubectl(*args, "-o", "json").stdout)
+
+
+def redis_password(plane, namespace: str, env: str = "dev") -> str:
+    """The password every Redis and Sentinel of the environment requires (its credentials Secret)."""
+    data = kjson(plane, "get", "secret", f"{env}-postgres-credentials", "-n", namespace)["data"]
+    return base64.b64decode(data["redis-password"]).decode()
 
 
 def apply_local_sample(plane, namespace: str, timeout: float = 600) -> dict:

@@ -16,7 +16,7 @@ import time
 import psycopg
 import pytest
 import redis
-from e2e_support import apply_local_sample, kjson
+from e2e_support import apply_local_sample, kjson, redis_password
 from support import REPO_ROOT, wait_until
 
 ENV = "dev"
@@ -169,17 +169,23 @@ def _safe(check):
         return False
 
 
-def _redis_members(ns: str) -> list[redis.Redis]:
+def _redis_members(plane, ns: str) -> list[redis.Redis]:
+    password = redis_password(plane, ns)
     return [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
-                        decode_responses=True) for i in range(3)]
+                        decode_responses=True, password=password) for i in range(3)]
 
 
-def _change_by_hand(ns: str, password: str) -> tuple[int, list[redis.Redis]]:
+def _sentinel(plane, ns: str, i: int) -> redis.Redis:
+    return redis.Redis(host=f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", port=26379,
+                       socket_timeout=5, decode_responses=True, password=redis_password(plane, ns))
+
+
+def _change_by_hand(plane, ns: str, password: str) -> tuple[int, list[redis.Redis]]:
     """ALTER SYSTEM work_mem on the primary, CONFIG SET maxmemory on every Redis member."""
     primary = _primary(ns, password)
     _pg(ns, primary, password, "ALTER SYSTEM SET work_mem = '1GB'")
     _pg(ns, primary, password, "SELECT pg_reload_conf()")
-    members = _redis_members(ns)
+    members = _redis_members(plane, ns)
     for member in members:
         member.config_set("maxmemory", "100mb")
     return primary, members
@@ -188,10 +194,9 @@ def _change_by_hand(ns: str, password: str) -> tuple[int, list[redis.Redis]]:
 def test_hand_made_changes_are_reported_with_the_command_that_undoes_them(env):
     plane, ns = env
     password = _password(plane, ns)
-    primary, members = _change_by_hand(ns, password)
+    primary, members = _change_by_hand(plane, ns, password)
     for i in range(3):
-        sentinel = redis.Redis(host=f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", port=26379,
-                               socket_timeout=5, decode_responses=True)
+        sentinel = _sentinel(plane, ns, i)
         sentinel.execute_command("SENTINEL", "SET", "mymaster", "down-after-milliseconds", "12345")
 
     def reported():
@@ -222,12 +227,11 @@ def test_enforce_reverts_them_and_says_what_it_changed(env):
     _patch_spec(plane, ns, {"drift": {"policy": "enforce"}})
     wait_until(lambda: set(_work_mem_everywhere(ns, password)) == {"12288kB"}, timeout=90, interval=3,
                what="work_mem back to the spec's 12MB")
-    members = _redis_members(ns)
+    members = _redis_members(plane, ns)
     wait_until(lambda: {m.config_get("maxmemory")["maxmemory"] for m in members} == {str(256 * 1024 * 1024)},
                timeout=60, interval=3, what="maxmemory back to 256mb on every member")
     for i in range(3):
-        sentinel = redis.Redis(host=f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", port=26379,
-                               socket_timeout=5, decode_responses=True)
+        sentinel = _sentinel(plane, ns, i)
         master = sentinel.execute_command("SENTINEL", "MASTER", "mymaster")
         values = dict(zip(master[::2], master[1::2])) if isinstance(master, list) else master
         assert str(values["down-after-milliseconds"]) != "12345"
@@ -253,7 +257,7 @@ def test_approve_applies_only_what_was_approved_and_only_as_it_was(env):
     plane, ns = env
     password = _password(plane, ns)
     _patch_spec(plane, ns, {"drift": {"policy": "approve"}})
-    primary, members = _change_by_hand(ns, password)
+    primary, members = _change_by_hand(plane, ns, password)
     pending = wait_until(lambda: (lambda p: p if {"postgres.parameters.work_mem", "redis.config.maxmemory"} <= set(p)
                                   else None)(_pending(plane, ns)),
                          timeout=90, interval=3, what="both corrections pending")
@@ -293,15 +297,15 @@ def test_a_redis_setting_that_cannot_change_at_runtime_rolls_the_members(env):
     plane, ns = env
     before = {p["metadata"]["name"]: p["metadata"]["uid"]
               for p in kjson(plane, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=redis")["items"]}
-    assert _safe_redis(lambda: {m.config_get("databases")["databases"] for m in _redis_members(ns)}) == {"16"}
+    assert _safe_redis(lambda: {m.config_get("databases")["databases"] for m in _redis_members(plane, ns)}) == {"16"}
     _patch_spec(plane, ns, {"redis": {"config": {"databases": "32"}}})
     wait_until(lambda: _safe_redis(lambda: {m.config_get("databases")["databases"]
-                                            for m in _redis_members(ns)}) == {"32"},
+                                            for m in _redis_members(plane, ns)}) == {"32"},
                timeout=420, interval=5, what="every Redis member running databases 32")
     after = {p["metadata"]["name"]: p["metadata"]["uid"]
              for p in kjson(plane, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=redis")["items"]}
     assert set(after) == set(before) and not set(after.values()) & set(before.values())  # every pod replaced
-    roles = _safe_redis(lambda: sorted(m.info("replication")["role"] for m in _redis_members(ns)))
+    roles = _safe_redis(lambda: sorted(m.info("replication")["role"] for m in _redis_members(plane, ns)))
     assert roles == ["master", "slave", "slave"]
     wait_until(lambda: _status(plane, ns).get("phase") == "Ready", timeout=180, interval=3, what="Ready again")
 

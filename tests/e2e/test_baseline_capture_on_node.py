@@ -17,7 +17,7 @@ import sys
 import pytest
 import redis
 import yaml
-from e2e_support import apply_local_sample
+from e2e_support import apply_local_sample, redis_password
 from support import REPO_ROOT, wait_until
 
 ENV = "dev"
@@ -32,13 +32,14 @@ def parity(plane, *args: str, timeout: float = 120) -> subprocess.CompletedProce
     return subprocess.run([*PARITY, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO_ROOT)
 
 
-def redis_members(ns: str) -> list[redis.Redis]:
+def redis_members(plane, ns: str) -> list[redis.Redis]:
+    password = redis_password(plane, ns)
     return [redis.Redis(host=f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
-                        decode_responses=True) for i in range(3)]
+                        decode_responses=True, password=password) for i in range(3)]
 
 
-def set_everywhere(ns: str, value: str) -> None:
-    for member in redis_members(ns):
+def set_everywhere(plane, ns: str, value: str) -> None:
+    for member in redis_members(plane, ns):
         member.config_set(SETTING, value)
 
 
@@ -59,7 +60,7 @@ def captured(plane, e2e_namespace, tmp_path_factory):
     plane.kubectl("patch", "penv", ENV, "-n", ns, "--type=merge", "-p",
                   json.dumps({"spec": {"baselineRef": {"name": name}}}))
     yield plane, ns, name, manifest
-    set_everywhere(ns, RUNNING)
+    set_everywhere(plane, ns, RUNNING)
     plane.kubectl("delete", "paritybaseline", name, "--ignore-not-found", check=False)
 
 
@@ -91,13 +92,13 @@ def test_round_trip_clean_then_exactly_the_runtime_change(captured):
                        timeout=VERDICT_TIMEOUT, interval=5, what=f"no drift against {name}")
     assert clean["summary"] == {"critical": 0, "warning": 0, "info": 0}
 
-    set_everywhere(ns, CHANGED)
+    set_everywhere(plane, ns, CHANGED)
     try:
         report = wait_until(lambda: (lambda r: r if r is not None and r["items"] else None)(verdict(plane, ns, name)),
                             timeout=VERDICT_TIMEOUT, interval=5, what=f"a finding for redis.config.{SETTING}")
         found = [(i["level"], i["path"], i["local"], i["baseline"]) for i in report["items"]]
         assert found == [("runtime", f"redis.config.{SETTING}", CHANGED, RUNNING)]
     finally:
-        set_everywhere(ns, RUNNING)
+        set_everywhere(plane, ns, RUNNING)
     wait_until(lambda: (lambda r: r if r is not None and r["items"] == [] else None)(verdict(plane, ns, name)),
                timeout=VERDICT_TIMEOUT, interval=5, what=f"no drift against {name} once {SETTING} is back")

@@ -14,7 +14,7 @@ import subprocess
 
 import psycopg
 import pytest
-from e2e_support import apply_local_sample, kjson
+from e2e_support import apply_local_sample, kjson, redis_password
 from support import REPO_ROOT
 
 ENV = "dev"
@@ -117,8 +117,9 @@ def test_redis_rolling_restart_under_writes_loses_no_acknowledged_write(env):
     from redis.sentinel import Sentinel
 
     plane, ns = env
+    password = redis_password(plane, ns)
     sentinel = Sentinel([(f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", 26379) for i in range(3)],
-                        socket_timeout=2)
+                        socket_timeout=2, password=password, sentinel_kwargs={"socket_timeout": 2, "password": password})
     acked: list[int] = []
     stop = threading.Event()
 

@@ -18,7 +18,7 @@ import time
 
 import pytest
 import redis
-from e2e_support import apply_local_sample, kjson
+from e2e_support import apply_local_sample, kjson, redis_password
 from support import REPO_ROOT, wait_until
 
 ENV = "dev"
@@ -146,10 +146,11 @@ def test_follow_shows_new_lines_and_a_restarted_container_then_previous(sample):
         # Restart a Redis replica's container: its new instance is picked up while following.
         pods = kjson(plane, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=redis")["items"]
         replica = None
+        password = redis_password(plane, ns)
         for p in pods:
             host = f"{p['metadata']['name']}.{ENV}-redis-headless.{ns}.svc"
             try:
-                if redis.Redis(host=host, port=6379, socket_timeout=5).info("replication")["role"] == "slave":
+                if redis.Redis(host=host, port=6379, socket_timeout=5, password=password).info("replication")["role"] == "slave":
                     replica = p
                     break
             except redis.RedisError:
@@ -158,7 +159,8 @@ def test_follow_shows_new_lines_and_a_restarted_container_then_previous(sample):
         name = replica["metadata"]["name"]
         before = sum(s.get("restartCount", 0) for s in replica["status"]["containerStatuses"])
         try:
-            redis.Redis(host=f"{name}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5).shutdown(nosave=True)
+            redis.Redis(host=f"{name}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
+                        password=password).shutdown(nosave=True)
         except redis.ConnectionError:
             pass  # the server closes the connection as it exits
         wait_until(lambda: sum(s.get("restartCount", 0) for s in kjson(plane, "get", "pod", name, "-n", ns)

@@ -90,15 +90,27 @@ def test_patroni_has_one_leader_and_two_streaming_replicas_one_synchronous(sampl
     assert leader["state"] == "running"
 
 
+def test_redis_and_sentinel_refuse_a_client_without_the_password(sample):
+    plane, ns, _ = sample
+    for host, port in [(f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", 6379) for i in range(3)] + \
+                      [(f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", 26379) for i in range(3)]:
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host=host, port=port, socket_timeout=5).execute_command("CONFIG", "SET", "dir", "/tmp")
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host=host, port=port, socket_timeout=5, password="not-the-password").ping()
+        assert redis.Redis(host=host, port=port, socket_timeout=5, password=secret_value(plane, ns, "redis-password")).ping()
+
+
 def test_redis_has_one_master_two_replicas_and_sentinels_agree(sample):
-    _, ns, _ = sample
+    plane, ns, _ = sample
+    password = secret_value(plane, ns, "redis-password")
     masters = []
     for i in range(3):
         info = redis.Redis(host=f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", port=26379,
-                           socket_timeout=5).execute_command("SENTINEL", "get-master-addr-by-name", "mymaster")
+                           socket_timeout=5, password=password).execute_command("SENTINEL", "get-master-addr-by-name", "mymaster")
         masters.append(info[0].decode() if isinstance(info[0], bytes) else info[0])
     assert len(set(masters)) == 1, masters
-    primary = redis.Redis(host=masters[0], port=6379, socket_timeout=5)
+    primary = redis.Redis(host=masters[0], port=6379, socket_timeout=5, password=password)
 
     def two_replicas():
         info = primary.info("replication")

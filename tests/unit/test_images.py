@@ -347,3 +347,16 @@ def test_no_debian_mirror_is_a_clear_error(tmp_path):
     (tmp_path / "sources.list.d").mkdir()
     with pytest.raises(BuildError, match="no Debian mirror"):
         host_debian_mirrors(tmp_path)
+
+
+def test_a_new_build_removes_only_its_own_older_archives(tmp_path):
+    from parity.images.build import stale_archives
+
+    key = "a" * 64
+    names = ["redis-aaaaaaaaaaaa.tar", "redis-aaaaaaaaaaaa.json", "redis-bbbbbbbbbbbb.tar", "redis-bbbbbbbbbbbb.json",
+             "redis-exporter-cccccccccccc.tar", "redis-exporter-cccccccccccc.json", "redis-bbbbbbbbbbbb.tar.partial"]
+    for name in names:
+        (tmp_path / name).write_text("x")
+    # Only redis's own archives at another key; never redis-exporter's (a prefix match took them).
+    assert [p.name for p in stale_archives(tmp_path, "redis", key)] == ["redis-bbbbbbbbbbbb.json",
+                                                                        "redis-bbbbbbbbbbbb.tar"]

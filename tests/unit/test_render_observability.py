@@ -184,7 +184,9 @@ def test_exporters_take_credentials_from_the_secret():
     assert env["DATA_SOURCE_USER"]["valueFrom"]["secretKeyRef"]["key"] == "superuser-username"
     assert env["DATA_SOURCE_URI"]["value"].startswith("dev-postgres-primary.team-a.svc:5432/")
     redis_env = objs[("Deployment", "dev-redis-exporter")]["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert redis_env == [{"name": "REDIS_ADDR", "value": "redis://dev-redis.team-a.svc:6379"}]
+    assert redis_env == [{"name": "REDIS_ADDR", "value": "redis://dev-redis.team-a.svc:6379"},
+                         {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {
+                             "name": "dev-postgres-credentials", "key": "redis-password"}}}]
 
 
 def test_pinned_images_and_overrides():

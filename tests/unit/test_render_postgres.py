@@ -11,6 +11,7 @@ import yaml
 
 from parity import constants
 from parity.api.models import EnvironmentSpec
+from parity.render.postgres import completed_passwords
 from parity.render import (
     PRIMARY_ROLE,
     REPLICA_ROLE,
@@ -120,13 +121,14 @@ def test_the_container_runs_patroni_on_the_rendered_file_with_everything_explici
 
 
 def test_secret_holds_usernames_and_the_given_passwords():
-    passwords = {"superuser-password": "su-pass", "replication-password": "repl-pass", "app-password": "app-pass"}
+    passwords = {"superuser-password": "su-pass", "replication-password": "repl-pass", "app-password": "app-pass",
+                 "redis-password": "redis-pass"}
     secret = build_postgres_secret(ENV, NS, UID, passwords)
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert decoded == {
         "superuser-username": "postgres", "superuser-password": "su-pass",
         "replication-username": "standby", "replication-password": "repl-pass",
-        "app-username": "app", "app-password": "app-pass",
+        "app-username": "app", "app-password": "app-pass", "redis-password": "redis-pass",
     }
     assert secret["type"] == "Opaque"
     assert "stringData" not in secret
@@ -146,10 +148,23 @@ def test_retained_secret_has_no_owner_so_it_outlives_the_environment_with_its_vo
     assert secret["metadata"]["labels"]["parity.dev/environment"] == ENV
 
 
+def test_a_secret_from_before_the_redis_password_gets_it_and_keeps_every_other_value():
+    old = build_postgres_secret(ENV, NS, UID, generate_passwords())
+    del old["data"]["redis-password"]
+    completed = completed_passwords(old)
+    assert completed is not None and len(completed["redis-password"]) >= 24
+    kept = {k: base64.b64decode(v).decode() for k, v in old["data"].items() if k.endswith("-password")}
+    assert {k: v for k, v in completed.items() if k != "redis-password"} == kept
+    # Nothing missing: nothing to write. PostgreSQL's passwords are never made up for a live Secret.
+    assert completed_passwords(build_postgres_secret(ENV, NS, UID, generate_passwords())) is None
+    del old["data"]["app-password"]
+    assert completed_passwords(old) is None
+
+
 def test_generate_passwords_gives_distinct_strong_values_for_every_key():
     first, second = generate_passwords(), generate_passwords()
-    assert set(first) == {"superuser-password", "replication-password", "app-password"}
-    assert len(set(first.values())) == 3
+    assert set(first) == {"superuser-password", "replication-password", "app-password", "redis-password"}
+    assert len(set(first.values())) == 4
     assert all(len(value) >= 24 for value in first.values())
     assert first != second
 

@@ -68,7 +68,7 @@ def test_redis_conf_carries_spec_config_sorted_after_the_base():
     conf = objs[("ConfigMap", "dev-redis-config")]["data"]["redis.conf"].splitlines()
     user = [line for line in conf if line.split(" ", 1)[0] in {"maxmemory-policy", "appendonly", "maxmemory"}]
     assert user == ["appendonly yes", "maxmemory 64mb", "maxmemory-policy allkeys-lru"]
-    assert "port 6379" in conf and "protected-mode no" in conf
+    assert "port 6379" in conf and "protected-mode yes" in conf
     assert conf.index("port 6379") < conf.index("appendonly yes")
 
 

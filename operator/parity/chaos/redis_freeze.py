@@ -30,17 +30,18 @@ def run(ctx: ChaosContext) -> ChaosReport:
     report = ChaosReport("redis-freeze", ctx.seed)
     timeline = Timeline(report)
     group = ctx.endpoints.master_group_name
-    sentinel = Sentinel(_sentinels(ctx), socket_timeout=2)
+    password = ctx.credentials.redis_password
+    sentinel = Sentinel(_sentinels(ctx), socket_timeout=2, sentinel_kwargs={"socket_timeout": 2, "password": password})
     host, port = sentinel.discover_master(group)
     master_info = sentinel.sentinels[0].sentinel_master(group)
     down_after = int(master_info.get("down-after-milliseconds", 5000)) / 1000
     failover_timeout = int(master_info.get("failover-timeout", 60000)) / 1000
-    old = Redis(host=host, port=int(port), socket_timeout=2)
+    old = Redis(host=host, port=int(port), socket_timeout=2, password=password)
     min_replicas = int(old.config_get("min-replicas-to-write").get("min-replicas-to-write", 0))
     pod = ctx.pod_of_address(host)
     # The fault lasts at least past down-after-milliseconds; the seed adds up to 2 s of jitter.
     frozen_for = max(ctx.duration, down_after * 2) + rng.uniform(0, 2)
-    writer = RedisWriter(_sentinels(ctx), group, ctx.credentials.redis_password, run_id=str(ctx.seed))
+    writer = RedisWriter(_sentinels(ctx), group, password, run_id=str(ctx.seed))
     writer.start()
     try:
         wait(lambda: len(writer.acks.seqs) >= 20, 30, "writes acknowledged before the fault")

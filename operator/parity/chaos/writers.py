@@ -65,8 +65,9 @@ class RedisWriter(Writer):
         from redis.sentinel import Sentinel
 
         self.key = f"{REDIS_KEY}:{run_id}"
+        # The Sentinels require the same password as Redis (render/redis.py).
         self.sentinel = Sentinel(sentinels, socket_timeout=1, password=None,
-                                 sentinel_kwargs={"socket_timeout": 1})
+                                 sentinel_kwargs={"socket_timeout": 1, "password": password})
         self.group = group
         self.password = password
 

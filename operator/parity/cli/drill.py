@@ -214,7 +214,9 @@ def run_redis_failover_drill(args: argparse.Namespace) -> int:
         )
     killer = _killer(args, kube)
     drill = run_redis_drill(
-        endpoints.sentinel, endpoints.master_group_name, killer, credentials.redis_password, settings
+        endpoints.sentinel, endpoints.master_group_name, killer, credentials.redis_password, settings,
+        # An environment's Sentinels require the same password as its Redis (render/redis.py).
+        sentinel_password=credentials.redis_password,
     )
     return _run(drill, f"drill redis-failover ({', '.join(endpoints.sentinel)})", kube, args.output)
 

@@ -22,6 +22,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -317,6 +318,14 @@ def archive_path(cache: Path, name: str, key: str) -> Path:
     return cache / "archives" / f"{name}-{plan.short(key)}.tar"
 
 
+def stale_archives(archives: Path, name: str, key: str) -> list[Path]:
+    """This image's archives at other keys. Exactly `<name>-<short key>.tar|.json`: a prefix
+    match would take another image's ("redis-*" matched redis-exporter's archives)."""
+    pattern = re.compile(rf"{re.escape(name)}-([0-9a-f]{{{len(plan.short(key))}}})\.(tar|json)")
+    return sorted(p for p in archives.glob(f"{name}-*")
+                  if (m := pattern.fullmatch(p.name)) and m.group(1) != plan.short(key))
+
+
 def load_built(cache: Path, name: str, key: str) -> BuiltImage | None:
     meta = archive_path(cache, name, key).with_suffix(".json")
     if not meta.is_file() or not archive_path(cache, name, key).is_file():
@@ -418,9 +427,8 @@ def build_image(recipe: Recipe, key: str, *, cache: Path, base_layout: Path | No
                            seconds=time.monotonic() - started, packages=versions)
         archive.with_suffix(".json").write_text(json.dumps(built.as_data(), indent=2) + "\n")
         # Older archives of this image can never be used again (their key is gone): drop them.
-        for stale in archive.parent.glob(f"{recipe.name}-*"):
-            if stale.name.rsplit("-", 1)[-1].split(".")[0] != plan.short(key) and stale.suffix in (".tar", ".json"):
-                stale.unlink()
+        for stale in stale_archives(archive.parent, recipe.name, key):
+            stale.unlink()
         return built
     finally:
         remove_tree(work)
@@ -475,12 +483,12 @@ def _build_all(recipes: list[Recipe], cache: Path, input_paths: dict[str, Path |
     for index, step in enumerate(steps, 1):
         recipe = by_name[step.name]
         prefix = f"[{index}/{total}] {recipe.name}"
-        if step.action == "cached":
-            image = load_built(cache, step.name, step.key)
-            assert image is not None
+        image = load_built(cache, step.name, step.key) if step.action == "cached" else None
+        if image is not None:
             progress(f"{prefix} cached ({plan.short(step.key)}, {image.size / 1e6:.0f} MB)")
             built.append(image)
             continue
+        # (A cached archive that vanished since the plan, by hand or by another build, is built.)
         runner = Runner(cache / "logs" / f"{recipe.name}.log")
         started = time.monotonic()
         base_layout = None

@@ -165,7 +165,7 @@ RECIPES: tuple[Recipe, ...] = (
         post_install="mkdir -p /data\n",
         # What start-redis.sh / start-sentinel.sh and the readiness probe call.
         requires=("sh", "redis-server", "redis-sentinel", "redis-cli", "hostname", "timeout", "head", "printf",
-                  "cat", "cp", "mkdir", "sleep"),
+                  "cat", "cp", "mkdir", "sleep", "grep", "awk"),
         smoke=(("redis-server", "--version"), ("redis-sentinel", "--version"), ("redis-cli", "--version")),
         smoke_expect=(f"Redis server v={REDIS_VERSION}.", f"v={REDIS_VERSION}.", f"redis-cli {REDIS_VERSION}."),
         notes={"uid": "0", "data_dir": "/data"},

@@ -199,11 +199,12 @@ def credentials_from_secret(data: Mapping[str, str] | None) -> Credentials:
         except (ValueError, UnicodeDecodeError):
             return None
 
-    # Redis is rendered without a password (render/redis.py), so only PostgreSQL's are read here.
     return Credentials(
         postgres_user=decode(postgres_render.SUPERUSER_USERNAME_KEY)
         or postgres_render.USERNAMES[postgres_render.SUPERUSER_USERNAME_KEY],
         postgres_password=decode(postgres_render.SUPERUSER_PASSWORD_KEY),
+        # Redis and Sentinel share one password (render/redis.py).
+        redis_password=decode(postgres_render.REDIS_PASSWORD_KEY),
     )
 
 

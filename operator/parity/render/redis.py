@@ -10,6 +10,13 @@ and `<env>-sentinel`, StatefulSet `<env>-sentinel` with spec.redis.sentinel.repl
 
 Every Redis and Sentinel announces its stable per-pod DNS name (not its pod IP), so a
 restarted pod with a new IP is still the same member to the Sentinels.
+
+Every Redis and Sentinel requires a password: `redis-password` of the environment's credentials
+Secret (render/postgres.py), in the containers' environment as REDIS_PASSWORD and as
+REDISCLI_AUTH (read by every redis-cli: the start scripts and the probes). It is written into
+the runtime copies of the configuration under /data, never into a ConfigMap: requirepass and
+masterauth for Redis, requirepass and `sentinel auth-pass` for Sentinel (Sentinels also use
+their requirepass to authenticate with each other).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any
 from parity import constants as c
 from parity.api.models import RedisSpec, ResourceList, Resources
 from parity.render import images
+from parity.render import postgres as credentials
 from parity.render.common import (
     ANNOTATION_CONFIG_HASH,
     Owner,
@@ -26,6 +34,7 @@ from parity.render.common import (
     config_map,
     container_port,
     empty_dir_volume,
+    env_secret,
     exec_probe,
     pod_spec,
     service,
@@ -43,8 +52,10 @@ SENTINEL_PORT = 26379
 CONFIG_DIR = "/etc/parity/redis"
 DATA_DIR = "/data"
 
-# Settings the rendered configuration itself depends on; spec.redis.config must not set them.
-RESERVED_CONFIG_KEYS = ("dir", "port", "replica-announce-ip", "replicaof", "slaveof")
+# Settings the rendered configuration itself depends on; spec.redis.config must not set them
+# (the passwords come from the Secret, and a value in the spec would be shown in drift output).
+RESERVED_CONFIG_KEYS = ("dir", "port", "replica-announce-ip", "replicaof", "slaveof", "requirepass", "masterauth",
+                        "masteruser")
 
 # Settings Redis refuses to change at runtime ("can't set immutable config" / "protected config"),
 # found by CONFIG SET of every `CONFIG GET *` key to its own value on redis-server 7.0.15
@@ -116,8 +127,9 @@ def render_redis_conf(spec: RedisSpec) -> str:
         "# Rendered by parity-operator from spec.redis.config; change the ParityEnvironment, not this file.",
         f"port {REDIS_PORT}",
         f"dir {DATA_DIR}",
-        # No password is configured, so protected mode would refuse every client from another pod.
-        "protected-mode no",
+        # requirepass is appended at start from the Secret; protected mode only guards a server
+        # without a password, so it stays on for the moment one would run without.
+        "protected-mode yes",
     ]
     lines += [f"{key} {value}" for key, value in sorted(spec.config.items())]
     return "\n".join(lines) + "\n"
@@ -172,7 +184,11 @@ if [ "$primary" = "$self" ]; then
 fi
 mkdir -p {DATA_DIR}/conf
 cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf
-echo "replica-announce-ip $self" >> {DATA_DIR}/conf/redis.conf
+{{
+  echo "replica-announce-ip $self"
+  echo "requirepass \\"$REDIS_PASSWORD\\""
+  echo "masterauth \\"$REDIS_PASSWORD\\""
+}} >> {DATA_DIR}/conf/redis.conf
 if [ "$primary" != "$self" ]; then
   echo "replicaof $primary {REDIS_PORT}" >> {DATA_DIR}/conf/redis.conf
 fi
@@ -183,7 +199,8 @@ exec redis-server {DATA_DIR}/conf/redis.conf
 def render_sentinel_conf() -> str:
     return "\n".join([
         f"port {SENTINEL_PORT}",
-        "protected-mode no",
+        # requirepass is appended at start from the Secret (see the start script).
+        "protected-mode yes",
         # Members are known by DNS name; these must precede the `sentinel monitor` line.
         "sentinel resolve-hostnames yes",
         "sentinel announce-hostnames yes",
@@ -223,8 +240,10 @@ until timeout 2 redis-cli -h "$primary" -p {REDIS_PORT} ping >/dev/null 2>&1 || 
 done
 {{
   cat {CONFIG_DIR}/sentinel.conf
+  echo "requirepass \\"$REDIS_PASSWORD\\""
   echo "sentinel announce-ip $self"
   echo "sentinel monitor {s.master_group_name} $primary {REDIS_PORT} {s.quorum}"
+  echo "sentinel auth-pass {s.master_group_name} \\"$REDIS_PASSWORD\\""
   cat {CONFIG_DIR}/sentinel-group.conf
 }} > {DATA_DIR}/sentinel.conf
 exec redis-sentinel {DATA_DIR}/sentinel.conf
@@ -316,17 +335,27 @@ _MOUNTS = [
 ]
 
 
+def password_env(env_name: str) -> list[dict[str, Any]]:
+    """The password for the start scripts (REDIS_PASSWORD) and for every redis-cli, the probes'
+    included (REDISCLI_AUTH), from the credentials Secret."""
+    secret = credentials.secret_name(env_name)
+    return [env_secret("REDIS_PASSWORD", secret, credentials.REDIS_PASSWORD_KEY),
+            env_secret("REDISCLI_AUTH", secret, credentials.REDIS_PASSWORD_KEY)]
+
+
 def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
     if spec.mode == "sentinel":
         command = ["sh", f"{CONFIG_DIR}/start-redis.sh"]
     else:
         # A writable copy, so that CONFIG REWRITE can persist what the operator changes live.
         command = ["sh", "-c", f"mkdir -p {DATA_DIR}/conf && cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf "
+                   f"&& echo \"requirepass \\\"$REDIS_PASSWORD\\\"\" >> {DATA_DIR}/conf/redis.conf "
                    f"&& exec redis-server {DATA_DIR}/conf/redis.conf"]
     container = with_resources({
         "name": APP,
         "image": images.redis_image(spec, owner.images),
         "command": command,
+        "env": password_env(owner.env_name),
         "ports": [container_port("redis", REDIS_PORT)],
         "readinessProbe": exec_probe(["redis-cli", "-p", str(REDIS_PORT), "ping"], period=5),
         "livenessProbe": tcp_probe("redis", period=10, failures=6),
@@ -342,6 +371,7 @@ def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, st
         "name": SENTINEL_APP,
         "image": images.redis_image(spec, owner.images),
         "command": ["sh", f"{CONFIG_DIR}/start-sentinel.sh"],
+        "env": password_env(owner.env_name),
         "ports": [container_port("sentinel", SENTINEL_PORT)],
         "readinessProbe": exec_probe(["redis-cli", "-p", str(SENTINEL_PORT), "ping"], period=5),
         "livenessProbe": tcp_probe("sentinel", period=10, failures=6),
