@@ -196,11 +196,9 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         if lost:  # never new passwords for a database that has some
             return _refuse(kube, outcome, previous, REASON_CREDENTIALS_LOST, lost, "Failed", generation, now)
         secret_values = postgres_render.generate_passwords()
-    elif apply_changes:
-        # A Secret generated before a password key existed gets that key, the rest kept as is.
-        secret_values = postgres_render.completed_passwords(next(o for o in live if o["kind"] == "Secret"))
     desired = [with_hash(m) for m in build_children(name, namespace, uid, spec, secret_values=secret_values,
-                                                    catalog=catalog)]
+                                                    catalog=catalog,
+                                                    redis_password=redis_password_known(live, secret_values))]
     conflicts = find_name_conflicts(kube, desired, live, name, uid)
     if conflicts:
         return _refuse(kube, outcome, previous, REASON_NAME_CONFLICT, name_conflict_message(conflicts), "Failed",
@@ -311,6 +309,15 @@ def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: 
     if outcome.status_written and stalled_before.get("reason") != reason:
         outcome.events.append(Event("Warning", reason, message))
     return outcome
+
+
+def redis_password_known(live: list[dict], secret_values: dict[str, str] | None) -> bool:
+    """Whether Redis is rendered with a password: always with a new Secret; with an existing one
+    only when it has the key (render/postgres.py says why older ones do not get it)."""
+    if secret_values is not None:
+        return True
+    secret = next((o for o in live if o["kind"] == "Secret"), None)
+    return secret is None or bool((secret.get("data") or {}).get(postgres_render.REDIS_PASSWORD_KEY))
 
 
 def read_baseline(kube: Kube, baseline_name: str | None) -> tuple[BaselineSpec | None, int | None, Skip | None]:

@@ -11,7 +11,6 @@ import yaml
 
 from parity import constants
 from parity.api.models import EnvironmentSpec
-from parity.render.postgres import completed_passwords
 from parity.render import (
     PRIMARY_ROLE,
     REPLICA_ROLE,
@@ -146,19 +145,6 @@ def test_retained_secret_has_no_owner_so_it_outlives_the_environment_with_its_vo
         ("Secret", "dev-postgres-credentials")]
     assert "ownerReferences" not in secret["metadata"]
     assert secret["metadata"]["labels"]["parity.dev/environment"] == ENV
-
-
-def test_a_secret_from_before_the_redis_password_gets_it_and_keeps_every_other_value():
-    old = build_postgres_secret(ENV, NS, UID, generate_passwords())
-    del old["data"]["redis-password"]
-    completed = completed_passwords(old)
-    assert completed is not None and len(completed["redis-password"]) >= 24
-    kept = {k: base64.b64decode(v).decode() for k, v in old["data"].items() if k.endswith("-password")}
-    assert {k: v for k, v in completed.items() if k != "redis-password"} == kept
-    # Nothing missing: nothing to write. PostgreSQL's passwords are never made up for a live Secret.
-    assert completed_passwords(build_postgres_secret(ENV, NS, UID, generate_passwords())) is None
-    del old["data"]["app-password"]
-    assert completed_passwords(old) is None
 
 
 def test_generate_passwords_gives_distinct_strong_values_for_every_key():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from parity.api import parse_environment
 from parity.api.models import EnvironmentSpec
 from parity.render import build_children
 
@@ -155,3 +158,41 @@ def test_a_restarting_primary_waits_for_the_sentinels_to_fail_over_before_it_cou
     # ... and rather not start than start as an empty primary.
     assert "not starting as an empty primary" in script and "exit 1" in script
     assert script.index("not starting as an empty primary") < script.index("exec redis-server")
+
+
+def test_every_member_requires_the_password_from_the_secret_and_no_configmap_holds_it():
+    objs = redis_objects({})
+    ref = {"secretKeyRef": {"name": "dev-postgres-credentials", "key": "redis-password"}}
+    for sts in ("dev-redis", "dev-sentinel"):
+        env = objs[("StatefulSet", sts)]["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert env == [{"name": "REDIS_PASSWORD", "valueFrom": ref}, {"name": "REDISCLI_AUTH", "valueFrom": ref}]
+    start_redis = objs[("ConfigMap", "dev-redis-config")]["data"]["start-redis.sh"]
+    assert 'echo "requirepass \\"$REDIS_PASSWORD\\""' in start_redis
+    assert 'echo "masterauth \\"$REDIS_PASSWORD\\""' in start_redis
+    start_sentinel = objs[("ConfigMap", "dev-sentinel-config")]["data"]["start-sentinel.sh"]
+    # auth-pass names a monitored group, so it must follow the monitor line.
+    assert start_sentinel.index("sentinel monitor mymaster") < start_sentinel.index(
+        'echo "sentinel auth-pass mymaster \\"$REDIS_PASSWORD\\""')
+    assert 'echo "requirepass \\"$REDIS_PASSWORD\\""' in start_sentinel
+    assert "protected-mode yes" in objs[("ConfigMap", "dev-redis-config")]["data"]["redis.conf"]
+    assert "protected-mode yes" in objs[("ConfigMap", "dev-sentinel-config")]["data"]["sentinel.conf"]
+
+
+def test_an_environment_whose_secret_predates_the_redis_password_keeps_running_without_one():
+    from parity.render import build_children
+
+    children = build_children("dev", "team-a", "uid-1", EnvironmentSpec.model_validate({}), redis_password=False)
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in children}
+    for sts in ("dev-redis", "dev-sentinel"):
+        assert "env" not in objs[("StatefulSet", sts)]["spec"]["template"]["spec"]["containers"][0]
+    text = json.dumps(children)
+    assert "REDIS_PASSWORD" not in text and "redis-password" not in text
+    assert "protected-mode no" in objs[("ConfigMap", "dev-redis-config")]["data"]["redis.conf"]
+
+
+def test_spec_config_may_not_set_the_passwords():
+    from parity.render.checks import check_combinations
+
+    for key in ("requirepass", "masterauth", "masteruser"):
+        problems = check_combinations(parse_environment({"redis": {"config": {key: "x"}}}, source="env.yaml"))
+        assert [p for p in problems if p.startswith(f"spec.redis.config.{key}: ") and "Secret" in p], problems

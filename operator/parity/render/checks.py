@@ -73,7 +73,8 @@ def _check_redis(spec: EnvironmentSpec) -> list[str]:
     for key in sorted(k for k in r.config if k.lower() in redis.RESERVED_CONFIG_KEYS):
         problems.append(
             f"spec.redis.config.{key}: the operator sets {key} itself (ports, data directory and replication "
-            f"are wired to the Services and Sentinels); remove it from spec.redis.config"
+            f"are wired to the Services and Sentinels, the password comes from the credentials Secret); "
+            f"remove it from spec.redis.config"
         )
     if r.mode != "sentinel":
         return problems

@@ -106,12 +106,15 @@ def build_metadata(
 @dataclass(frozen=True)
 class Owner:
     """The environment every child of one render belongs to, and the image catalogue that
-    supplies its default images (the published one unless the operator is configured otherwise)."""
+    supplies its default images (the published one unless the operator is configured otherwise).
+    `redis_password`: whether its credentials Secret holds a Redis password (render/redis.py);
+    False only for an environment whose Secret was generated before Redis had one."""
 
     env_name: str
     namespace: str
     uid: str
     images: ImageCatalog = PUBLISHED
+    redis_password: bool = True
 
     def metadata(self, component: str, name: str, **kwargs: Any) -> dict[str, Any]:
         return build_metadata(self.env_name, self.namespace, self.uid, component, name, **kwargs)

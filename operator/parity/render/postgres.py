@@ -70,13 +70,13 @@ APP_USERNAME_KEY = "app-username"
 APP_PASSWORD_KEY = "app-password"
 # The environment's one credentials Secret also holds Redis's password (requirepass, masterauth
 # and Sentinel's requirepass/auth-pass: render/redis.py); the Secret keeps the name it was born
-# with, since renaming it would orphan every existing one.
+# with, since renaming it would orphan every existing one. A Secret generated before this key
+# existed does not get it: switching running Redis and Sentinel members to a password one by one
+# leaves old and new members unable to replicate or agree (measured: every member a replica, no
+# primary, Sentinel's failover aborted with "no good slave"), so such an environment keeps
+# running without one (Owner.redis_password False) until it is created again.
 REDIS_PASSWORD_KEY = "redis-password"
 PASSWORD_KEYS = (SUPERUSER_PASSWORD_KEY, REPLICATION_PASSWORD_KEY, APP_PASSWORD_KEY, REDIS_PASSWORD_KEY)
-# Keys added after the Secret was first generated: an existing Secret without one gets it added
-# (every other value kept as it is). PostgreSQL's are never added to a live Secret: they are baked
-# into the database at bootstrap.
-ADDABLE_PASSWORD_KEYS = (REDIS_PASSWORD_KEY,)
 USERNAMES = {
     SUPERUSER_USERNAME_KEY: "postgres",
     REPLICATION_USERNAME_KEY: "standby",
@@ -157,22 +157,6 @@ def generate_passwords() -> dict[str, str]:
     bootstrap, so replacing them later would lock Patroni's replicas out.
     """
     return {key: secrets.token_urlsafe(24) for key in PASSWORD_KEYS}
-
-
-def completed_passwords(secret: dict) -> dict[str, str] | None:
-    """The live Secret's passwords plus fresh ones for ADDABLE_PASSWORD_KEYS it lacks (a Secret
-    generated before that key existed), or None when it lacks none: nothing to write."""
-    data = secret.get("data") or {}
-    missing = [key for key in ADDABLE_PASSWORD_KEYS if not data.get(key)]
-    if not missing:
-        return None
-    try:
-        kept = {key: base64.b64decode(data[key]).decode() for key in PASSWORD_KEYS if data.get(key)}
-    except (ValueError, UnicodeDecodeError):
-        return None  # not ours to repair: the probes report the credentials they cannot read
-    if any(key not in kept for key in PASSWORD_KEYS if key not in ADDABLE_PASSWORD_KEYS):
-        return None
-    return {**kept, **{key: secrets.token_urlsafe(24) for key in missing}}
 
 
 def build_postgres_secret(

@@ -122,14 +122,14 @@ def sentinel_hosts(env_name: str, namespace: str, spec: RedisSpec) -> list[str]:
 
 # --- configuration ---------------------------------------------------------------------------
 
-def render_redis_conf(spec: RedisSpec) -> str:
+def render_redis_conf(spec: RedisSpec, *, password: bool = True) -> str:
     lines = [
         "# Rendered by parity-operator from spec.redis.config; change the ParityEnvironment, not this file.",
         f"port {REDIS_PORT}",
         f"dir {DATA_DIR}",
-        # requirepass is appended at start from the Secret; protected mode only guards a server
-        # without a password, so it stays on for the moment one would run without.
-        "protected-mode yes",
+        # With a password (requirepass, appended at start from the Secret) protected mode, which
+        # guards only a server without one, stays on; without one it would refuse every other pod.
+        f"protected-mode {'yes' if password else 'no'}",
     ]
     lines += [f"{key} {value}" for key, value in sorted(spec.config.items())]
     return "\n".join(lines) + "\n"
@@ -137,6 +137,8 @@ def render_redis_conf(spec: RedisSpec) -> str:
 
 def _start_redis_script(owner: Owner, spec: RedisSpec) -> str:
     env, ns = owner.env_name, owner.namespace
+    password_lines = "".join(f'\n  echo "{key} \\"$REDIS_PASSWORD\\""' for key in ("requirepass", "masterauth")
+                             if owner.redis_password)
     sentinel = f"timeout 5 redis-cli -h {owner.service_host(sentinel_service_name(env))} -p {SENTINEL_PORT} --raw"
     group = spec.sentinel.master_group_name
     return f"""#!/bin/sh
@@ -185,9 +187,7 @@ fi
 mkdir -p {DATA_DIR}/conf
 cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf
 {{
-  echo "replica-announce-ip $self"
-  echo "requirepass \\"$REDIS_PASSWORD\\""
-  echo "masterauth \\"$REDIS_PASSWORD\\""
+  echo "replica-announce-ip $self"{password_lines}
 }} >> {DATA_DIR}/conf/redis.conf
 if [ "$primary" != "$self" ]; then
   echo "replicaof $primary {REDIS_PORT}" >> {DATA_DIR}/conf/redis.conf
@@ -196,11 +196,11 @@ exec redis-server {DATA_DIR}/conf/redis.conf
 """
 
 
-def render_sentinel_conf() -> str:
+def render_sentinel_conf(*, password: bool = True) -> str:
     return "\n".join([
         f"port {SENTINEL_PORT}",
         # requirepass is appended at start from the Secret (see the start script).
-        "protected-mode yes",
+        f"protected-mode {'yes' if password else 'no'}",
         # Members are known by DNS name; these must precede the `sentinel monitor` line.
         "sentinel resolve-hostnames yes",
         "sentinel announce-hostnames yes",
@@ -220,6 +220,9 @@ def render_sentinel_group_conf(spec: RedisSpec) -> str:
 def _start_sentinel_script(owner: Owner, spec: RedisSpec) -> str:
     env, ns = owner.env_name, owner.namespace
     s = spec.sentinel
+    requirepass = '\n  echo "requirepass \\"$REDIS_PASSWORD\\""' if owner.redis_password else ""
+    auth_pass = (f'\n  echo "sentinel auth-pass {s.master_group_name} \\"$REDIS_PASSWORD\\""'
+                 if owner.redis_password else "")
     return f"""#!/bin/sh
 # Sentinel rewrites its configuration file, so it is assembled in a writable directory on every
 # start. The primary to monitor is the one the other Sentinels agree on, else Redis pod 0.
@@ -239,11 +242,9 @@ until timeout 2 redis-cli -h "$primary" -p {REDIS_PORT} ping >/dev/null 2>&1 || 
   sleep 2
 done
 {{
-  cat {CONFIG_DIR}/sentinel.conf
-  echo "requirepass \\"$REDIS_PASSWORD\\""
+  cat {CONFIG_DIR}/sentinel.conf{requirepass}
   echo "sentinel announce-ip $self"
-  echo "sentinel monitor {s.master_group_name} $primary {REDIS_PORT} {s.quorum}"
-  echo "sentinel auth-pass {s.master_group_name} \\"$REDIS_PASSWORD\\""
+  echo "sentinel monitor {s.master_group_name} $primary {REDIS_PORT} {s.quorum}"{auth_pass}
   cat {CONFIG_DIR}/sentinel-group.conf
 }} > {DATA_DIR}/sentinel.conf
 exec redis-sentinel {DATA_DIR}/sentinel.conf
@@ -251,7 +252,7 @@ exec redis-sentinel {DATA_DIR}/sentinel.conf
 
 
 def redis_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
-    data = {"redis.conf": render_redis_conf(spec)}
+    data = {"redis.conf": render_redis_conf(spec, password=owner.redis_password)}
     if spec.mode == "sentinel":
         data["start-redis.sh"] = _start_redis_script(owner, spec)
     return data
@@ -259,7 +260,7 @@ def redis_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
 
 def sentinel_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
     return {
-        "sentinel.conf": render_sentinel_conf(),
+        "sentinel.conf": render_sentinel_conf(password=owner.redis_password),
         "sentinel-group.conf": render_sentinel_group_conf(spec),
         "start-sentinel.sh": _start_sentinel_script(owner, spec),
     }
@@ -335,10 +336,12 @@ _MOUNTS = [
 ]
 
 
-def password_env(env_name: str) -> list[dict[str, Any]]:
+def password_env(owner: Owner) -> list[dict[str, Any]]:
     """The password for the start scripts (REDIS_PASSWORD) and for every redis-cli, the probes'
-    included (REDISCLI_AUTH), from the credentials Secret."""
-    secret = credentials.secret_name(env_name)
+    included (REDISCLI_AUTH), from the credentials Secret; none when it holds no Redis password."""
+    if not owner.redis_password:
+        return []
+    secret = credentials.secret_name(owner.env_name)
     return [env_secret("REDIS_PASSWORD", secret, credentials.REDIS_PASSWORD_KEY),
             env_secret("REDISCLI_AUTH", secret, credentials.REDIS_PASSWORD_KEY)]
 
@@ -348,14 +351,15 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
         command = ["sh", f"{CONFIG_DIR}/start-redis.sh"]
     else:
         # A writable copy, so that CONFIG REWRITE can persist what the operator changes live.
+        requirepass = (f'&& echo "requirepass \\"$REDIS_PASSWORD\\"" >> {DATA_DIR}/conf/redis.conf '
+                       if owner.redis_password else "")
         command = ["sh", "-c", f"mkdir -p {DATA_DIR}/conf && cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf "
-                   f"&& echo \"requirepass \\\"$REDIS_PASSWORD\\\"\" >> {DATA_DIR}/conf/redis.conf "
-                   f"&& exec redis-server {DATA_DIR}/conf/redis.conf"]
+                   f"{requirepass}&& exec redis-server {DATA_DIR}/conf/redis.conf"]
     container = with_resources({
         "name": APP,
         "image": images.redis_image(spec, owner.images),
         "command": command,
-        "env": password_env(owner.env_name),
+        **({"env": env} if (env := password_env(owner)) else {}),
         "ports": [container_port("redis", REDIS_PORT)],
         "readinessProbe": exec_probe(["redis-cli", "-p", str(REDIS_PORT), "ping"], period=5),
         "livenessProbe": tcp_probe("redis", period=10, failures=6),
@@ -371,7 +375,7 @@ def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, st
         "name": SENTINEL_APP,
         "image": images.redis_image(spec, owner.images),
         "command": ["sh", f"{CONFIG_DIR}/start-sentinel.sh"],
-        "env": password_env(owner.env_name),
+        **({"env": env} if (env := password_env(owner)) else {}),
         "ports": [container_port("sentinel", SENTINEL_PORT)],
         "readinessProbe": exec_probe(["redis-cli", "-p", str(SENTINEL_PORT), "ping"], period=5),
         "livenessProbe": tcp_probe("sentinel", period=10, failures=6),
