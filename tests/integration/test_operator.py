@@ -29,7 +29,7 @@ def env_status(plane, namespace: str, name: str = "dev") -> dict:
     return kget(plane, "penv", name, "-n", namespace).get("status") or {}
 
 
-def wait_phase(plane, namespace, phase, name="dev", timeout=90):
+def wait_phase(plane, namespace, phase, name="dev", timeout=180):
     seen = {}
 
     def reached():
@@ -174,8 +174,18 @@ def test_degraded_when_members_are_lost(operator, namespace):
     plane.kubectl("cordon", "kwok-node-0")
     try:
         plane.kubectl("delete", "pod", "dev-etcd-0", "-n", namespace, "--wait=false")
-        status = wait_until(lambda: (s := env_status(plane, namespace)).get("phase") == "Degraded" and s,
-                            timeout=60, what="Degraded")
+        seen = {}
+
+        def degraded():
+            seen["status"] = env_status(plane, namespace)
+            return seen["status"].get("phase") == "Degraded" and seen["status"]
+
+        try:
+            status = wait_until(degraded, timeout=90, what="Degraded")
+        except AssertionError as err:
+            sts = kget(plane, "statefulset", "dev-etcd", "-n", namespace).get("status")
+            raise AssertionError(f"{err}; last status: {json.dumps(seen.get('status'))[:2000]}; "
+                                 f"dev-etcd status: {json.dumps(sts)}") from None
         etcd_ready = {c["type"]: c for c in status["conditions"]}["EtcdReady"]
         assert etcd_ready["status"] == "False"
         assert status["components"]["etcd"]["ready"] < status["components"]["etcd"]["desired"]
