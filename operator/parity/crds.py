@@ -245,10 +245,11 @@ def _redis() -> Schema:
     }, default={})
 
 
-def _toggle(what: str) -> Schema:
+def _toggle(what: str, **extra: Schema) -> Schema:
     return _object(f"Switch for {what}, which runs whenever observability is on unless switched off here.", {
         "enabled": _boolean(f"Run {what} when observability is enabled.", default=True),
         "image": _image(f"Container image that overrides the default one of {what}."),
+        **extra,
     }, default={})
 
 
@@ -256,7 +257,9 @@ def _observability() -> Schema:
     return _object("Opt-in observability stack deployed next to the data services.", {
         "enabled": _boolean("Deploy the observability stack at all.", default=False),
         "prometheus": _toggle("Prometheus"),
-        "grafana": _toggle("Grafana"),
+        "grafana": _toggle("Grafana", anonymousViewer=_boolean(
+            "Let anyone who reaches Grafana view dashboards without logging in. Off by default; the admin "
+            "password is `grafana-admin-password` of the credentials Secret.", default=False)),
         "jaeger": _toggle("Jaeger"),
         "otelCollector": _toggle("the OpenTelemetry collector"),
         "exporters": _toggle("the metrics exporters (postgres, redis)"),

@@ -198,7 +198,7 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         secret_values = postgres_render.generate_passwords()
     desired = [with_hash(m) for m in build_children(name, namespace, uid, spec, secret_values=secret_values,
                                                     catalog=catalog,
-                                                    redis_password=redis_password_known(live, secret_values))]
+                                                    secret_keys=credentials_keys(live, secret_values))]
     conflicts = find_name_conflicts(kube, desired, live, name, uid)
     if conflicts:
         return _refuse(kube, outcome, previous, REASON_NAME_CONFLICT, name_conflict_message(conflicts), "Failed",
@@ -311,13 +311,13 @@ def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: 
     return outcome
 
 
-def redis_password_known(live: list[dict], secret_values: dict[str, str] | None) -> bool:
-    """Whether Redis is rendered with a password: always with a new Secret; with an existing one
-    only when it has the key (render/postgres.py says why older ones do not get it)."""
+def credentials_keys(live: list[dict], secret_values: dict[str, str] | None) -> frozenset[str] | None:
+    """The keys the credentials Secret holds, for rendering: None (every key) with a new Secret;
+    an older Secret's own keys (render/postgres.py says why it does not get new ones)."""
     if secret_values is not None:
-        return True
+        return None
     secret = next((o for o in live if o["kind"] == "Secret"), None)
-    return secret is None or bool((secret.get("data") or {}).get(postgres_render.REDIS_PASSWORD_KEY))
+    return None if secret is None else frozenset(k for k, v in (secret.get("data") or {}).items() if v)
 
 
 def read_baseline(kube: Kube, baseline_name: str | None) -> tuple[BaselineSpec | None, int | None, Skip | None]:

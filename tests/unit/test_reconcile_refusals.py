@@ -133,15 +133,16 @@ def test_a_spec_stored_before_the_schema_refused_it_stalls_instead_of_failing_si
     assert kube.applied == [] and [e.reason for e in outcome.events] == ["InvalidSpec"]
 
 
-def test_redis_has_a_password_with_a_new_secret_or_one_that_holds_it_never_with_an_older_secret():
+def test_rendering_uses_every_password_of_a_new_secret_and_only_the_keys_an_older_secret_holds():
     import base64
 
-    from parity.reconcile import redis_password_known
+    from parity.reconcile import credentials_keys
 
     def secret(*keys):
         return {"kind": "Secret", "data": {k: base64.b64encode(b"x").decode() for k in keys}}
 
-    assert redis_password_known([], {"redis-password": "new"})
-    assert redis_password_known([secret("superuser-password", "redis-password")], None)
+    assert credentials_keys([], {"redis-password": "new"}) is None
+    assert credentials_keys([secret("superuser-password", "redis-password")], None) == {
+        "superuser-password", "redis-password"}
     # Generated before Redis had a password: switching members one by one would break them.
-    assert not redis_password_known([secret("superuser-password")], None)
+    assert credentials_keys([secret("superuser-password")], None) == {"superuser-password"}

@@ -209,7 +209,7 @@ _spec_strategy = st.fixed_dictionaries({
 def test_any_valid_spec_renders_deterministically_with_unique_labelled_children(raw, with_secret):
     spec = make_spec(raw)
     passwords = {"superuser-password": "s" * 8, "replication-password": "r" * 8, "app-password": "a" * 8,
-                 "redis-password": "p" * 8}
+                 "redis-password": "p" * 8, "grafana-admin-password": "g" * 8}
     kwargs = {"secret_values": passwords} if with_secret else {}
     first = build_children(ENV, NS, UID, spec, **kwargs)
     second = build_children(ENV, NS, UID, spec, **kwargs)

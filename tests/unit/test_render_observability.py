@@ -209,3 +209,16 @@ def test_config_hash_changes_when_scrape_targets_change():
 
     assert digest({"replicas": 3}) == digest({"replicas": 3})
     assert digest({"replicas": 3}) != digest({"replicas": 4})
+
+
+def test_grafana_admin_password_from_the_secret_and_no_anonymous_viewer_unless_asked():
+    env = {e["name"]: e for e in observability({"enabled": True})[("Deployment", "dev-grafana")]["spec"]["template"][
+        "spec"]["containers"][0]["env"]}
+    assert env["GF_SECURITY_ADMIN_USER"]["value"] == "admin"
+    assert env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"] == {"secretKeyRef": {
+        "name": "dev-postgres-credentials", "key": "grafana-admin-password"}}
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"]["value"] == "false" and "GF_AUTH_ANONYMOUS_ORG_ROLE" not in env
+    asked = {e["name"]: e for e in observability({"enabled": True, "grafana": {"anonymousViewer": True}})[
+        ("Deployment", "dev-grafana")]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert asked["GF_AUTH_ANONYMOUS_ENABLED"]["value"] == "true"
+    assert asked["GF_AUTH_ANONYMOUS_ORG_ROLE"]["value"] == "Viewer"

@@ -121,13 +121,14 @@ def test_the_container_runs_patroni_on_the_rendered_file_with_everything_explici
 
 def test_secret_holds_usernames_and_the_given_passwords():
     passwords = {"superuser-password": "su-pass", "replication-password": "repl-pass", "app-password": "app-pass",
-                 "redis-password": "redis-pass"}
+                 "redis-password": "redis-pass", "grafana-admin-password": "grafana-pass"}
     secret = build_postgres_secret(ENV, NS, UID, passwords)
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert decoded == {
         "superuser-username": "postgres", "superuser-password": "su-pass",
         "replication-username": "standby", "replication-password": "repl-pass",
         "app-username": "app", "app-password": "app-pass", "redis-password": "redis-pass",
+        "grafana-admin-password": "grafana-pass",
     }
     assert secret["type"] == "Opaque"
     assert "stringData" not in secret
@@ -149,8 +150,9 @@ def test_retained_secret_has_no_owner_so_it_outlives_the_environment_with_its_vo
 
 def test_generate_passwords_gives_distinct_strong_values_for_every_key():
     first, second = generate_passwords(), generate_passwords()
-    assert set(first) == {"superuser-password", "replication-password", "app-password", "redis-password"}
-    assert len(set(first.values())) == 4
+    assert set(first) == {"superuser-password", "replication-password", "app-password", "redis-password",
+                          "grafana-admin-password"}
+    assert len(set(first.values())) == 5
     assert all(len(value) >= 24 for value in first.values())
     assert first != second
 

@@ -181,7 +181,8 @@ def test_every_member_requires_the_password_from_the_secret_and_no_configmap_hol
 def test_an_environment_whose_secret_predates_the_redis_password_keeps_running_without_one():
     from parity.render import build_children
 
-    children = build_children("dev", "team-a", "uid-1", EnvironmentSpec.model_validate({}), redis_password=False)
+    children = build_children("dev", "team-a", "uid-1", EnvironmentSpec.model_validate({}),
+                              secret_keys=frozenset({"superuser-password", "replication-password", "app-password"}))
     objs = {(o["kind"], o["metadata"]["name"]): o for o in children}
     for sts in ("dev-redis", "dev-sentinel"):
         assert "env" not in objs[("StatefulSet", sts)]["spec"]["template"]["spec"]["containers"][0]

@@ -174,10 +174,15 @@ class ToggleSpec(Model):
     image: str | None = Field(default=None, pattern=IMAGE_PATTERN)
 
 
+class GrafanaSpec(ToggleSpec):
+    # Off by default: whoever can reach the Service would see every dashboard without a login.
+    anonymous_viewer: bool = False
+
+
 class ObservabilitySpec(Model):
     enabled: bool = False
     prometheus: ToggleSpec = Field(default_factory=ToggleSpec)
-    grafana: ToggleSpec = Field(default_factory=ToggleSpec)
+    grafana: GrafanaSpec = Field(default_factory=GrafanaSpec)
     jaeger: ToggleSpec = Field(default_factory=ToggleSpec)
     otel_collector: ToggleSpec = Field(default_factory=ToggleSpec)
     exporters: ToggleSpec = Field(default_factory=ToggleSpec)

@@ -107,14 +107,17 @@ def build_metadata(
 class Owner:
     """The environment every child of one render belongs to, and the image catalogue that
     supplies its default images (the published one unless the operator is configured otherwise).
-    `redis_password`: whether its credentials Secret holds a Redis password (render/redis.py);
-    False only for an environment whose Secret was generated before Redis had one."""
+    `secret_keys`: the keys its credentials Secret holds; None for every key (a new Secret).
+    Only a Secret generated before a key existed lacks it (render/postgres.py says what then)."""
 
     env_name: str
     namespace: str
     uid: str
     images: ImageCatalog = PUBLISHED
-    redis_password: bool = True
+    secret_keys: frozenset[str] | None = None
+
+    def has_secret(self, key: str) -> bool:
+        return self.secret_keys is None or key in self.secret_keys
 
     def metadata(self, component: str, name: str, **kwargs: Any) -> dict[str, Any]:
         return build_metadata(self.env_name, self.namespace, self.uid, component, name, **kwargs)

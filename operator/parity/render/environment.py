@@ -35,7 +35,7 @@ def build_children(
     *,
     secret_values: dict[str, str] | None = None,
     catalog: images.ImageCatalog = images.PUBLISHED,
-    redis_password: bool = True,
+    secret_keys: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
     """All children, sorted by kind tier and, within a tier, etcd, postgres, redis, observability.
 
@@ -44,10 +44,10 @@ def build_children(
     and otherwise leaves the existing Secret alone, so passwords are never overwritten.
     Observability objects appear only when spec.observability.enabled, each part only when its
     own toggle is on. The same arguments always give an equal list (byte-identical as JSON).
-    `redis_password` False renders Redis and Sentinel without one (an environment whose Secret
-    predates the key: render/postgres.py).
+    `secret_keys`: the keys the live credentials Secret holds (None: every key): a password it
+    lacks is not used (an environment whose Secret predates that key: render/postgres.py).
     """
-    owner = Owner(env_name, namespace, owner_uid, catalog, redis_password=redis_password)
+    owner = Owner(env_name, namespace, owner_uid, catalog, secret_keys=secret_keys)
     etcd_urls = etcd.etcd_endpoints(env_name, namespace, spec.etcd.replicas)
     sections = [
         etcd.build_etcd(owner, spec.etcd, retain_on_delete=spec.postgres.storage.retain_on_delete),

@@ -207,6 +207,24 @@ def build_grafana_dashboard_provider() -> dict[str, Any]:
     }]}
 
 
+GRAFANA_ADMIN_USER = "admin"
+
+
+def grafana_env(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    """Logins: the admin's password from the credentials Secret (an older Secret without the key
+    leaves Grafana's own default, render/postgres.py says why); anonymous viewing only when the
+    spec asks for it, and never more than Viewer."""
+    env = []
+    if owner.has_secret(postgres.GRAFANA_ADMIN_PASSWORD_KEY):
+        env += [env_value("GF_SECURITY_ADMIN_USER", GRAFANA_ADMIN_USER),
+                env_secret("GF_SECURITY_ADMIN_PASSWORD", postgres.secret_name(owner.env_name),
+                           postgres.GRAFANA_ADMIN_PASSWORD_KEY)]
+    env.append(env_value("GF_AUTH_ANONYMOUS_ENABLED", "true" if spec.observability.grafana.anonymous_viewer else "false"))
+    if spec.observability.grafana.anonymous_viewer:
+        env.append(env_value("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer"))
+    return env
+
+
 def build_grafana(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
     env = owner.env_name
     name = part_name(env, GRAFANA)
@@ -221,11 +239,7 @@ def build_grafana(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
     container = {
         "name": GRAFANA,
         "image": images.observability_image(GRAFANA, spec.observability.grafana, owner.images),
-        "env": [
-            # A local environment: anyone who can port-forward may look, nobody edits anonymously.
-            env_value("GF_AUTH_ANONYMOUS_ENABLED", "true"),
-            env_value("GF_AUTH_ANONYMOUS_ORG_ROLE", "Viewer"),
-        ],
+        "env": grafana_env(owner, spec),
         "ports": [container_port("http", GRAFANA_PORT)],
         "readinessProbe": http_probe("/api/health", "http", period=5),
         # Liveness only asks whether the server accepts connections: /api/health also checks the

@@ -74,9 +74,12 @@ APP_PASSWORD_KEY = "app-password"
 # existed does not get it: switching running Redis and Sentinel members to a password one by one
 # leaves old and new members unable to replicate or agree (measured: every member a replica, no
 # primary, Sentinel's failover aborted with "no good slave"), so such an environment keeps
-# running without one (Owner.redis_password False) until it is created again.
+# running without one (Owner.has_secret) until it is created again. Grafana's admin password is
+# treated alike, for one rule: a key is generated with the Secret or not at all.
 REDIS_PASSWORD_KEY = "redis-password"
-PASSWORD_KEYS = (SUPERUSER_PASSWORD_KEY, REPLICATION_PASSWORD_KEY, APP_PASSWORD_KEY, REDIS_PASSWORD_KEY)
+GRAFANA_ADMIN_PASSWORD_KEY = "grafana-admin-password"
+PASSWORD_KEYS = (SUPERUSER_PASSWORD_KEY, REPLICATION_PASSWORD_KEY, APP_PASSWORD_KEY, REDIS_PASSWORD_KEY,
+                 GRAFANA_ADMIN_PASSWORD_KEY)
 USERNAMES = {
     SUPERUSER_USERNAME_KEY: "postgres",
     REPLICATION_USERNAME_KEY: "standby",

@@ -138,7 +138,7 @@ def render_redis_conf(spec: RedisSpec, *, password: bool = True) -> str:
 def _start_redis_script(owner: Owner, spec: RedisSpec) -> str:
     env, ns = owner.env_name, owner.namespace
     password_lines = "".join(f'\n  echo "{key} \\"$REDIS_PASSWORD\\""' for key in ("requirepass", "masterauth")
-                             if owner.redis_password)
+                             if has_password(owner))
     sentinel = f"timeout 5 redis-cli -h {owner.service_host(sentinel_service_name(env))} -p {SENTINEL_PORT} --raw"
     group = spec.sentinel.master_group_name
     return f"""#!/bin/sh
@@ -220,9 +220,9 @@ def render_sentinel_group_conf(spec: RedisSpec) -> str:
 def _start_sentinel_script(owner: Owner, spec: RedisSpec) -> str:
     env, ns = owner.env_name, owner.namespace
     s = spec.sentinel
-    requirepass = '\n  echo "requirepass \\"$REDIS_PASSWORD\\""' if owner.redis_password else ""
+    requirepass = '\n  echo "requirepass \\"$REDIS_PASSWORD\\""' if has_password(owner) else ""
     auth_pass = (f'\n  echo "sentinel auth-pass {s.master_group_name} \\"$REDIS_PASSWORD\\""'
-                 if owner.redis_password else "")
+                 if has_password(owner) else "")
     return f"""#!/bin/sh
 # Sentinel rewrites its configuration file, so it is assembled in a writable directory on every
 # start. The primary to monitor is the one the other Sentinels agree on, else Redis pod 0.
@@ -252,7 +252,7 @@ exec redis-sentinel {DATA_DIR}/sentinel.conf
 
 
 def redis_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
-    data = {"redis.conf": render_redis_conf(spec, password=owner.redis_password)}
+    data = {"redis.conf": render_redis_conf(spec, password=has_password(owner))}
     if spec.mode == "sentinel":
         data["start-redis.sh"] = _start_redis_script(owner, spec)
     return data
@@ -260,7 +260,7 @@ def redis_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
 
 def sentinel_config_data(owner: Owner, spec: RedisSpec) -> dict[str, str]:
     return {
-        "sentinel.conf": render_sentinel_conf(password=owner.redis_password),
+        "sentinel.conf": render_sentinel_conf(password=has_password(owner)),
         "sentinel-group.conf": render_sentinel_group_conf(spec),
         "start-sentinel.sh": _start_sentinel_script(owner, spec),
     }
@@ -336,10 +336,15 @@ _MOUNTS = [
 ]
 
 
+def has_password(owner: Owner) -> bool:
+    """Whether this environment's Redis and Sentinel require a password (its Secret holds one)."""
+    return owner.has_secret(credentials.REDIS_PASSWORD_KEY)
+
+
 def password_env(owner: Owner) -> list[dict[str, Any]]:
     """The password for the start scripts (REDIS_PASSWORD) and for every redis-cli, the probes'
     included (REDISCLI_AUTH), from the credentials Secret; none when it holds no Redis password."""
-    if not owner.redis_password:
+    if not has_password(owner):
         return []
     secret = credentials.secret_name(owner.env_name)
     return [env_secret("REDIS_PASSWORD", secret, credentials.REDIS_PASSWORD_KEY),
@@ -352,7 +357,7 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
     else:
         # A writable copy, so that CONFIG REWRITE can persist what the operator changes live.
         requirepass = (f'&& echo "requirepass \\"$REDIS_PASSWORD\\"" >> {DATA_DIR}/conf/redis.conf '
-                       if owner.redis_password else "")
+                       if has_password(owner) else "")
         command = ["sh", "-c", f"mkdir -p {DATA_DIR}/conf && cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf "
                    f"{requirepass}&& exec redis-server {DATA_DIR}/conf/redis.conf"]
     container = with_resources({
