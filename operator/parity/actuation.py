@@ -85,7 +85,8 @@ async def _actuate(spec, endpoints, credentials, wanted: dict[str, Any], timeout
     tasks = []
     if postgres and endpoints.patroni:
         tasks.append(actuate_patroni(endpoints.patroni, postgres, conninfo=postgres_conninfo(endpoints, credentials),
-                                     password=credentials.postgres_password, timeout=timeout))
+                                     password=credentials.postgres_password, rest_auth=credentials.patroni_auth(),
+                                     timeout=timeout))
     if redis and endpoints.redis:
         tasks.append(actuate_redis(endpoints.redis, redis, password=credentials.redis_password, timeout=timeout))
     if sentinel and endpoints.sentinel:
@@ -95,13 +96,13 @@ async def _actuate(spec, endpoints, credentials, wanted: dict[str, Any], timeout
 
 
 def pending_roll(kube, body: dict, *, endpoint_map: Mapping[str, Mapping[str, Any]] | None = None,
-                 timeout: float = 5.0) -> tuple[str, tuple[str, ...]] | None:
-    """(what the roll will do, Patroni REST URLs) when PostgreSQL members wait for a restart,
-    else None. Blocking; never raises."""
+                 timeout: float = 5.0) -> tuple[str, tuple[str, ...], tuple[str, str] | None] | None:
+    """(what the roll will do, Patroni REST URLs, their basic auth) when PostgreSQL members wait
+    for a restart, else None. Blocking; never raises."""
     if (body.get("status") or {}).get("phase") not in ACTUATED_PHASES:
         return None
     try:
-        _, endpoints, _, _ = environment_targets(kube, body, endpoint_map)
+        _, endpoints, credentials, _ = environment_targets(kube, body, endpoint_map)
     except (SpecError, EndpointError):
         return None
     if not endpoints.patroni:
@@ -117,9 +118,10 @@ def pending_roll(kube, body: dict, *, endpoint_map: Mapping[str, Mapping[str, An
         return None
     if not any(m.get("pending_restart") for m in cluster.get("members") or []):
         return None
-    return describe_plan(cluster), tuple(endpoints.patroni)
+    return describe_plan(cluster), tuple(endpoints.patroni), credentials.patroni_auth()
 
 
-def roll_environment(rest_urls: tuple[str, ...], *, budget: float = 300.0) -> ActuationResult:
+def roll_environment(rest_urls: tuple[str, ...], *, auth: tuple[str, str] | None = None,
+                     budget: float = 300.0) -> ActuationResult:
     """The rolling restart (actuate/rolling.py). Blocking; never raises."""
-    return asyncio.run(roll_pending_restarts(rest_urls, budget=budget))
+    return asyncio.run(roll_pending_restarts(rest_urls, auth=auth, budget=budget))

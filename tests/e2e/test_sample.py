@@ -90,6 +90,20 @@ def test_patroni_has_one_leader_and_two_streaming_replicas_one_synchronous(sampl
     assert leader["state"] == "running"
 
 
+def test_patroni_refuses_unsafe_rest_calls_without_the_credentials(sample):
+    plane, ns, _ = sample
+    url = f"http://{ENV}-postgres-0.{ENV}-postgres.{ns}.svc:8008"
+    # Reads stay open (health checks, the operator's probes); changes need the Secret's credentials.
+    assert httpx.get(f"{url}/config", timeout=10).status_code == 200
+    for auth in (None, ("patroni", "not-the-password")):
+        resp = httpx.patch(f"{url}/config", json={"ttl": 31}, timeout=10, auth=auth)
+        assert resp.status_code == 401, resp.text
+    assert httpx.get(f"{url}/config", timeout=10).json()["ttl"] != 31
+    auth = (secret_value(plane, ns, "patroni-rest-username"), secret_value(plane, ns, "patroni-rest-password"))
+    same = httpx.get(f"{url}/config", timeout=10).json()["ttl"]
+    assert httpx.patch(f"{url}/config", json={"ttl": same}, timeout=10, auth=auth).status_code == 200
+
+
 def test_redis_and_sentinel_refuse_a_client_without_the_password(sample):
     plane, ns, _ = sample
     for host, port in [(f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", 6379) for i in range(3)] + \
@@ -181,8 +195,9 @@ def test_primary_service_routes_to_the_leader_and_follows_a_switchover(sample):
     assert (address, in_recovery) == (pod_ip(leader), False)
 
     candidate = next(m["name"] for m in members if m["role"] == "sync_standby")
+    auth = (secret_value(plane, ns, "patroni-rest-username"), secret_value(plane, ns, "patroni-rest-password"))
     resp = httpx.post(f"http://{ENV}-postgres-0.{ENV}-postgres.{ns}.svc:8008/switchover",
-                      json={"leader": leader, "candidate": candidate}, timeout=60)
+                      json={"leader": leader, "candidate": candidate}, timeout=60, auth=auth)
     assert resp.status_code == 200, resp.text
 
     def follows():

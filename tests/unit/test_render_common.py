@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from parity import constants as c
 from parity.api.models import EnvironmentSpec
+from parity.render.postgres import PASSWORD_KEYS
 from parity.render import (
     ROLE_LABEL,
     APPLY_ORDER,
@@ -208,8 +209,7 @@ _spec_strategy = st.fixed_dictionaries({
 @given(raw=_spec_strategy, with_secret=st.booleans())
 def test_any_valid_spec_renders_deterministically_with_unique_labelled_children(raw, with_secret):
     spec = make_spec(raw)
-    passwords = {"superuser-password": "s" * 8, "replication-password": "r" * 8, "app-password": "a" * 8,
-                 "redis-password": "p" * 8, "grafana-admin-password": "g" * 8}
+    passwords = {key: key[0] * 8 for key in PASSWORD_KEYS}
     kwargs = {"secret_values": passwords} if with_secret else {}
     first = build_children(ENV, NS, UID, spec, **kwargs)
     second = build_children(ENV, NS, UID, spec, **kwargs)

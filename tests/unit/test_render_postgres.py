@@ -121,14 +121,16 @@ def test_the_container_runs_patroni_on_the_rendered_file_with_everything_explici
 
 def test_secret_holds_usernames_and_the_given_passwords():
     passwords = {"superuser-password": "su-pass", "replication-password": "repl-pass", "app-password": "app-pass",
-                 "redis-password": "redis-pass", "grafana-admin-password": "grafana-pass"}
+                 "redis-password": "redis-pass", "grafana-admin-password": "grafana-pass",
+                 "patroni-rest-password": "rest-pass"}
     secret = build_postgres_secret(ENV, NS, UID, passwords)
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert decoded == {
         "superuser-username": "postgres", "superuser-password": "su-pass",
         "replication-username": "standby", "replication-password": "repl-pass",
         "app-username": "app", "app-password": "app-pass", "redis-password": "redis-pass",
-        "grafana-admin-password": "grafana-pass",
+        "grafana-admin-password": "grafana-pass", "patroni-rest-username": "patroni",
+        "patroni-rest-password": "rest-pass",
     }
     assert secret["type"] == "Opaque"
     assert "stringData" not in secret
@@ -151,8 +153,8 @@ def test_retained_secret_has_no_owner_so_it_outlives_the_environment_with_its_vo
 def test_generate_passwords_gives_distinct_strong_values_for_every_key():
     first, second = generate_passwords(), generate_passwords()
     assert set(first) == {"superuser-password", "replication-password", "app-password", "redis-password",
-                          "grafana-admin-password"}
-    assert len(set(first.values())) == 5
+                          "grafana-admin-password", "patroni-rest-password"}
+    assert len(set(first.values())) == 6
     assert all(len(value) >= 24 for value in first.values())
     assert first != second
 
@@ -253,3 +255,28 @@ def test_probes_use_patroni_rest_api():
     assert container["readinessProbe"]["httpGet"] == {"path": "/readiness", "port": "patroni"}
     assert container["livenessProbe"]["httpGet"] == {"path": "/liveness", "port": "patroni"}
     assert {(p["name"], p["containerPort"]) for p in container["ports"]} == {("postgresql", 5432), ("patroni", 8008)}
+
+
+def test_patroni_rest_api_takes_basic_auth_from_the_secret_unless_the_secret_predates_it():
+    def env(**kwargs) -> dict:
+        sts = next(o for o in children(**kwargs) if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "dev-postgres")
+        return {e["name"]: e for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+    new = env()
+    assert new["PATRONI_RESTAPI_USERNAME"]["valueFrom"]["secretKeyRef"] == {
+        "name": "dev-postgres-credentials", "key": "patroni-rest-username"}
+    assert new["PATRONI_RESTAPI_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "dev-postgres-credentials", "key": "patroni-rest-password"}
+    older = env(secret_keys=frozenset({"superuser-password", "replication-password", "app-password"}))
+    assert "PATRONI_RESTAPI_USERNAME" not in older and "PATRONI_RESTAPI_PASSWORD" not in older
+
+
+def test_credentials_carry_patroni_basic_auth_only_when_the_secret_has_both_values():
+    from parity.probes.endpoints import credentials_from_secret
+
+    def b64(value: str) -> str:
+        return base64.b64encode(value.encode()).decode()
+
+    full = credentials_from_secret({"patroni-rest-username": b64("patroni"), "patroni-rest-password": b64("pw")})
+    assert full.patroni_auth() == ("patroni", "pw") and "pw" in full.secrets() and "pw" not in repr(full)
+    assert credentials_from_secret({"patroni-rest-username": b64("patroni")}).patroni_auth() is None

@@ -98,14 +98,15 @@ def pending_restarts(cluster: dict[str, Any]) -> list[str]:
 
 
 async def actuate_patroni(rest_urls: Sequence[str], wanted: dict[str, Any], *, conninfo: str | None,
-                          password: str | None = None, timeout: float = 10.0) -> ActuationResult:
+                          password: str | None = None, rest_auth: tuple[str, str] | None = None,
+                          timeout: float = 10.0) -> ActuationResult:
     """Push `wanted` (path → value) into the running cluster. Never raises; never echoes a password."""
     result = ActuationResult(COMPONENT)
     if not wanted:
         return result
     urls = [normalize_url(u) for u in rest_urls]
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx.AsyncClient(timeout=timeout, auth=rest_auth) as client:
             url, cluster, config, _ = await with_retries(lambda: read_cluster(client, urls))
             patch, changes, already = plan_config_patch(config, wanted)
             if patch:

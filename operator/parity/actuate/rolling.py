@@ -96,14 +96,14 @@ def describe_plan(cluster: dict[str, Any]) -> str:
     return "; ".join(parts) or "nothing to restart"
 
 
-async def roll_pending_restarts(rest_urls: Sequence[str], *, budget: float = 300.0,
-                                timeout: float = 10.0) -> ActuationResult:
+async def roll_pending_restarts(rest_urls: Sequence[str], *, auth: tuple[str, str] | None = None,
+                                budget: float = 300.0, timeout: float = 10.0) -> ActuationResult:
     """Run the roll until nothing is pending or `budget` seconds are spent. Never raises."""
     result = ActuationResult("postgres")
     urls = [normalize_url(u) for u in rest_urls]
     deadline = time.monotonic() + budget
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx.AsyncClient(timeout=timeout, auth=auth) as client:
             while time.monotonic() < deadline:
                 _, cluster, _, _ = await read_cluster(client, urls)
                 step = plan_next_step(cluster)

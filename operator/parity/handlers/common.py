@@ -95,11 +95,11 @@ def _roll_if_pending(memo: kopf.Memo, namespace: str, name: str, body: dict, log
     roll = pending_roll(memo.kube, body, endpoint_map=memo.config.endpoint_map)
     if roll is None:
         return
-    description, urls = roll
+    description, urls, auth = roll
     record = memo.actuation.get(key) or (body.get("status") or {}).get("actuation") or {}
     memo.actuation[key] = with_rolling(record, description)
     run_sync(memo, namespace, name, trigger="rolling", apply_changes=False, coalesce=True, logger=logger)
-    result = roll_environment(urls)
+    result = roll_environment(urls, auth=auth)
     outcome = summarize_roll(memo.actuation[key], result, now_iso())
     memo.actuation[key] = outcome.record
     for event in outcome.events:

@@ -138,8 +138,9 @@ def environment_targets(kube, body: dict, endpoint_map: Mapping[str, Mapping[str
                         ) -> tuple[EnvironmentSpec, ServiceEndpoints, Credentials, str | None]:
     """(spec, endpoints, credentials, why the PostgreSQL password is withheld or None) of one
     environment, for the probes and the actuators alike. Blocking. Raises SpecError or
-    EndpointError. When the password is withheld, endpoints.postgres is None and the
-    credentials are empty: only Patroni's REST API is used, no SQL connection is made."""
+    EndpointError. When the PostgreSQL password is withheld, endpoints.postgres is None and the
+    credentials hold no PostgreSQL password: only Patroni's REST API is used, no SQL connection
+    is made (Redis's password and Patroni's REST auth go to the per-pod names, not that Service)."""
     metadata = body.get("metadata") or {}
     name, namespace = metadata.get("name", ""), metadata.get("namespace", "")
     spec = parse_environment(body.get("spec") or {}, source=f"ParityEnvironment {namespace}/{name}")
@@ -147,13 +148,14 @@ def environment_targets(kube, body: dict, endpoint_map: Mapping[str, Mapping[str
     withheld = None
     if "postgres" not in overridden_components(namespace, name, endpoint_map):
         withheld = untrusted_postgres_service(kube, namespace, name, metadata.get("uid", ""))
-    if withheld:
-        return spec, replace(endpoints, postgres=None), Credentials(), withheld
     try:
         secret = kube.get(_SECRETS.object_path(credentials_secret_name(name), namespace))
     except Exception:  # noqa: BLE001 - without the password the REST side is still worth reading
         secret = None
-    return spec, endpoints, credentials_from_secret((secret or {}).get("data")), None
+    credentials = credentials_from_secret((secret or {}).get("data"))
+    if withheld:
+        return spec, replace(endpoints, postgres=None), replace(credentials, postgres_password=None), withheld
+    return spec, endpoints, credentials, None
 
 
 def untrusted_postgres_service(kube, namespace: str, name: str, env_uid: str) -> str | None:

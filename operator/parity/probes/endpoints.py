@@ -69,10 +69,18 @@ class Credentials:
     postgres_user: str = "postgres"
     postgres_password: str | None = field(default=None, repr=False)
     redis_password: str | None = field(default=None, repr=False)
+    patroni_rest_user: str | None = None
+    patroni_rest_password: str | None = field(default=None, repr=False)
 
     def secrets(self) -> list[str]:
         """Every secret value, for scrubbing error messages."""
-        return [s for s in (self.postgres_password, self.redis_password) if s]
+        return [s for s in (self.postgres_password, self.redis_password, self.patroni_rest_password) if s]
+
+    def patroni_auth(self) -> tuple[str, str] | None:
+        """Basic auth for Patroni's unsafe REST endpoints, when the environment has it."""
+        if self.patroni_rest_user and self.patroni_rest_password:
+            return self.patroni_rest_user, self.patroni_rest_password
+        return None
 
 
 def build_service_endpoints(name: str, namespace: str, spec: EnvironmentSpec) -> ServiceEndpoints:
@@ -205,6 +213,8 @@ def credentials_from_secret(data: Mapping[str, str] | None) -> Credentials:
         postgres_password=decode(postgres_render.SUPERUSER_PASSWORD_KEY),
         # Redis and Sentinel share one password (render/redis.py).
         redis_password=decode(postgres_render.REDIS_PASSWORD_KEY),
+        patroni_rest_user=decode(postgres_render.PATRONI_REST_USERNAME_KEY),
+        patroni_rest_password=decode(postgres_render.PATRONI_REST_PASSWORD_KEY),
     )
 
 

@@ -78,12 +78,17 @@ APP_PASSWORD_KEY = "app-password"
 # treated alike, for one rule: a key is generated with the Secret or not at all.
 REDIS_PASSWORD_KEY = "redis-password"
 GRAFANA_ADMIN_PASSWORD_KEY = "grafana-admin-password"
+# Basic auth of Patroni's unsafe REST endpoints (PATCH /config, POST /switchover, /restart, ...);
+# Patroni sends the same credentials on its own calls to the other members.
+PATRONI_REST_USERNAME_KEY = "patroni-rest-username"
+PATRONI_REST_PASSWORD_KEY = "patroni-rest-password"
 PASSWORD_KEYS = (SUPERUSER_PASSWORD_KEY, REPLICATION_PASSWORD_KEY, APP_PASSWORD_KEY, REDIS_PASSWORD_KEY,
-                 GRAFANA_ADMIN_PASSWORD_KEY)
+                 GRAFANA_ADMIN_PASSWORD_KEY, PATRONI_REST_PASSWORD_KEY)
 USERNAMES = {
     SUPERUSER_USERNAME_KEY: "postgres",
     REPLICATION_USERNAME_KEY: "standby",
     APP_USERNAME_KEY: "app",
+    PATRONI_REST_USERNAME_KEY: "patroni",
 }
 
 PATRONI_CONFIG_KEY = "patroni.yaml"
@@ -317,6 +322,9 @@ def _patroni_env(owner: Owner) -> list[dict[str, Any]]:
         env_secret("PATRONI_SUPERUSER_PASSWORD", secret, SUPERUSER_PASSWORD_KEY),
         env_secret("PATRONI_REPLICATION_USERNAME", secret, REPLICATION_USERNAME_KEY),
         env_secret("PATRONI_REPLICATION_PASSWORD", secret, REPLICATION_PASSWORD_KEY),
+        *([env_secret("PATRONI_RESTAPI_USERNAME", secret, PATRONI_REST_USERNAME_KEY),
+           env_secret("PATRONI_RESTAPI_PASSWORD", secret, PATRONI_REST_PASSWORD_KEY)]
+          if owner.has_secret(PATRONI_REST_PASSWORD_KEY) else []),
         env_value("PARITY_ROLE_LABEL", ROLE_LABEL),
         # psql inside the container (kubectl exec) finds the server without flags.
         env_value("PGHOST", "/tmp"),
