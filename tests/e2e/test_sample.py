@@ -164,6 +164,24 @@ def test_psql_inside_the_primary_with_the_app_role_from_the_secret(sample):
     assert proc.stdout.strip() == "app"
 
 
+def test_the_exporters_role_reads_statistics_and_is_not_a_superuser(sample):
+    plane, ns, _ = sample
+    password = secret_value(plane, ns, "monitor-password")
+    with psycopg.connect(host=svc(f"{ENV}-postgres-primary", ns), port=5432, user="monitor", dbname="postgres",
+                         password=password, connect_timeout=5) as conn:
+        superuser, monitor = conn.execute(
+            "SELECT rolsuper, pg_has_role(current_user, 'pg_monitor', 'member') FROM pg_roles "
+            "WHERE rolname = current_user").fetchone()
+        assert (superuser, monitor) == (False, True)
+        # What pg_monitor is for: every session's activity, not only its own.
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query IS NOT NULL").fetchone()[0] >= 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE ROLE intruder SUPERUSER")
+    env = {e["name"]: e for e in kjson(plane, "get", "deploy", f"{ENV}-postgres-exporter", "-n", ns)["spec"]["template"][
+        "spec"]["containers"][0]["env"]}
+    assert env["DATA_SOURCE_USER"]["valueFrom"]["secretKeyRef"]["key"] == "monitor-username"
+
+
 def test_kubectl_logs_shows_patroni(sample):
     plane, ns, _ = sample
     logs = plane.kubectl("logs", "-n", ns, f"{ENV}-postgres-0", "--tail=200").stdout

@@ -179,9 +179,10 @@ def test_exporters_take_credentials_from_the_secret():
     objs = observability({"enabled": True})
     env = {e["name"]: e for e in objs[("Deployment", "dev-postgres-exporter")]["spec"]["template"]["spec"][
         "containers"][0]["env"]}
+    # The pg_monitor role post-init.sh creates, not the superuser.
     assert env["DATA_SOURCE_PASS"] == {"name": "DATA_SOURCE_PASS", "valueFrom": {"secretKeyRef": {
-        "name": "dev-postgres-credentials", "key": "superuser-password"}}}
-    assert env["DATA_SOURCE_USER"]["valueFrom"]["secretKeyRef"]["key"] == "superuser-username"
+        "name": "dev-postgres-credentials", "key": "monitor-password"}}}
+    assert env["DATA_SOURCE_USER"]["valueFrom"]["secretKeyRef"]["key"] == "monitor-username"
     assert env["DATA_SOURCE_URI"]["value"].startswith("dev-postgres-primary.team-a.svc:5432/")
     redis_env = objs[("Deployment", "dev-redis-exporter")]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert redis_env == [{"name": "REDIS_ADDR", "value": "redis://dev-redis.team-a.svc:6379"},

@@ -122,7 +122,7 @@ def test_the_container_runs_patroni_on_the_rendered_file_with_everything_explici
 def test_secret_holds_usernames_and_the_given_passwords():
     passwords = {"superuser-password": "su-pass", "replication-password": "repl-pass", "app-password": "app-pass",
                  "redis-password": "redis-pass", "grafana-admin-password": "grafana-pass",
-                 "patroni-rest-password": "rest-pass"}
+                 "patroni-rest-password": "rest-pass", "monitor-password": "monitor-pass"}
     secret = build_postgres_secret(ENV, NS, UID, passwords)
     decoded = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert decoded == {
@@ -130,7 +130,7 @@ def test_secret_holds_usernames_and_the_given_passwords():
         "replication-username": "standby", "replication-password": "repl-pass",
         "app-username": "app", "app-password": "app-pass", "redis-password": "redis-pass",
         "grafana-admin-password": "grafana-pass", "patroni-rest-username": "patroni",
-        "patroni-rest-password": "rest-pass",
+        "patroni-rest-password": "rest-pass", "monitor-username": "monitor", "monitor-password": "monitor-pass",
     }
     assert secret["type"] == "Opaque"
     assert "stringData" not in secret
@@ -153,8 +153,8 @@ def test_retained_secret_has_no_owner_so_it_outlives_the_environment_with_its_vo
 def test_generate_passwords_gives_distinct_strong_values_for_every_key():
     first, second = generate_passwords(), generate_passwords()
     assert set(first) == {"superuser-password", "replication-password", "app-password", "redis-password",
-                          "grafana-admin-password", "patroni-rest-password"}
-    assert len(set(first.values())) == 6
+                          "grafana-admin-password", "patroni-rest-password", "monitor-password"}
+    assert len(set(first.values())) == 7
     assert all(len(value) >= 24 for value in first.values())
     assert first != second
 
@@ -247,7 +247,8 @@ def test_post_init_reads_app_credentials_from_files_and_keeps_them_out_of_logs()
     assert "SET log_statement = 'none'" in script
     volumes = {v["name"]: v for v in objs[("StatefulSet", "dev-postgres")]["spec"]["template"]["spec"]["volumes"]}
     assert volumes["credentials"]["secret"]["secretName"] == "dev-postgres-credentials"
-    assert {i["key"] for i in volumes["credentials"]["secret"]["items"]} == {"app-username", "app-password"}
+    assert {i["key"] for i in volumes["credentials"]["secret"]["items"]} == {"app-username", "app-password",
+                                                                           "monitor-username", "monitor-password"}
 
 
 def test_probes_use_patroni_rest_api():
@@ -280,3 +281,18 @@ def test_credentials_carry_patroni_basic_auth_only_when_the_secret_has_both_valu
     full = credentials_from_secret({"patroni-rest-username": b64("patroni"), "patroni-rest-password": b64("pw")})
     assert full.patroni_auth() == ("patroni", "pw") and "pw" in full.secrets() and "pw" not in repr(full)
     assert credentials_from_secret({"patroni-rest-username": b64("patroni")}).patroni_auth() is None
+
+
+def test_the_monitor_role_is_created_at_bootstrap_from_mounted_files_only_when_the_secret_has_it():
+    def mounted(**kwargs) -> list[str]:
+        sts = next(o for o in children(**kwargs) if o["kind"] == "StatefulSet" and o["metadata"]["name"] == "dev-postgres")
+        volume = next(v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "credentials")
+        return [item["key"] for item in volume["secret"]["items"]]
+
+    assert mounted() == ["app-username", "app-password", "monitor-username", "monitor-password"]
+    assert mounted(secret_keys=frozenset({"superuser-password", "app-password"})) == ["app-username", "app-password"]
+    script = next(o for o in children() if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "dev-postgres-config")[
+        "data"]["post-init.sh"]
+    assert "IN ROLE pg_monitor" in script and "NOSUPERUSER" in script
+    # Without the mounted file (an older Secret) the script stops after the app role, successfully.
+    assert "[ -f /etc/parity/postgres-credentials/monitor-password ] || exit 0" in script

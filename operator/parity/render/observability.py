@@ -362,8 +362,13 @@ def build_postgres_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[st
         "env": [
             # The rendered pg_hba takes scram-sha-256 over plain TCP inside the pod network.
             env_value("DATA_SOURCE_URI", f"{primary}:{postgres.POSTGRES_PORT}/postgres?sslmode=disable"),
-            env_secret("DATA_SOURCE_USER", secret, postgres.SUPERUSER_USERNAME_KEY),
-            env_secret("DATA_SOURCE_PASS", secret, postgres.SUPERUSER_PASSWORD_KEY),
+            # The pg_monitor role post-init.sh creates; the superuser only for an environment whose
+            # Secret predates that role (a key is generated with the Secret or not at all).
+            *([env_secret("DATA_SOURCE_USER", secret, postgres.MONITOR_USERNAME_KEY),
+               env_secret("DATA_SOURCE_PASS", secret, postgres.MONITOR_PASSWORD_KEY)]
+              if owner.has_secret(postgres.MONITOR_PASSWORD_KEY) else
+              [env_secret("DATA_SOURCE_USER", secret, postgres.SUPERUSER_USERNAME_KEY),
+               env_secret("DATA_SOURCE_PASS", secret, postgres.SUPERUSER_PASSWORD_KEY)]),
         ],
         "ports": [container_port("metrics", POSTGRES_EXPORTER_PORT)],
         "readinessProbe": http_probe("/", "metrics", period=10),

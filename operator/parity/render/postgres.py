@@ -82,13 +82,17 @@ GRAFANA_ADMIN_PASSWORD_KEY = "grafana-admin-password"
 # Patroni sends the same credentials on its own calls to the other members.
 PATRONI_REST_USERNAME_KEY = "patroni-rest-username"
 PATRONI_REST_PASSWORD_KEY = "patroni-rest-password"
+# The metrics exporter's role: LOGIN, member of pg_monitor, not a superuser (post-init.sh).
+MONITOR_USERNAME_KEY = "monitor-username"
+MONITOR_PASSWORD_KEY = "monitor-password"
 PASSWORD_KEYS = (SUPERUSER_PASSWORD_KEY, REPLICATION_PASSWORD_KEY, APP_PASSWORD_KEY, REDIS_PASSWORD_KEY,
-                 GRAFANA_ADMIN_PASSWORD_KEY, PATRONI_REST_PASSWORD_KEY)
+                 GRAFANA_ADMIN_PASSWORD_KEY, PATRONI_REST_PASSWORD_KEY, MONITOR_PASSWORD_KEY)
 USERNAMES = {
     SUPERUSER_USERNAME_KEY: "postgres",
     REPLICATION_USERNAME_KEY: "standby",
     APP_USERNAME_KEY: "app",
     PATRONI_REST_USERNAME_KEY: "patroni",
+    MONITOR_USERNAME_KEY: "monitor",
 }
 
 PATRONI_CONFIG_KEY = "patroni.yaml"
@@ -308,6 +312,15 @@ def build_postgres_services(owner: Owner) -> list[dict[str, Any]]:
 
 # --- StatefulSet -----------------------------------------------------------------------------
 
+def post_init_keys(owner: Owner) -> list[str]:
+    """The Secret keys post-init.sh reads: the app role's, and the monitor role's when the Secret
+    has them (a mounted item the Secret lacks would keep the pod from starting)."""
+    keys = [APP_USERNAME_KEY, APP_PASSWORD_KEY]
+    if owner.has_secret(MONITOR_PASSWORD_KEY):
+        keys += [MONITOR_USERNAME_KEY, MONITOR_PASSWORD_KEY]
+    return keys
+
+
 def _patroni_env(owner: Owner) -> list[dict[str, Any]]:
     """Patroni's per-pod settings and credentials, through its PATRONI_* overrides."""
     secret = secret_name(owner.env_name)
@@ -362,8 +375,7 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
         # the superuser password in its environment, so a tighter mode would protect nothing.
         {"name": "credentials", "secret": {
             "defaultMode": 0o444, "secretName": secret_name(env),
-            "items": [{"key": APP_USERNAME_KEY, "path": APP_USERNAME_KEY},
-                      {"key": APP_PASSWORD_KEY, "path": APP_PASSWORD_KEY}]}},
+            "items": [{"key": key, "path": key} for key in post_init_keys(owner)]}},
     ]
     # A freshly provisioned volume belongs to root; hand it to the postgres user before Patroni
     # starts. Root in an init container only: the main container keeps the image's user, so
