@@ -295,4 +295,4 @@ def test_the_monitor_role_is_created_at_bootstrap_from_mounted_files_only_when_t
         "data"]["post-init.sh"]
     assert "IN ROLE pg_monitor" in script and "NOSUPERUSER" in script
     # Without the mounted file (an older Secret) the script stops after the app role, successfully.
-    assert "[ -f /etc/parity/postgres-credentials/monitor-password ] || exit 0" in script
+    assert '[ -f "$credentials/monitor-password" ] && with_monitor=true' in script and "\\if :with_monitor" in script
