@@ -104,6 +104,43 @@ def test_patroni_refuses_unsafe_rest_calls_without_the_credentials(sample):
     assert httpx.patch(f"{url}/config", json={"ttl": same}, timeout=10, auth=auth).status_code == 200
 
 
+PATCH_CONFIG = """
+import sys, urllib.error, urllib.request
+request = urllib.request.Request(sys.argv[1] + "/config", data=b'{"ttl": 31}', method="PATCH",
+                                 headers={"Content-Type": "application/json"})
+try:
+    print("status", urllib.request.urlopen(request, timeout=10).status)
+except urllib.error.HTTPError as err:
+    print("status", err.code)
+"""
+
+
+def test_a_pod_of_another_namespace_without_the_credentials_changes_nothing(sample):
+    plane, ns, _ = sample
+    other = f"{ns[:50]}-other"
+    plane.kubectl("create", "namespace", other)
+
+    def image(pod: str) -> str:
+        return kjson(plane, "get", "pod", pod, "-n", ns)["spec"]["containers"][0]["image"]
+
+    def run(name: str, image_ref: str, *command: str) -> str:
+        proc = plane.kubectl("run", name, "-n", other, "--rm", "-i", "--restart=Never", "--image", image_ref,
+                             "--image-pull-policy=Never", "--command", "--", *command, check=False, timeout=180)
+        return proc.stdout + proc.stderr
+
+    try:
+        redis_host = f"{ENV}-redis-0.{ENV}-redis-headless.{ns}.svc"
+        said = run("redis-client", image(f"{ENV}-redis-0"), "redis-cli", "-h", redis_host, "CONFIG", "SET", "dir", "/tmp")
+        assert "NOAUTH" in said, said
+        said = run("patroni-client", image(f"{ENV}-postgres-0"), "python3", "-c", PATCH_CONFIG,
+                   f"http://{ENV}-postgres-0.{ENV}-postgres.{ns}.svc:8008")
+        assert "status 401" in said, said
+        assert httpx.get(
+            f"http://{ENV}-postgres-0.{ENV}-postgres.{ns}.svc:8008/config", timeout=10).json()["ttl"] != 31
+    finally:
+        plane.kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
 def test_redis_and_sentinel_refuse_a_client_without_the_password(sample):
     plane, ns, _ = sample
     for host, port in [(f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", 6379) for i in range(3)] + \
