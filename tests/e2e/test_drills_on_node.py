@@ -53,9 +53,28 @@ def primary_service_address(plane, ns: str) -> str:
 
 def test_inspect_shows_the_running_topology(env):
     plane, ns = env
-    proc = parity(plane, "inspect", "-n", ns, "all", ENV, "-o", "json", timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    results = {r["component"]: r for r in json.loads(proc.stdout)}
+    seen = {}
+
+    def complete():
+        # Ready means every pod is ready; the synchronous standby and the Sentinels' view of
+        # each other may still be settling, so the full topology is awaited, bounded.
+        proc = parity(plane, "inspect", "-n", ns, "all", ENV, "-o", "json", timeout=120)
+        seen["proc"] = proc
+        if proc.returncode != 0:
+            return None
+        results = {r["component"]: r for r in json.loads(proc.stdout)}
+        members = results["postgres"]["details"]["members"]
+        done = (any(m["role"] == "sync_standby" for m in members) and len(members) == 3
+                and len(results["redis"]["details"]["sentinels"]) == 3)
+        return results if done else None
+
+    from support import wait_until
+    try:
+        results = wait_until(complete, timeout=90, interval=5, what="inspect to show the whole topology")
+    except AssertionError as err:
+        proc = seen.get("proc")
+        raise AssertionError(f"{err}; last: rc={proc and proc.returncode} stderr={proc and proc.stderr[-1500:]} "
+                             f"stdout={proc and proc.stdout[-3000:]}") from None
     patroni = results["postgres"]["details"]
     assert patroni["leader"] and len(patroni["members"]) == 3
     assert any(m["role"] == "sync_standby" for m in patroni["members"])
