@@ -15,6 +15,8 @@ import httpx
 import psycopg
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from e2e_support import apply_local_sample, kjson
 from support import wait_until
 
@@ -145,10 +147,13 @@ def test_redis_and_sentinel_refuse_a_client_without_the_password(sample):
     plane, ns, _ = sample
     for host, port in [(f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc", 6379) for i in range(3)] + \
                       [(f"{ENV}-sentinel-{i}.{ENV}-sentinel-headless.{ns}.svc", 26379) for i in range(3)]:
+        # No retries: an authentication error is a ConnectionError to redis-py, which retries those.
         with pytest.raises(redis.AuthenticationError):
-            redis.Redis(host=host, port=port, socket_timeout=5).execute_command("CONFIG", "SET", "dir", "/tmp")
+            redis.Redis(host=host, port=port, socket_timeout=5, retry=Retry(NoBackoff(), 0)).execute_command(
+                "CONFIG", "SET", "dir", "/tmp")
         with pytest.raises(redis.AuthenticationError):
-            redis.Redis(host=host, port=port, socket_timeout=5, password="not-the-password").ping()
+            redis.Redis(host=host, port=port, socket_timeout=5, password="not-the-password",
+                        retry=Retry(NoBackoff(), 0)).ping()
         assert redis.Redis(host=host, port=port, socket_timeout=5, password=secret_value(plane, ns, "redis-password")).ping()
 
 
