@@ -76,3 +76,28 @@ class Operator:
 
 def kget(plane, *args) -> dict:
     return json.loads(plane.kubectl("get", *args, "-o", "json").stdout)
+
+
+def env_status(plane, namespace: str, name: str = "dev") -> dict:
+    return kget(plane, "penv", name, "-n", namespace).get("status") or {}
+
+
+def wait_env_phase(plane, namespace: str, phase: str = "Ready", name: str = "dev", timeout: float = 180) -> dict:
+    """Until penv/`name` reports `phase`; on timeout the error carries the last status (phase,
+    components, conditions) and the workloads and pods, so a miss says why. The limit is
+    generous because the integration tier shares a 2-core machine with the control plane."""
+    seen: dict = {}
+
+    def reached():
+        seen["status"] = env_status(plane, namespace, name)
+        return seen["status"].get("phase") == phase and seen["status"]
+
+    try:
+        return wait_until(reached, timeout=timeout, what=f"penv/{name} phase {phase}")
+    except AssertionError as err:
+        last = seen.get("status") or {}
+        brief = {"phase": last.get("phase"), "components": last.get("components"),
+                 "conditions": [(c["type"], c["status"], c.get("reason"), c.get("message", "")[:200])
+                                for c in last.get("conditions", [])]}
+        objects = plane.kubectl("get", "sts,deploy,pods", "-n", namespace, "-o", "wide", check=False).stdout
+        raise AssertionError(f"{err}\nlast status: {json.dumps(brief)[:3000]}\n{objects}") from None

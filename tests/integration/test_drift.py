@@ -14,7 +14,7 @@ import time
 
 import pytest
 import yaml
-from support import REPO_ROOT, kget, wait_until
+from support import REPO_ROOT, kget, wait_env_phase, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -53,23 +53,6 @@ def parity_cli(plane, *args) -> subprocess.CompletedProcess:
 
 def conditions(plane, namespace, name="dev") -> dict[str, dict]:
     return {c["type"]: c for c in (kget(plane, "penv", name, "-n", namespace).get("status") or {}).get("conditions", [])}
-
-
-def wait_phase(plane, namespace, phase, name="dev", timeout=90) -> dict:
-    seen = {}
-
-    def reached():
-        seen["status"] = kget(plane, "penv", name, "-n", namespace).get("status") or {}
-        return seen["status"].get("phase") == phase and seen["status"]
-
-    try:
-        return wait_until(reached, timeout=timeout, what=phase)
-    except AssertionError:
-        last = seen.get("status") or {}
-        brief = {"phase": last.get("phase"), "components": last.get("components"),
-                 "conditions": [(c["type"], c["status"], c.get("reason"), c.get("message", "")[:200])
-                                for c in last.get("conditions", [])]}
-        raise AssertionError(f"phase {phase} not reached in {timeout}s; last status: {brief}") from None
 
 
 def exists(plane, namespace, kind, name) -> bool:
@@ -182,8 +165,7 @@ def test_child_edit_is_live_drift_and_enforce_reverts_it(operator, namespace):
     plane = operator.plane
     env = sample()
     apply(plane, env, namespace)
-    wait_until(lambda: (kget(plane, "penv", "dev", "-n", namespace).get("status") or {}).get("phase") == "Ready",
-               timeout=90, what="Ready")
+    wait_env_phase(plane, namespace)
     plane.kubectl("scale", "statefulset", "dev-redis", "-n", namespace, "--replicas=5")
     d = wait_drift(plane, namespace, lambda d: any(f["level"] == "live" for f in d.get("findings", [])), "live drift")
     live = [f for f in d["findings"] if f["level"] == "live"]
@@ -318,7 +300,7 @@ def test_a_deleted_child_is_a_missing_finding_and_degrades_the_environment(opera
     a finding, and a deleted StatefulSet left it Provisioning forever."""
     plane = operator.plane
     apply(plane, sample(), namespace)
-    wait_phase(plane, namespace, "Ready")
+    wait_env_phase(plane, namespace, "Ready")
     plane.kubectl("delete", "service", "dev-postgres-primary", "-n", namespace)
     d = wait_drift(plane, namespace, lambda d: any(f["change"] == "missing" for f in d.get("findings", [])),
                    "missing finding")
@@ -326,7 +308,7 @@ def test_a_deleted_child_is_a_missing_finding_and_degrades_the_environment(opera
     assert (gone["path"], gone["level"], gone["kind"], gone["name"], gone["severity"]) == (
         "live.Service", "live", "Service", "dev-postgres-primary", "critical")
     assert d["highestSeverity"] == "critical"
-    status = wait_phase(plane, namespace, "Degraded", timeout=30)
+    status = wait_env_phase(plane, namespace, "Degraded", timeout=30)
     ready = {c["type"]: c for c in status["conditions"]}["Ready"]
     assert ready["status"] == "False" and ready["reason"] == "ChildMissing"
     assert "Service/dev-postgres-primary" in ready["message"]
@@ -336,13 +318,13 @@ def test_a_deleted_child_is_a_missing_finding_and_degrades_the_environment(opera
     assert "kubectl annotate penv/dev" in gone["remediation"]
     plane.kubectl("annotate", "penv", "dev", "-n", namespace, "resync=1", "--overwrite")
     wait_until(lambda: exists(plane, namespace, "service", "dev-postgres-primary"), timeout=60, what="re-created")
-    wait_phase(plane, namespace, "Ready")
+    wait_env_phase(plane, namespace, "Ready")
     wait_drift(plane, namespace, lambda d: not any(f["change"] == "missing" for f in d.get("findings", [])),
                "no missing finding")
 
     # A deleted StatefulSet: Degraded with a reason naming it, not "Provisioning" forever.
     plane.kubectl("delete", "statefulset", "dev-redis", "-n", namespace, "--wait=false")
-    status = wait_phase(plane, namespace, "Degraded", timeout=60)
+    status = wait_env_phase(plane, namespace, "Degraded", timeout=60)
     assert "StatefulSet/dev-redis" in {c["type"]: c for c in status["conditions"]}["Ready"]["message"]
     d = drift(plane, namespace)
     assert any(f["path"] == "live.StatefulSet" and f["name"] == "dev-redis" and f["severity"] == "critical"
@@ -354,14 +336,14 @@ def test_enforce_re_creates_a_deleted_child(operator, namespace):
     env = sample()
     env["spec"]["drift"] = {**env["spec"].get("drift", {}), "policy": "enforce"}
     apply(plane, env, namespace)
-    wait_phase(plane, namespace, "Ready")
+    wait_env_phase(plane, namespace, "Ready")
     plane.kubectl("delete", "service", "dev-postgres-primary", "-n", namespace)
     corrected = wait_until(lambda: [e for e in events(plane, namespace, "DriftCorrected")
                                     if "Service/dev-postgres-primary" in e["message"]],
                            timeout=60, what="DriftCorrected event")
     assert corrected[0]["type"] == "Normal"
     assert exists(plane, namespace, "service", "dev-postgres-primary")
-    wait_phase(plane, namespace, "Ready")
+    wait_env_phase(plane, namespace, "Ready")
 
 
 def test_approve_lists_live_drift_and_re_applies_only_what_was_approved(operator, namespace):
@@ -371,8 +353,7 @@ def test_approve_lists_live_drift_and_re_applies_only_what_was_approved(operator
     env = sample()
     env["spec"]["drift"] = {**env["spec"].get("drift", {}), "policy": "approve"}
     apply(plane, env, namespace)
-    wait_until(lambda: (kget(plane, "penv", "dev", "-n", namespace).get("status") or {}).get("phase") == "Ready",
-               timeout=90, what="Ready")
+    wait_env_phase(plane, namespace)
     plane.kubectl("scale", "statefulset", "dev-redis", "-n", namespace, "--replicas=5")
     plane.kubectl("scale", "statefulset", "dev-sentinel", "-n", namespace, "--replicas=4")
 

@@ -17,7 +17,7 @@ import sys
 
 import pytest
 import yaml
-from support import REPO_ROOT, kget, wait_until
+from support import REPO_ROOT, kget, wait_env_phase, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -49,10 +49,6 @@ def apply(plane, manifest: dict, namespace: str) -> None:
 def status(plane, namespace: str) -> dict:
     return kget(plane, "penv", "dev", "-n", namespace).get("status") or {}
 
-
-def wait_ready(plane, namespace: str, timeout: float = 120) -> dict:
-    return wait_until(lambda: (s := status(plane, namespace)).get("phase") == "Ready" and s, timeout=timeout,
-                      what="penv/dev Ready")
 
 
 def parity_errors(proc: subprocess.CompletedProcess) -> list[str]:
@@ -92,7 +88,7 @@ def test_diff_and_validate_targets_on_the_running_environment(operator, namespac
 def test_inspect_targets_reach_the_environment_and_fail_cleanly_without_services(operator, namespace):
     plane = operator.plane
     apply(plane, sample(), namespace)
-    wait_ready(plane, namespace)
+    wait_env_phase(plane, namespace)
     for target, dialled in (("inspect-etcd", "dev-etcd"), ("inspect-patroni", "dev-postgres"),
                             ("inspect-redis", "dev-"), ("inspect-cluster", "dev-etcd")):
         proc = make(plane, target, f"NS={namespace}")
@@ -108,7 +104,7 @@ def test_inspect_targets_reach_the_environment_and_fail_cleanly_without_services
 def test_aggregate_logs_target(operator, namespace):
     plane = operator.plane
     apply(plane, sample(**{"observability.enabled": False}), namespace)
-    wait_ready(plane, namespace)
+    wait_env_phase(plane, namespace)
     proc = make(plane, "aggregate-logs", f"NS={namespace}", "SERVICE=observability", "FILTER=a \"quoted\" | b",
                 "SINCE=10m", "LEVEL=error", "TAIL=5")
     assert proc.returncode == 0, proc.stderr
@@ -124,7 +120,7 @@ def test_aggregate_logs_target(operator, namespace):
 def test_observability_down_and_up_targets(operator, namespace):
     plane = operator.plane
     apply(plane, sample(), namespace)
-    wait_ready(plane, namespace)
+    wait_env_phase(plane, namespace)
 
     def observability_workloads() -> list[str]:
         items = kget(plane, "deployments,statefulsets", "-n", namespace, "-l",

@@ -11,7 +11,7 @@ import json
 
 import pytest
 import yaml
-from support import REPO_ROOT, kget, wait_until
+from support import REPO_ROOT, kget, wait_env_phase, wait_until
 
 from parity import constants
 
@@ -40,9 +40,6 @@ def exists(plane, kind, name, namespace) -> bool:
     return plane.kubectl("get", kind, name, "-n", namespace, check=False).returncode == 0
 
 
-def wait_ready(plane, namespace):
-    wait_until(lambda: status(plane, namespace).get("phase") == "Ready", timeout=90, what="penv/dev Ready")
-
 
 def wait_stalled(plane, namespace, reason, timeout=60):
     return wait_until(lambda: (c := condition(plane, namespace, "Stalled")).get("reason") == reason
@@ -61,7 +58,7 @@ def test_users_labelled_objects_are_never_pruned_and_do_not_stand_in_for_our_sec
     apply(plane, user_object("Secret", "my-token", namespace, stringData={"token": "t"}), namespace)
     env = sample()
     apply(plane, env, namespace)
-    wait_ready(plane, namespace)
+    wait_env_phase(plane, namespace)
     secret = kget(plane, "secret", "dev-postgres-credentials", "-n", namespace)
     assert secret["data"]["superuser-password"]
     env_uid = kget(plane, "penv", "dev", "-n", namespace)["metadata"]["uid"]
@@ -74,7 +71,7 @@ def test_users_labelled_objects_are_never_pruned_and_do_not_stand_in_for_our_sec
     apply(plane, off, namespace)
     wait_until(lambda: not exists(plane, "deployment", "dev-prometheus", namespace), timeout=60,
                what="observability pruned")
-    wait_ready(plane, namespace)
+    wait_env_phase(plane, namespace)
     notes = kget(plane, "configmap", "notes", "-n", namespace)
     assert notes["data"] == {"owner": "me"}
     assert all(m.get("manager") != constants.FIELD_MANAGER for m in notes["metadata"].get("managedFields", []))
@@ -104,7 +101,7 @@ def test_a_lost_credentials_secret_stalls_and_is_not_regenerated(operator, names
     plane = operator.plane
     env = sample()
     apply(plane, env, namespace)
-    wait_ready(plane, namespace)
+    wait_env_phase(plane, namespace)
     saved = kget(plane, "secret", "dev-postgres-credentials", "-n", namespace)
     plane.kubectl("delete", "secret", "dev-postgres-credentials", "-n", namespace)
     # A spec change makes the operator apply everything it renders.

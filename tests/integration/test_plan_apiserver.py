@@ -11,7 +11,7 @@ import yaml
 
 from parity import constants
 
-from support import REPO_ROOT, kget, wait_until
+from support import REPO_ROOT, env_status, kget, wait_env_phase, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -24,10 +24,6 @@ def sample() -> dict:
 
 def apply(plane, manifest: dict, namespace: str) -> None:
     plane.kubectl("apply", "-n", namespace, "-f", "-", input=json.dumps(manifest))
-
-
-def env_status(plane, namespace: str) -> dict:
-    return kget(plane, "penv", "dev", "-n", namespace).get("status") or {}
 
 
 def conditions(status: dict) -> dict[str, dict]:
@@ -45,16 +41,12 @@ def wait_stalled(plane, namespace: str, reason: str) -> dict:
                       timeout=60, what=f"Stalled {reason}")
 
 
-def wait_ready(plane, namespace: str) -> dict:
-    return wait_until(lambda: (s := env_status(plane, namespace)).get("phase") == "Ready" and s,
-                      timeout=120, what="Ready")
-
 
 def test_storage_size_change_is_refused_and_no_child_changes(operator, namespace):
     plane = operator.plane
     env = sample()
     apply(plane, env, namespace)
-    wait_ready(plane, namespace)
+    wait_env_phase(plane, namespace)
     size = kget(plane, "statefulset", "dev-postgres", "-n", namespace)["spec"]["volumeClaimTemplates"][0][
         "spec"]["resources"]["requests"]["storage"]
     before = children(plane, namespace)
@@ -98,5 +90,5 @@ def test_a_write_the_api_server_refuses_ends_in_stalled_with_its_message(operato
     # Fixing the spec converges.
     env["spec"]["redis"]["resources"] = {"requests": {"cpu": "1"}, "limits": {"cpu": "1"}}
     apply(plane, env, namespace)
-    wait_ready(plane, namespace)
+    wait_env_phase(plane, namespace)
     assert conditions(env_status(plane, namespace))["Stalled"]["status"] == "False"
