@@ -170,3 +170,29 @@ def test_local_node_runtime_names_the_missing_socket(tmp_path, monkeypatch):
     monkeypatch.delenv("PARITY_CONTAINERD_ADDRESS", raising=False)
     with pytest.raises(KillError, match=r"no containerd socket at .*no-cluster/node/containerd/containerd.sock"):
         local_node_runtime(state_dir=tmp_path / "no-cluster")
+
+
+def test_sentinel_failover_wait_allows_one_failed_round():
+    from parity.drill.redis import failover_wait_seconds
+
+    # down-after 5 s, failover-timeout 60 s: a failed round makes the voters wait 120 s.
+    assert failover_wait_seconds({"down-after-milliseconds": "5000", "failover-timeout": "60000"}) == 135
+    assert failover_wait_seconds({"down-after-milliseconds": "5000"}) is None
+    assert failover_wait_seconds({"down-after-milliseconds": "x", "failover-timeout": "1"}) is None
+
+
+def test_events_are_listed_under_the_report_and_the_rest_counted():
+    report = DrillReport(kind="redis", error="no new primary within 135s", failover_wait_seconds=135,
+                         events=["+5.1s dev-sentinel-0 +sdown master mymaster h 6379",
+                                 "+6.0s dev-sentinel-1 -failover-abort-not-elected master mymaster h 6379"],
+                         events_dropped=3)
+    table = render_report(report)
+    lines = table.splitlines()
+    first = next(i for i, line in enumerate(lines) if "+5.1s dev-sentinel-0 +sdown" in line)
+    assert lines[first].lstrip().startswith("events")
+    assert lines[first + 1].strip() == "+6.0s dev-sentinel-1 -failover-abort-not-elected master mymaster h 6379"
+    assert lines[first + 1].index("+6.0s") == lines[first].index("+5.1s")  # continues under the first
+    assert lines[first + 2].strip() == "… 3 more"
+    assert "135.00s" in table
+    data = json.loads(render_report(report, "json"))
+    assert data["events"] == report.events and data["events_dropped"] == 3 and data["failover_wait_seconds"] == 135

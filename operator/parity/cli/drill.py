@@ -81,9 +81,12 @@ def _drill_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--failover-timeout",
         type=float,
-        default=120.0,
+        default=None,
         metavar="SECONDS",
-        help="give up waiting for a new leader after this (default: %(default)s)",
+        help=(
+            "give up waiting for a new leader after this (default: Patroni 120; Redis the Sentinels' own bound, "
+            "down-after-milliseconds + 2 x failover-timeout + 10 s, read from them)"
+        ),
     )
 
 
@@ -124,7 +127,7 @@ def _settings(args: argparse.Namespace) -> DrillSettings:
         ("--settle", args.settle),
         ("--failover-timeout", args.failover_timeout),
     ):
-        if value < 0:
+        if value is not None and value < 0:
             raise CliError(f"{flag} must not be negative (got {value})")
     if args.timeout <= 0:
         raise CliError(f"--timeout must be positive (got {args.timeout})")

@@ -13,6 +13,11 @@ from parity.drill.report import MAX_LISTED_LOST, Ack, DrillReport, find_lost, me
 from parity.probes.support import describe_error, redact_secrets
 
 
+# How long a Patroni drill waits for a new leader when not told: well above ttl + loop_wait of
+# any sane configuration (the defaults are 30 s + 10 s).
+PATRONI_FAILOVER_WAIT = 120.0
+
+
 class DrillError(RuntimeError):
     """The drill could not run (no leader to start from, no new leader in time, ...)."""
 
@@ -23,7 +28,9 @@ class DrillSettings:
     write_timeout: float = 3.0  # a write that takes longer is counted as failed
     warmup_writes: int = 20  # acknowledged writes before the kill
     settle_seconds: float = 2.0  # keep writing this long after the first write on the new leader
-    timeout: float = 120.0  # give up waiting for a new leader / a writable primary after this
+    # Give up waiting for a new leader / a writable primary after this. None: the failover
+    # system's own bound (Patroni: PATRONI_FAILOVER_WAIT; Redis: read from the Sentinels).
+    timeout: float | None = None
     ready_timeout: float = 60.0  # wait this long for a leader (and a sync standby) before starting
     # The killed leader may lead again (a process kill: see drive_failover).
     leader_may_return: bool = False
@@ -147,6 +154,8 @@ async def drive_failover(
     False when the kill itself failed (report.error says why; nothing is counted). A failover
     that does not complete in time is recorded in report.error, not raised.
     """
+    if settings.timeout is None:
+        raise ValueError("drive_failover needs settings.timeout resolved by the drill")
     task = asyncio.create_task(writer.run())
     try:
         await wait_until_true(

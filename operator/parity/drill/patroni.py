@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import httpx
 import psycopg
 
-from parity.drill.common import DrillError, DrillSettings, Writer, drive_failover, verify_writes, wait_for
+from parity.drill.common import (
+    PATRONI_FAILOVER_WAIT,
+    DrillError,
+    DrillSettings,
+    Writer,
+    drive_failover,
+    verify_writes,
+    wait_for,
+)
 from parity.drill.killers import KillTarget, LeaderKiller
 from parity.drill.report import DrillReport
 from parity.probes.patroni import find_leader
@@ -128,6 +136,8 @@ async def run_patroni_drill(
     `through_service` (then every write goes to the DSN's host: the primary Service).
     """
     settings = settings or DrillSettings()
+    if settings.timeout is None:
+        settings = replace(settings, timeout=PATRONI_FAILOVER_WAIT)
     urls = [normalize_url(u) for u in ([rest_urls] if isinstance(rest_urls, str) else rest_urls)]
     password = conninfo_params(dsn).get("password")
     report = DrillReport(kind="patroni")

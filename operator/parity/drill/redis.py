@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from dataclasses import replace
 from typing import Sequence
 
 import redis.asyncio as aioredis
 
 from parity.drill.common import DrillError, DrillSettings, Writer, drive_failover, verify_writes, wait_for
 from parity.drill.killers import KillTarget, LeaderKiller
-from parity.drill.report import DrillReport
+from parity.drill.report import MAX_EVENTS, DrillReport
 from parity.probes.redis import REDIS_PORT, SENTINEL_PORT, client_for
 from parity.probes.support import format_address, split_host_port
 
@@ -47,6 +48,100 @@ async def role_of(address: str, password: str | None, timeout: float) -> str:
         return str((await client.execute_command("ROLE"))[0])
     finally:
         await client.aclose()
+
+
+def failover_wait_seconds(master: dict[str, str]) -> float | None:
+    """The longest a Sentinel failover may legitimately take, from `SENTINEL MASTER` fields:
+    down-after to see the primary down, then a round that may fail (a split vote, no replica
+    fit), after which no Sentinel that voted tries again for 2 × failover-timeout; plus 10 s
+    to finish. None when the fields are missing."""
+    try:
+        down_after = int(master["down-after-milliseconds"]) / 1000
+        failover_timeout = int(master["failover-timeout"]) / 1000
+    except (KeyError, ValueError):
+        return None
+    return down_after + 2 * failover_timeout + 10
+
+
+async def sentinel_master(sentinels: Sequence[str], group: str, password: str | None, timeout: float) -> dict[str, str]:
+    """`SENTINEL MASTER group` from the first Sentinel that answers, as a dict ({} if none does)."""
+    for address in sentinels:
+        client = client_for(address, SENTINEL_PORT, password, timeout)
+        try:
+            answer = await client.execute_command("SENTINEL", "MASTER", group)
+        except Exception:  # noqa: BLE001 - another Sentinel may answer
+            continue
+        finally:
+            await client.aclose()
+        if isinstance(answer, dict):
+            return {str(k): str(v) for k, v in answer.items()}
+        return {str(k): str(v) for k, v in zip(answer[::2], answer[1::2])}
+    return {}
+
+
+class SentinelEvents:
+    """Every Sentinel's published events (`PSUBSCRIBE *`: +sdown, +odown, +try-failover,
+    +elected-leader, -failover-abort-*, +switch-master, +tilt, ...) while the drill runs: the
+    Sentinels' own account of why a failover was quick, slow or missing."""
+
+    def __init__(self, sentinels: Sequence[str], password: str | None, timeout: float):
+        self.sentinels = sentinels
+        self.password = password
+        self.timeout = timeout
+        self.seen: list[tuple[float, str]] = []  # (monotonic seconds, "sentinel-0 +odown master ...")
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        subscribed = [asyncio.get_running_loop().create_future() for _ in self.sentinels]
+        self._tasks = [asyncio.create_task(self._follow(a, f)) for a, f in zip(self.sentinels, subscribed)]
+        # Subscribed (or failed to) before the kill, so no early event is missed.
+        await asyncio.wait(subscribed, timeout=self.timeout)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _follow(self, address: str, subscribed: asyncio.Future) -> None:
+        host = split_host_port(address, SENTINEL_PORT)[0]
+        # A pod's DNS name by its first label (dev-sentinel-0); an address as given.
+        name = address if host.replace(".", "").isdigit() or ":" in host else host.split(".", 1)[0]
+        client = client_for(address, SENTINEL_PORT, self.password, self.timeout)
+        pubsub = client.pubsub()
+        try:
+            await pubsub.psubscribe("*")
+            subscribed.set_result(True)
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message:
+                    self.seen.append((time.monotonic(), f"{name} {message['channel']} {message['data']}"))
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - one Sentinel's stream lost; say so among the events
+            self.seen.append((time.monotonic(), f"{name}: event stream lost ({type(err).__name__})"))
+        finally:
+            if not subscribed.done():
+                subscribed.set_result(False)
+            await pubsub.aclose()
+            await client.aclose()
+
+    def lines(self, since: float) -> tuple[list[str], int]:
+        """Events as `+1.2s sentinel-0 +odown ...` from `since`, at most MAX_EVENTS; and how many more."""
+        ordered = sorted(self.seen)
+        kept = [f"{at - since:+.1f}s {text}" for at, text in ordered[:MAX_EVENTS]]
+        return kept, max(0, len(ordered) - MAX_EVENTS)
+
+
+class _TimedKiller:
+    """Remembers when the kill started, so events can be told relative to it."""
+
+    def __init__(self, inner: LeaderKiller):
+        self.inner = inner
+        self.started: float | None = None
+
+    async def kill(self, target: KillTarget) -> str:
+        self.started = time.monotonic()
+        return await self.inner.kill(target)
 
 
 class RedisWriter(Writer):
@@ -129,6 +224,13 @@ async def run_redis_drill(
         f"no primary for {master_group_name!r} from Sentinels {', '.join(sentinels)}",
     )
     report.old_leader = old
+    if settings.timeout is None:
+        wait = failover_wait_seconds(
+            await sentinel_master(sentinels, master_group_name, sentinel_password, settings.write_timeout))
+        if wait is None:
+            raise DrillError(f"no Sentinel reports down-after-milliseconds and failover-timeout of {master_group_name!r}")
+        settings = replace(settings, timeout=wait)
+    report.failover_wait_seconds = settings.timeout
     start_seq = await last_item(old, password, settings.write_timeout) + 1
 
     writer = RedisWriter(sentinels, master_group_name, password, sentinel_password, start_seq, settings)
@@ -138,9 +240,17 @@ async def run_redis_drill(
         primary = await primary_ready()
         return primary if primary and primary != old else None
 
-    if not await drive_failover(
-        report, writer, killer, KillTarget("redis", old, host, port), old, new_primary, settings, "primary"
-    ):
+    events = SentinelEvents(sentinels, sentinel_password, settings.write_timeout)
+    timed = _TimedKiller(killer)
+    await events.start()
+    try:
+        failed_over = await drive_failover(
+            report, writer, timed, KillTarget("redis", old, host, port), old, new_primary, settings, "primary"
+        )
+    finally:
+        await events.stop()
+        report.events, report.events_dropped = events.lines(timed.started or started)
+    if not failed_over:
         return report
 
     async def read_acked_items() -> list[int]:

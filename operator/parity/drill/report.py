@@ -8,6 +8,9 @@ from typing import Iterable, Sequence
 
 # At most this many lost sequence numbers are listed; the count is always complete.
 MAX_LISTED_LOST = 20
+# At most this many failover-system events are kept in a report (the first ones: they explain
+# the failover; the rest are counted).
+MAX_EVENTS = 80
 TITLES = {"patroni": "Patroni failover drill", "redis": "Redis Sentinel failover drill"}
 
 
@@ -82,6 +85,14 @@ class DrillReport:
     unavailable_seconds: float | None = None
     leader_elected_seconds: float | None = None
     duration_seconds: float | None = None
+    # The failover system's own account while the drill ran (Redis: every Sentinel's published
+    # events, `+12.3s sentinel-0 +odown ...`, seconds from the kill), so a slow or missing
+    # failover says why; `events_dropped` counts the ones past MAX_EVENTS.
+    events: list[str] = field(default_factory=list)
+    events_dropped: int = 0
+    # How long the drill waited for the new leader at most (from --failover-timeout or the
+    # failover system's own settings).
+    failover_wait_seconds: float | None = None
     error: str | None = None
 
     @property
@@ -93,7 +104,7 @@ class DrillReport:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["passed"] = self.passed
-        for key in ("unavailable_seconds", "leader_elected_seconds", "duration_seconds"):
+        for key in ("unavailable_seconds", "leader_elected_seconds", "duration_seconds", "failover_wait_seconds"):
             if data[key] is not None:
                 data[key] = round(data[key], 3)
         return data
@@ -137,5 +148,12 @@ def render_report(report: DrillReport, output: str = "table") -> str:
         lost += "  (zero required: synchronous mode)"
     rows.append(("acknowledged but LOST", lost))
     rows.append(("unacknowledged but present", str(report.unacked_but_present)))
+    if report.failover_wait_seconds is not None:
+        rows.append(("waited for a new leader up to", _seconds(report.failover_wait_seconds)))
+    if report.events:
+        more = [f"… {report.events_dropped} more"] if report.events_dropped else []
+        rows.append(("events", "\n".join(report.events + more)))
     width = max(len(r[0]) for r in rows)
-    return "\n".join([title] + [f"  {name.ljust(width)}  {value}" for name, value in rows])
+    # A multi-line value (the events) continues under its first line.
+    return "\n".join([title] + [f"  {name.ljust(width)}  " + value.replace("\n", "\n" + " " * (width + 4))
+                                 for name, value in rows])
