@@ -197,3 +197,107 @@ def test_spec_config_may_not_set_the_passwords():
     for key in ("requirepass", "masterauth", "masteruser"):
         problems = check_combinations(parse_environment({"redis": {"config": {key: "x"}}}, source="env.yaml"))
         assert [p for p in problems if p.startswith(f"spec.redis.config.{key}: ") and "Secret" in p], problems
+
+
+# --- the start script's decisions, run by sh against stand-in commands -----------------------
+# redis-cli, redis-server, hostname and sleep are replaced by small scripts that answer from
+# files, so each case is one arrangement of what the Sentinels and the other members say.
+
+STUB_REDIS_CLI = r"""#!/bin/sh
+# Answers from $STUBS: sentinel-primary (one line per call, the last repeats; absent: unreachable),
+# sentinel-replicas (a count), role-<host> (ROLE of a member; absent: unreachable).
+host=""; port=""
+while [ $# -gt 0 ]; do
+  case "$1" in -h) host=$2; shift 2 ;; -p) port=$2; shift 2 ;; --raw) shift ;; *) break ;; esac
+done
+if [ "$port" = 26379 ]; then
+  [ -f "$STUBS/sentinel-primary" ] || exit 1
+  case "$2" in
+    get-master-addr-by-name)
+      calls=$(cat "$STUBS/calls" 2>/dev/null || echo 0); calls=$((calls + 1)); echo "$calls" > "$STUBS/calls"
+      total=$(wc -l < "$STUBS/sentinel-primary")
+      line=$(( calls < total ? calls : total ))
+      sed -n "${line}p" "$STUBS/sentinel-primary"; echo 6379 ;;
+    replicas) i=0; while [ "$i" -lt "$(cat "$STUBS/sentinel-replicas")" ]; do echo name; echo "r$i"; i=$((i + 1)); done ;;
+    master) printf 'down-after-milliseconds\n5000\nfailover-timeout\n60000\n' ;;
+  esac
+  exit 0
+fi
+[ -f "$STUBS/role-$host" ] || exit 1
+cat "$STUBS/role-$host"
+"""
+
+
+def run_start_script(tmp_path, *, sentinel_primary=None, sentinel_replicas=0, roles=None):
+    """Runs the rendered start-redis.sh as pod dev-redis-0; returns (exit code, stderr, the
+    config redis-server was started with or None)."""
+    import os
+    import subprocess
+
+    script = redis_objects({})[("ConfigMap", "dev-redis-config")]["data"]["start-redis.sh"]
+    data, config, stubs, bin_dir = (tmp_path / d for d in ("data", "config", "stubs", "bin"))
+    for d in (data, config, stubs, bin_dir):
+        d.mkdir()
+    (config / "redis.conf").write_text("port 6379\n")
+    script = script.replace("/data", str(data)).replace("/etc/parity/redis", str(config))
+    stubs_files = {"redis-cli": STUB_REDIS_CLI,
+                   "redis-server": f'#!/bin/sh\ncp "$1" {stubs}/started.conf\n',
+                   "hostname": "#!/bin/sh\necho dev-redis-0\n", "sleep": "#!/bin/sh\n"}
+    for name, text in stubs_files.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    if sentinel_primary is not None:
+        (stubs / "sentinel-primary").write_text("\n".join(sentinel_primary) + "\n")
+        (stubs / "sentinel-replicas").write_text(str(sentinel_replicas))
+    for host, lines in (roles or {}).items():
+        (stubs / f"role-{host}.dev-redis-headless.team-a.svc").write_text("\n".join(lines) + "\n")
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60,
+                          env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "STUBS": str(stubs),
+                               "REDIS_PASSWORD": "pw"})
+    started = stubs / "started.conf"
+    return proc.returncode, proc.stderr, started.read_text() if started.exists() else None
+
+
+SELF = "dev-redis-0.dev-redis-headless.team-a.svc"
+PEER1, PEER2 = "dev-redis-1.dev-redis-headless.team-a.svc", "dev-redis-2.dev-redis-headless.team-a.svc"
+
+
+def test_without_sentinels_pod_zero_follows_the_primary_the_running_members_name(tmp_path):
+    code, err, conf = run_start_script(tmp_path, roles={"dev-redis-1": ["slave", PEER2, "6379", "connected", "900"],
+                                                        "dev-redis-2": ["master", "900"]})
+    assert code == 0, err
+    assert f"replicaof {PEER2} 6379" in conf
+
+
+def test_without_sentinels_or_members_pod_zero_is_the_first_primary(tmp_path):
+    code, err, conf = run_start_script(tmp_path)
+    assert code == 0, err
+    assert "replicaof" not in conf and f"replica-announce-ip {SELF}" in conf
+
+
+def test_named_primary_with_replicas_holding_data_refuses_to_start_empty(tmp_path):
+    # No Sentinel answers; the members still replicate from this pod and hold data.
+    code, err, conf = run_start_script(tmp_path, roles={"dev-redis-1": ["slave", SELF, "6379", "connect", "900"],
+                                                        "dev-redis-2": ["slave", SELF, "6379", "connect", "900"]})
+    assert code == 1 and conf is None
+    assert "not starting as an empty primary" in err
+
+
+def test_named_primary_whose_replicas_never_synced_starts_as_primary(tmp_path):
+    # Every member restarting at once: the replicas wait for this pod and hold nothing.
+    code, err, conf = run_start_script(tmp_path, roles={"dev-redis-1": ["slave", SELF, "6379", "connect", "-1"]})
+    assert code == 0, err
+    assert "replicaof" not in conf
+
+
+def test_named_primary_waits_for_the_sentinels_failover_then_follows_it(tmp_path):
+    code, err, conf = run_start_script(tmp_path, sentinel_primary=[SELF, SELF, SELF, PEER1], sentinel_replicas=2)
+    assert code == 0, err
+    assert f"replicaof {PEER1} 6379" in conf
+    assert (tmp_path / "stubs" / "calls").read_text().strip() == "4"  # it asked until they failed over
+
+
+def test_named_primary_the_sentinels_know_no_replica_of_starts_as_primary(tmp_path):
+    code, err, conf = run_start_script(tmp_path, sentinel_primary=[SELF], sentinel_replicas=0)
+    assert code == 0, err
+    assert "replicaof" not in conf and 'requirepass "pw"' in conf

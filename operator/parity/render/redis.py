@@ -141,42 +141,74 @@ def _start_redis_script(owner: Owner, spec: RedisSpec) -> str:
                              if has_password(owner))
     sentinel = f"timeout 5 redis-cli -h {owner.service_host(sentinel_service_name(env))} -p {SENTINEL_PORT} --raw"
     group = spec.sentinel.master_group_name
+    hosts = redis_hosts(env, ns, spec)
     return f"""#!/bin/sh
 # Start as a replica of the primary the Sentinels agree on. When no Sentinel answers (the
-# environment's first start, or all Sentinels down) pod 0 is the primary.
+# environment's first start, all Sentinels down, or this pod's DNS not working yet) the running
+# members say whom they follow; only when none answers either is pod 0 the primary.
 set -eu
 self="$(hostname).{headless_service_name(env)}.{ns}.svc"
 ask_primary() {{
   answer=$({sentinel} SENTINEL get-master-addr-by-name {group} 2>/dev/null || true)
   printf '%s\\n' "$answer" | head -n 1
 }}
+# The primary as the other members see it: a primary names itself, a replica its primary.
+# Prints nothing when no other member answers.
+peer_primary() {{
+  for peer in {" ".join(hosts)}; do
+    [ "$peer" = "$self" ] && continue
+    role=$(timeout 3 redis-cli -h "$peer" -p {REDIS_PORT} --raw ROLE 2>/dev/null || true)
+    case "$(printf '%s\\n' "$role" | head -n 1)" in
+      master) echo "$peer"; return ;;
+      slave) printf '%s\\n' "$role" | sed -n 2p; return ;;
+    esac
+  done
+}}
+# How many replicas hold this group's data: as the Sentinels count them, else the other members
+# that are a primary or a replica that has received data (ROLE's offset, line 5, above 0): a
+# Sentinel that cannot be asked is no proof there are none, and replicas that never synced
+# (every member restarting at once) hold nothing to protect.
+known_replicas() {{
+  if listing=$({sentinel} SENTINEL replicas {group} 2>/dev/null); then
+    printf '%s\\n' "$listing" | grep -c '^name$' || true
+    return
+  fi
+  count=0
+  for peer in {" ".join(hosts)}; do
+    [ "$peer" = "$self" ] && continue
+    role=$(timeout 3 redis-cli -h "$peer" -p {REDIS_PORT} --raw ROLE 2>/dev/null || true)
+    if printf '%s\\n' "$role" | awk 'NR == 1 && $0 == "master" {{ held = 1 }} NR == 5 && $0 + 0 > 0 {{ held = 1 }} END {{ exit !held }}'; then
+      count=$((count + 1))
+    fi
+  done
+  echo "$count"
+}}
+valid() {{
+  case "$1" in ""|*" "*) return 1 ;; esac
+}}
 primary=$(ask_primary)
-case "$primary" in
-  ""|*" "*) primary="{redis_hosts(env, ns, spec)[0]}" ;;
-esac
+valid "$primary" || primary=$(peer_primary)
+valid "$primary" || primary="{hosts[0]}"
 if [ "$primary" = "$self" ]; then
-  # The Sentinels still name this pod the primary, yet it is starting, with an empty data
-  # directory after a pod replacement: as primary it would hand that empty dataset to its
-  # replicas. When the Sentinels know replicas, wait, not serving, until they fail over to one
-  # (they do: this primary is down to them). Not SENTINEL FAILOVER: a forced failover skips the
-  # Sentinels' leader election, so it can race the automatic one, promote a second replica,
-  # and the writes acknowledged by the loser are discarded when it is turned back into a replica.
-  known=$({sentinel} SENTINEL replicas {group} 2>/dev/null | grep -c '^name$' || true)
-  if [ "${{known:-0}}" -gt 0 ]; then
+  # Named primary (by the Sentinels or the members) while starting, with an empty data directory
+  # after a pod replacement: as primary it would hand that empty dataset to its replicas. When
+  # replicas exist, wait, not serving, until the Sentinels fail over to one (they do: this
+  # primary is down to them). Not SENTINEL FAILOVER: a forced failover skips the Sentinels'
+  # leader election, so it can race the automatic one, promote a second replica, and the writes
+  # acknowledged by the loser are discarded when it is turned back into a replica.
+  if [ "$(known_replicas)" -gt 0 ]; then
     # Long enough for them to see this pod down, agree and finish a failover: their own
     # down-after plus failover-timeout (read live, so changing those settings rolls no pod).
     limit=$({sentinel} SENTINEL master {group} 2>/dev/null \\
-      | awk 'last == "down-after-milliseconds" || last == "failover-timeout" {{ ms += $0 }} {{ last = $0 }} END {{ if (ms) print int(ms / 1000) + 10 }}')
+      | awk 'last == "down-after-milliseconds" || last == "failover-timeout" {{ ms += $0 }} {{ last = $0 }} END {{ if (ms) print int(ms / 1000) + 10 }}' || true)
     limit="${{limit:-75}}"
     waited=0
     while [ "$primary" = "$self" ] && [ "$waited" -lt "$limit" ]; do
       sleep 1
       waited=$((waited + 1))
       candidate=$(ask_primary)
-      case "$candidate" in
-        ""|*" "*|"$self") ;;
-        *) primary="$candidate" ;;
-      esac
+      valid "$candidate" || candidate=$(peer_primary)
+      if valid "$candidate" && [ "$candidate" != "$self" ]; then primary="$candidate"; fi
     done
     if [ "$primary" = "$self" ]; then
       echo "the Sentinels did not fail over from $self within $limit s; not starting as an empty primary" >&2
