@@ -99,10 +99,14 @@ def test_the_container_runs_patroni_on_the_rendered_file_with_everything_explici
     container = sts["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["/bin/sh", "/etc/parity/postgres/start.sh", "/etc/parity/postgres/patroni.yaml"]
     # Root only in the init container that hands the volume over: the main container keeps the
-    # image's user, so the ServiceAccount token stays readable by the role callback.
-    assert "securityContext" not in container
+    # image's user, so the ServiceAccount token stays readable by the role callback. Neither
+    # may gain privileges; each keeps only the capabilities its one job needs.
+    assert "runAsUser" not in container["securityContext"]
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False,
+                                            "capabilities": {"drop": ["ALL"], "add": ["SETGID", "SETUID"]}}
     prepare = sts["spec"]["template"]["spec"]["initContainers"][0]
-    assert prepare["securityContext"] == {"runAsUser": 0}
+    assert prepare["securityContext"] == {"runAsUser": 0, "allowPrivilegeEscalation": False,
+                                          "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_READ_SEARCH", "FOWNER"]}}
     assert "chown postgres: /home/postgres/pgdata" in prepare["command"][-1]
     data = objs[("ConfigMap", "dev-postgres-config")]["data"]
     assert "exec setpriv --reuid=postgres" in data["start.sh"] and 'patroni "$config"' in data["start.sh"]

@@ -6,6 +6,7 @@ key order, so a resync produces a byte-identical server-side apply body and writ
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from dataclasses import dataclass
@@ -227,14 +228,35 @@ def pod_disruption_budget(owner: Owner, component: str, name: str, app: str, *,
     }
 
 
+# Every container of every child: no privilege gain (setuid binaries, file capabilities) and no
+# capabilities at all. A container that truly needs one says so in its own securityContext,
+# which takes precedence (only PostgreSQL's one-shot chown of a fresh volume does).
+CONTAINER_SECURITY: dict[str, Any] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+
+
+def hardened(container: dict[str, Any]) -> dict[str, Any]:
+    """The container with CONTAINER_SECURITY under its own securityContext settings."""
+    return {**container, "securityContext": {**copy.deepcopy(CONTAINER_SECURITY), **container.get("securityContext", {})}}
+
+
+def read_only_root(container: dict[str, Any]) -> dict[str, Any]:
+    """The container with a read-only root filesystem: for processes that write only to volumes."""
+    return {**container, "securityContext": {**container.get("securityContext", {}), "readOnlyRootFilesystem": True}}
+
+
 def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, service_account: str | None = None,
-             init_containers: list[dict] | None = None, affinity: dict[str, Any] | None = None) -> dict[str, Any]:
+             init_containers: list[dict] | None = None, affinity: dict[str, Any] | None = None,
+             run_as: int | None = None) -> dict[str, Any]:
     """A pod spec with the settings every child pod shares.
 
     Service links are off: Kubernetes would otherwise inject <SERVICE>_PORT variables for every
     Service in the namespace, and both etcd (ETCD_*) and Spilo (ETCD_*, CONSUL_*, ... read as
     DCS settings) interpret such variables. Only Patroni/Spilo talks to the API server, so
     every other pod runs without a token.
+
+    Every pod runs under the container runtime's default seccomp profile, every container as
+    `hardened`. `run_as`: a non-root UID (and GID) for the whole pod, for images whose process
+    needs no particular user; it also owns the pod's emptyDir volumes (fsGroup).
     """
     spec: dict[str, Any] = {"enableServiceLinks": False}
     if affinity:
@@ -243,9 +265,13 @@ def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, servi
         spec["serviceAccountName"] = service_account
     else:
         spec["automountServiceAccountToken"] = False
+    security: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if run_as is not None:
+        security.update(runAsNonRoot=True, runAsUser=run_as, runAsGroup=run_as, fsGroup=run_as)
+    spec["securityContext"] = security
     if init_containers:
-        spec["initContainers"] = init_containers
-    spec["containers"] = containers
+        spec["initContainers"] = [hardened(c) for c in init_containers]
+    spec["containers"] = [hardened(c) for c in containers]
     if volumes:
         spec["volumes"] = volumes
     return spec

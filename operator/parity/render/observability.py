@@ -29,6 +29,7 @@ from parity.render.common import (
     env_value,
     http_probe,
     pod_spec,
+    read_only_root,
     service,
     service_port,
     tcp_probe,
@@ -178,7 +179,9 @@ def build_prometheus(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]
         "volumeMounts": [{"mountPath": PROMETHEUS_CONFIG_DIR, "name": "config", "readOnly": True},
                          {"mountPath": "/prometheus", "name": "data"}],
     }
-    pod = pod_spec([container], volumes=[{"configMap": {"name": name}, "name": "config"}, empty_dir_volume("data", size_limit=PROMETHEUS_DATA_LIMIT)])
+    pod = pod_spec([read_only_root(container)], run_as=NOBODY,
+                   volumes=[{"configMap": {"name": name}, "name": "config"},
+                            empty_dir_volume("data", size_limit=PROMETHEUS_DATA_LIMIT)])
     return [
         config_map(owner, COMPONENT, name, data, app=PROMETHEUS),
         service(owner, COMPONENT, name, PROMETHEUS, [service_port("http", PROMETHEUS_PORT)]),
@@ -377,7 +380,7 @@ def build_postgres_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[st
     }
     return [
         service(owner, COMPONENT, name, POSTGRES_EXPORTER, [service_port("metrics", POSTGRES_EXPORTER_PORT)]),
-        deployment(owner, COMPONENT, name, POSTGRES_EXPORTER, pod_spec([container])),
+        deployment(owner, COMPONENT, name, POSTGRES_EXPORTER, pod_spec([read_only_root(container)], run_as=NOBODY)),
     ]
 
 
@@ -398,8 +401,13 @@ def build_redis_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
     }
     return [
         service(owner, COMPONENT, name, REDIS_EXPORTER, [service_port("metrics", REDIS_EXPORTER_PORT)]),
-        deployment(owner, COMPONENT, name, REDIS_EXPORTER, pod_spec([container])),
+        deployment(owner, COMPONENT, name, REDIS_EXPORTER, pod_spec([read_only_root(container)], run_as=NOBODY)),
     ]
+
+
+# Prometheus and the exporters run as nobody, as their images (local and upstream) do; they
+# write nothing but Prometheus' TSDB, an emptyDir.
+NOBODY = 65534
 
 
 _BUILDERS = {

@@ -368,6 +368,10 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
             {"mountPath": CONFIG_DIR, "name": "config", "readOnly": True},
             {"mountPath": CREDENTIALS_DIR, "name": "credentials", "readOnly": True},
         ],
+        # An image that starts as root (Spilo) drops to postgres in start.sh with setpriv, which
+        # needs these two; a process already running as postgres (the local image) gets no
+        # effective capability from them.
+        "securityContext": {"capabilities": {"drop": ["ALL"], "add": ["SETGID", "SETUID"]}},
     }, spec.resources)
     volumes = [
         {"configMap": {"defaultMode": 0o555, "name": config_map_name(env)}, "name": "config"},
@@ -384,7 +388,10 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
         "name": "prepare-data",
         "image": container["image"],
         "command": ["/bin/sh", "-c", f"chown postgres: {DATA_DIR} && chmod 0700 {DATA_DIR}"],
-        "securityContext": {"runAsUser": 0},
+        # Into the postgres user's home (DAC_READ_SEARCH: root holds no DAC_OVERRIDE here), chown
+        # of a volume root owns (CHOWN), then chmod of what postgres then owns (FOWNER).
+        "securityContext": {"runAsUser": 0,
+                            "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_READ_SEARCH", "FOWNER"]}},
         "volumeMounts": [{"mountPath": DATA_DIR, "name": DATA_VOLUME}],
         # One chown of a fresh volume: tiny, but bounded like every container.
         "resources": PREPARE_DATA_RESOURCES,

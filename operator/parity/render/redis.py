@@ -36,12 +36,13 @@ from parity.render.common import (
     empty_dir_volume,
     env_secret,
     exec_probe,
+    pod_disruption_budget,
     pod_spec,
+    read_only_root,
     service,
     service_port,
-    tcp_probe,
-    pod_disruption_budget,
     spread_members,
+    tcp_probe,
     with_resources,
 )
 
@@ -135,6 +136,13 @@ def render_redis_conf(spec: RedisSpec, *, password: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The writable copy of redis.conf that Redis runs from (CONFIG REWRITE persists live changes
+# there). Removed first and made writable: the ConfigMap's file is read-only, a copy keeps that
+# mode, and after a container restart the non-root process could not overwrite it.
+COPY_CONFIG = (f"mkdir -p {DATA_DIR}/conf && rm -f {DATA_DIR}/conf/redis.conf && "
+               f"cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf && chmod 0644 {DATA_DIR}/conf/redis.conf")
+
+
 def _start_redis_script(owner: Owner, spec: RedisSpec) -> str:
     env, ns = owner.env_name, owner.namespace
     password_lines = "".join(f'\n  echo "{key} \\"$REDIS_PASSWORD\\""' for key in ("requirepass", "masterauth")
@@ -216,8 +224,7 @@ if [ "$primary" = "$self" ]; then
     fi
   fi
 fi
-mkdir -p {DATA_DIR}/conf
-cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf
+{COPY_CONFIG}
 {{
   echo "replica-announce-ip $self"{password_lines}
 }} >> {DATA_DIR}/conf/redis.conf
@@ -330,6 +337,12 @@ DEFAULT_SENTINEL_RESOURCES = Resources(requests=ResourceList(cpu="10m", memory="
                                        limits=ResourceList(memory="128Mi"))
 
 
+# Redis and Sentinel run as this UID/GID, whatever the image's default user: they write only
+# under /data (an emptyDir the pod's fsGroup makes theirs) and need no passwd entry, so any
+# Redis image (the local Debian one, the official one) runs unchanged, with a read-only root.
+RUN_AS_UID = 10001
+
+
 def sentinels_that_may_leave(spec: RedisSpec) -> int:
     """Sentinels that may be drained at once with a quorum still able to authorise a failover
     (at least 1, so a single Sentinel never blocks a node drain forever)."""
@@ -352,7 +365,8 @@ def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_
     spec["template"] = {
         "metadata": owner.pod_metadata(c.COMPONENT_REDIS, app, version=version,
                                        annotations={ANNOTATION_CONFIG_HASH: config_hash(_restart_data(data, restart_settings))}),
-        "spec": pod_spec([container], volumes=volumes, affinity=spread_members(owner, app)),
+        "spec": pod_spec([read_only_root(container)], volumes=volumes,
+                         affinity=spread_members(owner, app), run_as=RUN_AS_UID),
     }
     return {
         "apiVersion": "apps/v1",
@@ -390,8 +404,7 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
         # A writable copy, so that CONFIG REWRITE can persist what the operator changes live.
         requirepass = (f'&& echo "requirepass \\"$REDIS_PASSWORD\\"" >> {DATA_DIR}/conf/redis.conf '
                        if has_password(owner) else "")
-        command = ["sh", "-c", f"mkdir -p {DATA_DIR}/conf && cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf "
-                   f"{requirepass}&& exec redis-server {DATA_DIR}/conf/redis.conf"]
+        command = ["sh", "-c", f"{COPY_CONFIG} {requirepass}&& exec redis-server {DATA_DIR}/conf/redis.conf"]
     container = with_resources({
         "name": APP,
         "image": images.redis_image(spec, owner.images),
