@@ -393,7 +393,7 @@ def build_redis_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
         # The default target serves /metrics; Prometheus scrapes each pod through /scrape.
         # REDIS_PASSWORD: for REDIS_ADDR and for every multi-target scrape (Redis and Sentinel share it).
         "env": [env_value("REDIS_ADDR", f"redis://{owner.service_host(redis.service_name(env))}:{redis.REDIS_PORT}"),
-                *redis.password_env(owner)[:1]],
+                *redis.password_env_for_clients(owner)],
         "ports": [container_port("metrics", REDIS_EXPORTER_PORT)],
         "readinessProbe": http_probe("/health", "metrics", period=10),
         "livenessProbe": tcp_probe("metrics", period=10, failures=6),

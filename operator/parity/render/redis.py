@@ -143,9 +143,15 @@ COPY_CONFIG = (f"mkdir -p {DATA_DIR}/conf && rm -f {DATA_DIR}/conf/redis.conf &&
                f"cp {CONFIG_DIR}/redis.conf {DATA_DIR}/conf/redis.conf && chmod 0644 {DATA_DIR}/conf/redis.conf")
 
 
+def echo_password_directive(directive: str) -> str:
+    """A shell command printing `<directive> "<password>"`: the password comes from the
+    container's REDIS_PASSWORD at start, so no ConfigMap holds it."""
+    return f'echo "{directive} \\"$REDIS_PASSWORD\\""'
+
+
 def _start_redis_script(owner: Owner, spec: RedisSpec) -> str:
     env, ns = owner.env_name, owner.namespace
-    password_lines = "".join(f'\n  echo "{key} \\"$REDIS_PASSWORD\\""' for key in ("requirepass", "masterauth")
+    password_lines = "".join(f"\n  {echo_password_directive(key)}" for key in ("requirepass", "masterauth")
                              if has_password(owner))
     sentinel = f"timeout 5 redis-cli -h {owner.service_host(sentinel_service_name(env))} -p {SENTINEL_PORT} --raw"
     group = spec.sentinel.master_group_name
@@ -259,8 +265,8 @@ def render_sentinel_group_conf(spec: RedisSpec) -> str:
 def _start_sentinel_script(owner: Owner, spec: RedisSpec) -> str:
     env, ns = owner.env_name, owner.namespace
     s = spec.sentinel
-    requirepass = '\n  echo "requirepass \\"$REDIS_PASSWORD\\""' if has_password(owner) else ""
-    auth_pass = (f'\n  echo "sentinel auth-pass {s.master_group_name} \\"$REDIS_PASSWORD\\""'
+    requirepass = f"\n  {echo_password_directive('requirepass')}" if has_password(owner) else ""
+    auth_pass = (f"\n  {echo_password_directive(f'sentinel auth-pass {s.master_group_name}')}"
                  if has_password(owner) else "")
     return f"""#!/bin/sh
 # Sentinel rewrites its configuration file, so it is assembled in a writable directory on every
@@ -397,12 +403,17 @@ def password_env(owner: Owner) -> list[dict[str, Any]]:
             env_secret("REDISCLI_AUTH", secret, credentials.REDIS_PASSWORD_KEY)]
 
 
+def password_env_for_clients(owner: Owner) -> list[dict[str, Any]]:
+    """REDIS_PASSWORD alone, for a client that reads it (the exporter), without the redis-cli one."""
+    return [e for e in password_env(owner) if e["name"] == "REDIS_PASSWORD"]
+
+
 def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
     if spec.mode == "sentinel":
         command = ["sh", f"{CONFIG_DIR}/start-redis.sh"]
     else:
         # A writable copy, so that CONFIG REWRITE can persist what the operator changes live.
-        requirepass = (f'&& echo "requirepass \\"$REDIS_PASSWORD\\"" >> {DATA_DIR}/conf/redis.conf '
+        requirepass = (f"&& {echo_password_directive('requirepass')} >> {DATA_DIR}/conf/redis.conf "
                        if has_password(owner) else "")
         command = ["sh", "-c", f"{COPY_CONFIG} {requirepass}&& exec redis-server {DATA_DIR}/conf/redis.conf"]
     container = with_resources({
