@@ -106,7 +106,7 @@ def test_the_container_runs_patroni_on_the_rendered_file_with_everything_explici
                                             "capabilities": {"drop": ["ALL"], "add": ["SETGID", "SETUID"]}}
     prepare = sts["spec"]["template"]["spec"]["initContainers"][0]
     assert prepare["securityContext"] == {"runAsUser": 0, "allowPrivilegeEscalation": False,
-                                          "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_READ_SEARCH", "FOWNER"]}}
+                                          "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]}}
     assert "chown postgres: /home/postgres/pgdata" in prepare["command"][-1]
     data = objs[("ConfigMap", "dev-postgres-config")]["data"]
     assert "exec setpriv --reuid=postgres" in data["start.sh"] and 'patroni "$config"' in data["start.sh"]

@@ -388,10 +388,11 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
         "name": "prepare-data",
         "image": container["image"],
         "command": ["/bin/sh", "-c", f"chown postgres: {DATA_DIR} && chmod 0700 {DATA_DIR}"],
-        # Into the postgres user's home (DAC_READ_SEARCH: root holds no DAC_OVERRIDE here), chown
-        # of a volume root owns (CHOWN), then chmod of what postgres then owns (FOWNER).
+        # Into the postgres user's home (DAC_OVERRIDE: DAC_READ_SEARCH would do, but only the
+        # former is among the baseline Pod Security level's capabilities), chown of a volume root
+        # owns (CHOWN), then chmod of what postgres then owns (FOWNER).
         "securityContext": {"runAsUser": 0,
-                            "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_READ_SEARCH", "FOWNER"]}},
+                            "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]}},
         "volumeMounts": [{"mountPath": DATA_DIR, "name": DATA_VOLUME}],
         # One chown of a fresh volume: tiny, but bounded like every container.
         "resources": PREPARE_DATA_RESOURCES,
