@@ -10,6 +10,7 @@ import pytest
 
 from parity.images import plan, recipes
 from parity.images.recipes import RECIPES, UNAVAILABLE, local_image_refs
+from parity.render import postgres
 
 DIGESTS = {"catatonit": "a" * 64, "etcd": "b" * 64}
 
@@ -23,7 +24,7 @@ def _keys(**overrides):
 
 def test_every_image_has_a_parity_local_reference_and_a_numeric_user():
     names = [r.name for r in RECIPES]
-    assert names == ["pause", "etcd", "postgres-patroni", "redis", "prometheus", "postgres-exporter", "redis-exporter"]
+    assert names == ["pause", "volume-helper", "etcd", "postgres-patroni", "redis", "prometheus", "postgres-exporter", "redis-exporter"]
     for r in RECIPES:
         assert re.fullmatch(rf"parity\.local/{re.escape(r.name)}:[0-9A-Za-z.]+", r.reference)
         assert isinstance(r.user, int) and r.entrypoint
@@ -62,7 +63,9 @@ def test_etcd_binary_is_where_the_rendered_statefulset_runs_it():
 
 def test_postgres_image_runs_as_its_fixed_uid_with_postgres_and_patroni_on_path():
     pg = recipes.recipe("postgres-patroni")
-    assert pg.user == recipes.POSTGRES_UID == 999
+    # Spilo's ids, which the rendered pod runs as (render/postgres.py) whichever image it names.
+    assert pg.user == recipes.POSTGRES_UID == postgres.POSTGRES_UID == 101
+    assert recipes.POSTGRES_GID == postgres.POSTGRES_GID == 103
     assert f"--uid {recipes.POSTGRES_UID}" in pg.pre_install and f"--gid {recipes.POSTGRES_GID}" in pg.pre_install
     path = pg.env["PATH"].split(":")
     assert path.index(recipes.POSTGRES_BIN_DIR) < path.index("/usr/bin")  # psql: the real binary, not pg_wrapper

@@ -98,22 +98,27 @@ def test_the_container_runs_patroni_on_the_rendered_file_with_everything_explici
     sts = objs[("StatefulSet", "dev-postgres")]
     container = sts["spec"]["template"]["spec"]["containers"][0]
     assert container["command"] == ["/bin/sh", "/etc/parity/postgres/start.sh", "/etc/parity/postgres/patroni.yaml"]
-    # Root only in the init container that hands the volume over: the main container keeps the
-    # image's user, so the ServiceAccount token stays readable by the role callback. Neither
-    # may gain privileges; each keeps only the capabilities its one job needs.
-    assert "runAsUser" not in container["securityContext"]
-    assert container["securityContext"] == {"allowPrivilegeEscalation": False,
-                                            "capabilities": {"drop": ["ALL"], "add": ["SETGID", "SETUID"]}}
-    prepare = sts["spec"]["template"]["spec"]["initContainers"][0]
-    assert prepare["securityContext"] == {"runAsUser": 0, "allowPrivilegeEscalation": False,
-                                          "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]}}
-    assert "chown postgres: /home/postgres/pgdata" in prepare["command"][-1]
+    # Spilo's postgres ids (the local image has the same), for the whole pod: no root anywhere,
+    # no init container, no capability, and the volume is the group's.
+    pod = sts["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"runAsNonRoot": True, "runAsUser": 101, "runAsGroup": 103, "fsGroup": 103,
+                                      "seccompProfile": {"type": "RuntimeDefault"}}
+    assert "initContainers" not in pod
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                            "readOnlyRootFilesystem": True}
+    # What it writes besides its data: the socket and pgpass in /tmp, shared memory in /dev/shm.
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert volumes[mounts["/tmp"]]["emptyDir"] == {"sizeLimit": "64Mi"}
+    assert volumes[mounts["/dev/shm"]]["emptyDir"] == {"medium": "Memory", "sizeLimit": "256Mi"}
+    assert pod["terminationGracePeriodSeconds"] == 60
     data = objs[("ConfigMap", "dev-postgres-config")]["data"]
-    assert "exec setpriv --reuid=postgres" in data["start.sh"] and 'patroni "$config"' in data["start.sh"]
+    assert "setpriv" not in data["start.sh"] and 'exec patroni "$config"' in data["start.sh"]
     config = yaml.safe_load(data["patroni.yaml"])
     pg = config["postgresql"]
     assert pg["bin_dir"] == "/usr/lib/postgresql/17/bin"
     assert pg["data_dir"] == "/home/postgres/pgdata/data"
+    assert pg["basebackup"] == [{"checkpoint": "fast"}]
     assert pg["listen"] == "0.0.0.0:5432" and config["restapi"]["listen"] == "0.0.0.0:8008"
     assert set(pg["callbacks"]) == {"on_start", "on_role_change", "on_stop"}
     assert all(path == "/etc/parity/postgres/role-callback.py" for path in pg["callbacks"].values())

@@ -8,6 +8,7 @@
 #                                                         containerd-shim-runc-v2, ctr, runc, coredns
 #   tools/controlplane/build.sh etcd-image                etcd at the version the local images carry
 #   tools/controlplane/build.sh lint                      kube-score, the outside manifest linter of the tests
+#   tools/controlplane/build.sh storage                   local-path-provisioner, the real node's volume provisioner
 #
 # Prints the bin dir on the last line of stdout. Progress goes to stderr as one line a step
 # ("[2/7] kubelet v1.34.4 ... 94s"); the go command's own output (hundreds of `go: downloading`
@@ -15,7 +16,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 target=controlplane
-case "${1:-}" in controlplane|node|etcd-image|lint) target="$1"; shift ;; esac
+case "${1:-}" in controlplane|node|etcd-image|lint|storage) target="$1"; shift ;; esac
 
 # The pinned version of MODULE in a go.mod, whether it stands on a `require` line or in a block.
 pinned() { awk -v m="$1" '{ for (i = 1; i < NF; i++) if ($i == m) { print $(i + 1); exit } }' "$2"; }
@@ -47,6 +48,10 @@ case "$target" in
   lint)
     kube_score_version="$(version_of github.com/zegl/kube-score kube-score)"
     bin_dir="${1:-$cache/lint/kube-score-$kube_score_version/bin}"
+    ;;
+  storage)
+    lpp_version="$(version_of github.com/rancher/local-path-provisioner local-path-provisioner)"
+    bin_dir="${1:-$cache/storage/local-path-provisioner-$lpp_version/bin}"
     ;;
 esac
 mkdir -p "$bin_dir"
@@ -96,6 +101,10 @@ case "$target" in
   lint)
     add kube-score "$kube_score_version" kube-score 0 "" "-s -w -X main.version=${kube_score_version#v}" \
       github.com/zegl/kube-score/cmd/kube-score
+    ;;
+  storage)
+    add local-path-provisioner "$lpp_version" local-path-provisioner 0 "" "-s -w" \
+      github.com/rancher/local-path-provisioner
     ;;
 esac
 

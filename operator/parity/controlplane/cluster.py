@@ -24,6 +24,7 @@ import yaml
 from parity.controlplane.certs import CertPaths, make_certs
 from parity.controlplane.node import NodeError, RealNode
 from parity.controlplane.restart import RESTARTABLE, health_url, override_args
+from parity.controlplane import storage
 from parity.procs import pid_alive, signal_group
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok")
@@ -65,6 +66,21 @@ def find_node_binaries(bin_dir: str | os.PathLike | None = None) -> Path:
     proc = subprocess.run(["bash", str(BUILD_SCRIPT), "node"], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise ControlPlaneError(f"building the real node's binaries failed ({BUILD_SCRIPT} node); see above")
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+STORAGE_BINARY = "local-path-provisioner"
+
+
+def find_storage_binaries(bin_dir: str | os.PathLike | None = None) -> Path:
+    """The directory holding local-path-provisioner (the real node's volumes): given, from
+    PARITY_STORAGE_BIN, or built (cached by pinned version) by `tools/controlplane/build.sh storage`."""
+    candidate = bin_dir or os.environ.get("PARITY_STORAGE_BIN")
+    if candidate:
+        return Path(candidate)
+    proc = subprocess.run(["bash", str(BUILD_SCRIPT), "storage"], stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise ControlPlaneError(f"building local-path-provisioner failed ({BUILD_SCRIPT} storage); see above")
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
@@ -112,6 +128,7 @@ class ControlPlane:
         if self.node_kind not in NODE_KINDS:
             raise ControlPlaneError(f"node kind {self.node_kind!r}: use one of {', '.join(NODE_KINDS)}")
         self._node_bin_dir = Path(node_bin_dir) if node_bin_dir else None
+        self._storage_bin_dir: Path | None = None
         self._sandbox_image = sandbox_image
         self.node_ip: str | None = None
         self.node_name: str | None = None
@@ -128,6 +145,10 @@ class ControlPlane:
         return self._bin_dir
 
     def binary(self, name: str) -> str:
+        if name == STORAGE_BINARY:
+            if self._storage_bin_dir is None:
+                self._storage_bin_dir = find_storage_binaries()
+            return str(self._storage_bin_dir / name)
         return str(self.bin_dir / name)
 
     def _recorded_node_kind(self) -> str | None:
@@ -163,6 +184,7 @@ class ControlPlane:
         if self.node_kind == "real":
             node = self.real_node
             say(f"real-node binaries in {node.bin_dir}")
+            say(f"volume provisioner: {self.binary(STORAGE_BINARY)}")
             problems, self.node_name, self.node_ip = node.preflight()
             from parity.images.catalog import missing_images
 
@@ -186,8 +208,8 @@ class ControlPlane:
             say("starting kube-controller-manager and kube-scheduler")
             self._spawn("kube-controller-manager", self._controller_manager_args(ports, certs))
             self._spawn("kube-scheduler", self._scheduler_args(ports))
-            self._create_storage_class()
             if node is None:
+                self._create_storage_class()
                 say("starting kwok")
                 self._spawn("kwok", self._kwok_args(ports))
                 self._create_kwok_node()
@@ -198,6 +220,8 @@ class ControlPlane:
                            kubectl=self.kubectl, hostname=self.node_name, node_ip=self.node_ip,
                            timeout=timeout, say=say, import_images=_import_local_images(say))
                 self._wait_ready(self.node_name, timeout)
+                say("starting local-path-provisioner (the node's volumes)")
+                self._start_volume_provisioner(node)
         except NodeError as err:
             self.stop(remove_state=False)
             raise ControlPlaneError(f"the real node failed to start: {err}") from None
@@ -480,6 +504,16 @@ class ControlPlane:
     def _create_storage_class(self) -> None:
         self.kubectl("apply", "-f", "-", input=json.dumps(STORAGE_CLASS))
 
+    def _start_volume_provisioner(self, node: RealNode) -> None:
+        from parity.images.recipes import recipe
+
+        helper_image = recipe(storage.HELPER_RECIPE).reference
+        node.paths.volumes.mkdir(parents=True, exist_ok=True)
+        objects = storage.build_storage_objects(node.paths.volumes, helper_image)
+        self.kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=parity-node", "-f", "-",
+                     input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+        self._spawn(STORAGE_BINARY, storage.provisioner_args(self.kubeconfig, helper_image))
+
     def _create_kwok_node(self) -> None:
         node = {
             "apiVersion": "v1",
@@ -497,6 +531,8 @@ class ControlPlane:
         self.kubectl("apply", "-f", "-", input=json.dumps(node))
 
 
+# The kwok tier's class (pods there run nothing, so who may write a volume does not matter);
+# the real node's is local-path-provisioner's (storage.py).
 STORAGE_CLASS = {
     "apiVersion": "storage.k8s.io/v1",
     "kind": "StorageClass",

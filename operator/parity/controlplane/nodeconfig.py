@@ -57,6 +57,11 @@ class NodePaths:
         return self.root / "cni" / "ipam"
 
     @property
+    def volumes(self) -> Path:
+        """Where local-path-provisioner makes each PersistentVolume's directory (see storage.py)."""
+        return self.root / "volumes"
+
+    @property
     def kubelet_root(self) -> Path:
         return self.root / "kubelet"
 

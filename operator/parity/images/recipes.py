@@ -32,8 +32,10 @@ ETCD_BINARY = "/usr/local/bin/etcd"
 
 POSTGRES_MAJOR = "17"  # the newest major a Debian package provides (trixie: postgresql-17)
 POSTGRES_BIN_DIR = f"/usr/lib/postgresql/{POSTGRES_MAJOR}/bin"  # Patroni's postgresql.bin_dir
-POSTGRES_UID = 999  # created before postgresql is installed, so the package keeps it
-POSTGRES_GID = 999
+# Spilo's postgres user and group, created before postgresql is installed (so the package keeps
+# them): the rendered pod runs as these ids whichever of the two images it names.
+POSTGRES_UID = 101
+POSTGRES_GID = 103
 POSTGRES_HOME = "/home/postgres"  # the rendered data dir (/home/postgres/pgdata) lives below it
 PATRONI_VERSION = "4.0.6"  # the 4.0 line, as in the Spilo 4.0 image production runs
 PATRONI_VENV = "/opt/patroni"
@@ -107,6 +109,14 @@ RECIPES: tuple[Recipe, ...] = (
         files={"/catatonit": "catatonit"},
         entrypoint=("/catatonit", "-P"), user=NOBODY,
         notes={"sandbox_image": f"{REGISTRY}/pause:3.10"},
+    ),
+    Recipe(
+        # local-path-provisioner's helper pod (controlplane/storage.py): makes and removes each
+        # volume's directory on the node, as busybox does in the upstream manifest.
+        name="volume-helper", tag="1", version="1", suite=DEFAULT_SUITE,
+        entrypoint=("/bin/sh",), env={"PATH": BASE_PATH},
+        requires=("sh", "mkdir", "rm"),
+        smoke=(("/bin/sh", "-c", "mkdir -m 0777 -p /tmp/v && echo made"),), smoke_expect=("made",),
     ),
     Recipe(
         # The static etcd built by `tools/controlplane/build.sh etcd-image`, at the path the

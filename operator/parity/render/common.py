@@ -244,9 +244,14 @@ def read_only_root(container: dict[str, Any]) -> dict[str, Any]:
     return {**container, "securityContext": {**container.get("securityContext", {}), "readOnlyRootFilesystem": True}}
 
 
+# The user (and group) of pods whose image needs no particular one: the process writes only to
+# its volumes and needs no passwd entry (etcd, Redis, Sentinel, Jaeger, the collector).
+NON_ROOT_UID = 10001
+
+
 def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, service_account: str | None = None,
              init_containers: list[dict] | None = None, affinity: dict[str, Any] | None = None,
-             run_as: int | None = None) -> dict[str, Any]:
+             run_as: int, run_as_group: int | None = None) -> dict[str, Any]:
     """A pod spec with the settings every child pod shares.
 
     Service links are off: Kubernetes would otherwise inject <SERVICE>_PORT variables for every
@@ -255,8 +260,9 @@ def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, servi
     every other pod runs without a token.
 
     Every pod runs under the container runtime's default seccomp profile, every container as
-    `hardened`. `run_as`: a non-root UID (and GID) for the whole pod, for images whose process
-    needs no particular user; it also owns the pod's emptyDir volumes (fsGroup).
+    `hardened`, and as the non-root user `run_as` (group `run_as_group`, by default the same
+    number), which also owns the pod's volumes (fsGroup): every child meets the restricted Pod
+    Security level.
     """
     spec: dict[str, Any] = {"enableServiceLinks": False}
     if affinity:
@@ -265,10 +271,9 @@ def pod_spec(containers: list[dict], *, volumes: list[dict] | None = None, servi
         spec["serviceAccountName"] = service_account
     else:
         spec["automountServiceAccountToken"] = False
-    security: dict[str, Any] = {"seccompProfile": {"type": "RuntimeDefault"}}
-    if run_as is not None:
-        security.update(runAsNonRoot=True, runAsUser=run_as, runAsGroup=run_as, fsGroup=run_as)
-    spec["securityContext"] = security
+    group = run_as if run_as_group is None else run_as_group
+    spec["securityContext"] = {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": True,
+                               "runAsUser": run_as, "runAsGroup": group, "fsGroup": group}
     if init_containers:
         spec["initContainers"] = [hardened(c) for c in init_containers]
     spec["containers"] = [hardened(c) for c in containers]

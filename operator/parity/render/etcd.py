@@ -13,6 +13,8 @@ from parity import constants as c
 from parity.api.models import EtcdSpec
 from parity.render import images
 from parity.render.common import (
+    NON_ROOT_UID,
+    read_only_root,
     Owner,
     claim_retention,
     container_port,
@@ -131,7 +133,10 @@ def build_etcd_statefulset(owner: Owner, spec: EtcdSpec, *, retain_on_delete: bo
         "volumeMounts": [{"mountPath": DATA_DIR, "name": DATA_VOLUME}],
     }, spec.resources)
     return statefulset(
-        owner, c.COMPONENT_ETCD, name, APP, pod_spec([container], affinity=spread_members(owner, APP)),
+        # Any user: etcd is one static binary that writes only its data volume, which the
+        # volume provisioner makes writable for the pod (fsGroup, or local-path's 0777 directory).
+        owner, c.COMPONENT_ETCD, name, APP,
+        pod_spec([read_only_root(container)], affinity=spread_members(owner, APP), run_as=NON_ROOT_UID),
         replicas=spec.replicas,
         service_name=peer_service_name(owner.env_name),
         version=spec.version,

@@ -16,6 +16,7 @@ from parity import constants as c
 from parity.api.models import EnvironmentSpec
 from parity.render import dashboards, etcd, images, postgres, redis
 from parity.render.common import (
+    NON_ROOT_UID,
     ANNOTATION_CONFIG_HASH,
     Owner,
     config_hash,
@@ -269,7 +270,7 @@ def build_grafana(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
         config_map(owner, COMPONENT, provisioning, provisioning_data, app=GRAFANA),
         config_map(owner, COMPONENT, dashboards_name, dashboard_data, app=GRAFANA),
         service(owner, COMPONENT, name, GRAFANA, [service_port("http", GRAFANA_PORT)]),
-        deployment(owner, COMPONENT, name, GRAFANA, pod_spec([container], volumes=volumes),
+        deployment(owner, COMPONENT, name, GRAFANA, pod_spec([container], volumes=volumes, run_as=GRAFANA_UID),
                    annotations={ANNOTATION_CONFIG_HASH: digest}),
     ]
 
@@ -293,7 +294,7 @@ def build_jaeger(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, Any]]:
              service_port("otlp-http", OTLP_HTTP_PORT)]
     return [
         service(owner, COMPONENT, name, JAEGER, ports),
-        deployment(owner, COMPONENT, name, JAEGER, pod_spec([container])),
+        deployment(owner, COMPONENT, name, JAEGER, pod_spec([container], run_as=NON_ROOT_UID)),
     ]
 
 
@@ -343,7 +344,7 @@ def build_otel_collector(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
     }
     ports = [service_port("otlp-grpc", OTLP_GRPC_PORT), service_port("otlp-http", OTLP_HTTP_PORT),
              service_port("metrics", OTEL_PROMETHEUS_PORT)]
-    pod = pod_spec([container], volumes=[{"configMap": {"name": name}, "name": "config"}])
+    pod = pod_spec([container], volumes=[{"configMap": {"name": name}, "name": "config"}], run_as=NON_ROOT_UID)
     return [
         config_map(owner, COMPONENT, name, data, app=OTEL_COLLECTOR),
         service(owner, COMPONENT, name, OTEL_COLLECTOR, ports),
@@ -408,6 +409,9 @@ def build_redis_exporter(owner: Owner, spec: EnvironmentSpec) -> list[dict[str, 
 # Prometheus and the exporters run as nobody, as their images (local and upstream) do; they
 # write nothing but Prometheus' TSDB, an emptyDir.
 NOBODY = 65534
+# The published images' own users, stated so the pod is admitted as non-root: grafana/grafana
+# runs as 472 (its Helm chart sets 472/472/472); jaeger all-in-one and the collector as 10001.
+GRAFANA_UID = 472
 
 
 _BUILDERS = {

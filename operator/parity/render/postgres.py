@@ -30,6 +30,8 @@ from parity import constants as c
 from parity.api.models import PostgresSpec
 from parity.render import images
 from parity.render.common import (
+    empty_dir_volume,
+    read_only_root,
     Owner,
     claim_retention,
     config_map,
@@ -103,6 +105,13 @@ CONFIG_DIR = "/etc/parity/postgres"
 CREDENTIALS_DIR = "/etc/parity/postgres-credentials"
 DATA_VOLUME = "pgdata"
 DATA_DIR = "/home/postgres/pgdata"
+# The ids of the postgres user in Spilo (postgres-operator's spilo_runasuser/runasgroup) and in
+# the local image; a custom image must run PostgreSQL as these too (docs/components.md).
+POSTGRES_UID = 101
+POSTGRES_GID = 103
+TMP_SIZE_LIMIT = "64Mi"
+SHM_SIZE_LIMIT = "256Mi"
+TERMINATION_GRACE_SECONDS = 60
 # initdb makes this below the volume's mount point: PostgreSQL wants 0700 on its own directory.
 PGDATA = f"{DATA_DIR}/data"
 # Debian's and Ubuntu's layout, used by the local image and by Spilo alike.
@@ -230,6 +239,9 @@ def build_patroni_config(env_name: str, spec: PostgresSpec, etcd_client_urls: li
             "data_dir": PGDATA,
             "bin_dir": bin_dir(spec),
             "pgpass": "/tmp/pgpass",
+            # A new replica copies the primary at once: pg_basebackup's default spread checkpoint
+            # waits up to checkpoint_completion_target × checkpoint_timeout (4.5 min) first.
+            "basebackup": [{"checkpoint": "fast"}],
             "parameters": {"unix_socket_directories": "/tmp"},
             "pg_hba": [
                 # kubectl exec as the postgres OS user; the app role from the Secret over TCP.
@@ -344,7 +356,6 @@ def _patroni_env(owner: Owner) -> list[dict[str, Any]]:
     ]
 
 
-PREPARE_DATA_RESOURCES = {"limits": {"cpu": "100m", "memory": "32Mi"}, "requests": {"cpu": "10m", "memory": "16Mi"}}
 
 
 def build_postgres_pdb(owner: Owner, spec: PostgresSpec) -> dict[str, Any]:
@@ -367,11 +378,9 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
             {"mountPath": DATA_DIR, "name": DATA_VOLUME},
             {"mountPath": CONFIG_DIR, "name": "config", "readOnly": True},
             {"mountPath": CREDENTIALS_DIR, "name": "credentials", "readOnly": True},
+            {"mountPath": "/tmp", "name": "tmp"},
+            {"mountPath": "/dev/shm", "name": "shm"},
         ],
-        # An image that starts as root (Spilo) drops to postgres in start.sh with setpriv, which
-        # needs these two; a process already running as postgres (the local image) gets no
-        # effective capability from them.
-        "securityContext": {"capabilities": {"drop": ["ALL"], "add": ["SETGID", "SETUID"]}},
     }, spec.resources)
     volumes = [
         {"configMap": {"defaultMode": 0o555, "name": config_map_name(env)}, "name": "config"},
@@ -380,28 +389,24 @@ def build_postgres_statefulset(owner: Owner, spec: PostgresSpec) -> dict[str, An
         {"name": "credentials", "secret": {
             "defaultMode": 0o444, "secretName": secret_name(env),
             "items": [{"key": key, "path": key} for key in post_init_keys(owner)]}},
+        # The root filesystem is read-only: the socket and Patroni's pgpass go to /tmp.
+        empty_dir_volume("tmp", size_limit=TMP_SIZE_LIMIT),
+        # PostgreSQL's dynamic shared memory lives in /dev/shm, which the runtime caps at 64 MiB:
+        # parallel queries fail with "could not resize shared memory segment" beyond that.
+        {"emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE_LIMIT}, "name": "shm"},
     ]
-    # A freshly provisioned volume belongs to root; hand it to the postgres user before Patroni
-    # starts. Root in an init container only: the main container keeps the image's user, so
-    # the ServiceAccount token stays readable by the role callback that runs as postgres.
-    prepare = {
-        "name": "prepare-data",
-        "image": container["image"],
-        "command": ["/bin/sh", "-c", f"chown postgres: {DATA_DIR} && chmod 0700 {DATA_DIR}"],
-        # Into the postgres user's home (DAC_OVERRIDE: DAC_READ_SEARCH would do, but only the
-        # former is among the baseline Pod Security level's capabilities), chown of a volume root
-        # owns (CHOWN), then chmod of what postgres then owns (FOWNER).
-        "securityContext": {"runAsUser": 0,
-                            "capabilities": {"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]}},
-        "volumeMounts": [{"mountPath": DATA_DIR, "name": DATA_VOLUME}],
-        # One chown of a fresh volume: tiny, but bounded like every container.
-        "resources": PREPARE_DATA_RESOURCES,
-    }
     storage = spec.storage
+    pod = pod_spec([read_only_root(container)], volumes=volumes, service_account=service_account_name(env),
+                   affinity=spread_members(owner, APP), run_as=POSTGRES_UID, run_as_group=POSTGRES_GID)
+    # On SIGTERM Patroni stops PostgreSQL (a fast shutdown, after a checkpoint) and hands the
+    # leader key over; the kubelet's default 30 s may cut a busy primary's checkpoint short.
+    pod["terminationGracePeriodSeconds"] = TERMINATION_GRACE_SECONDS
     return statefulset(
         owner, c.COMPONENT_POSTGRES, statefulset_name(env), APP,
-        pod_spec([container], volumes=volumes, service_account=service_account_name(env), init_containers=[prepare],
-                 affinity=spread_members(owner, APP)),
+        # Spilo's postgres user and group, which the local image shares (images/recipes.py):
+        # PostgreSQL needs a passwd entry for its user. The data volume is the group's (fsGroup),
+        # or a 0777 directory from local-path-provisioner; initdb makes PGDATA, below it, 0700.
+        pod,
         replicas=spec.replicas,
         service_name=headless_service_name(env),
         version=spec.version,

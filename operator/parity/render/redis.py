@@ -28,6 +28,7 @@ from parity.api.models import RedisSpec, ResourceList, Resources
 from parity.render import images
 from parity.render import postgres as credentials
 from parity.render.common import (
+    NON_ROOT_UID,
     ANNOTATION_CONFIG_HASH,
     Owner,
     config_hash,
@@ -343,10 +344,9 @@ DEFAULT_SENTINEL_RESOURCES = Resources(requests=ResourceList(cpu="10m", memory="
                                        limits=ResourceList(memory="128Mi"))
 
 
-# Redis and Sentinel run as this UID/GID, whatever the image's default user: they write only
+# Redis and Sentinel run as NON_ROOT_UID, whatever the image's default user: they write only
 # under /data (an emptyDir the pod's fsGroup makes theirs) and need no passwd entry, so any
 # Redis image (the local Debian one, the official one) runs unchanged, with a read-only root.
-RUN_AS_UID = 10001
 
 
 def sentinels_that_may_leave(spec: RedisSpec) -> int:
@@ -372,7 +372,7 @@ def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_
         "metadata": owner.pod_metadata(c.COMPONENT_REDIS, app, version=version,
                                        annotations={ANNOTATION_CONFIG_HASH: config_hash(_restart_data(data, restart_settings))}),
         "spec": pod_spec([read_only_root(container)], volumes=volumes,
-                         affinity=spread_members(owner, app), run_as=RUN_AS_UID),
+                         affinity=spread_members(owner, app), run_as=NON_ROOT_UID),
     }
     return {
         "apiVersion": "apps/v1",
