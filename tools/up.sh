@@ -66,6 +66,12 @@ else
   fi
 fi
 
+step "pod security: the sample's namespace (default) enforces the restricted level"
+# Every child the operator renders meets it; a pod that does not is refused, as in a production
+# namespace that enforces it.
+"${KUBECTL[@]}" label namespace default --overwrite \
+  pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/warn=restricted
+
 if [ "$MODE" = kind ]; then
   step "sample environment (manifests/samples/dev.yaml, published images)"
   "${KUBECTL[@]}" apply -f manifests/samples/dev.yaml

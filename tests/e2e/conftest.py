@@ -119,5 +119,7 @@ def plane(real_cluster):
 def e2e_namespace(plane, request):
     name = f"e2e-{request.module.__name__.split('_', 1)[-1].replace('_', '-')[:30]}-{uuid.uuid4().hex[:6]}"
     plane.kubectl("create", "namespace", name)
+    # As `make up` does for the sample: every child must run under the restricted level.
+    plane.kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")
     yield name
     plane.kubectl("delete", "namespace", name, "--wait=true", "--timeout=180s", check=False, timeout=200)

@@ -66,6 +66,26 @@ def test_every_pod_runs_on_the_real_node(sample):
         assert all(c["ready"] for c in pod["status"]["containerStatuses"]), pod["metadata"]["name"]
 
 
+def test_the_namespace_enforces_restricted_and_every_process_runs_unprivileged(sample):
+    plane, ns, _ = sample
+    labels = kjson(plane, "get", "namespace", ns)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    plain = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain", "namespace": ns},
+             "spec": {"containers": [{"name": "c", "image": "parity.local/pause:3.10"}]}}
+    refused = plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(plain), check=False)
+    assert refused.returncode != 0 and "PodSecurity" in refused.stderr, refused.stderr
+    items = kjson(plane, "get", "pods", "-n", ns)["items"]
+    assert len(items) >= 12
+    for pod in items:
+        name = pod["metadata"]["name"]
+        status = plane.kubectl("exec", "-n", ns, name, "--", "cat", "/proc/1/status").stdout
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        # Real, effective, saved and filesystem uid; no capability; no privilege gain; seccomp filter.
+        assert all(uid != "0" for uid in fields["Uid"].split()), (name, fields["Uid"])
+        assert int(fields["CapEff"].strip(), 16) == 0, (name, fields["CapEff"])
+        assert fields["NoNewPrivs"].strip() == "1" and fields["Seccomp"].strip() == "2", name
+
+
 def test_etcd_has_a_healthy_three_member_quorum(sample):
     _, ns, _ = sample
     base = f"http://{ENV}-etcd-0.{ENV}-etcd-peer.{ns}.svc:2379"

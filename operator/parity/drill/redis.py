@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from parity.drill.common import DrillError, DrillSettings, Writer, drive_failover, verify_writes, wait_for
 from parity.drill.killers import KillTarget, LeaderKiller
 from parity.drill.report import MAX_EVENTS, DrillReport
-from parity.probes.redis import REDIS_PORT, SENTINEL_PORT, client_for
+from parity.probes.redis import REDIS_PORT, SENTINEL_PORT, client_for, pairs_to_dict
 from parity.probes.support import format_address, split_host_port
 
 KEY = "parity_drill"
@@ -73,9 +73,7 @@ async def sentinel_master(sentinels: Sequence[str], group: str, password: str | 
             continue
         finally:
             await client.aclose()
-        if isinstance(answer, dict):
-            return {str(k): str(v) for k, v in answer.items()}
-        return {str(k): str(v) for k, v in zip(answer[::2], answer[1::2])}
+        return {key: str(value) for key, value in pairs_to_dict(answer).items()}
     return {}
 
 

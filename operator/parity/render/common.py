@@ -234,14 +234,21 @@ def pod_disruption_budget(owner: Owner, component: str, name: str, app: str, *,
 CONTAINER_SECURITY: dict[str, Any] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
 
 
+def _with_security(container: dict[str, Any], *, under: dict[str, Any] | None = None,
+                   over: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The container's securityContext between `under` (its own settings win) and `over` (wins)."""
+    merged = {**copy.deepcopy(under or {}), **container.get("securityContext", {}), **(over or {})}
+    return {**container, "securityContext": merged}
+
+
 def hardened(container: dict[str, Any]) -> dict[str, Any]:
     """The container with CONTAINER_SECURITY under its own securityContext settings."""
-    return {**container, "securityContext": {**copy.deepcopy(CONTAINER_SECURITY), **container.get("securityContext", {})}}
+    return _with_security(container, under=CONTAINER_SECURITY)
 
 
 def read_only_root(container: dict[str, Any]) -> dict[str, Any]:
     """The container with a read-only root filesystem: for processes that write only to volumes."""
-    return {**container, "securityContext": {**container.get("securityContext", {}), "readOnlyRootFilesystem": True}}
+    return _with_security(container, over={"readOnlyRootFilesystem": True})
 
 
 # The user (and group) of pods whose image needs no particular one: the process writes only to
