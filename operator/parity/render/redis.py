@@ -167,12 +167,16 @@ ask_primary() {{
   answer=$({sentinel} SENTINEL get-master-addr-by-name {group} 2>/dev/null || true)
   printf '%s\\n' "$answer" | head -n 1
 }}
+# ROLE of another member, one field a line ("master"/"slave" first); empty when it does not answer.
+role_of() {{
+  timeout 3 redis-cli -h "$1" -p {REDIS_PORT} --raw ROLE 2>/dev/null || true
+}}
 # The primary as the other members see it: a primary names itself, a replica its primary.
 # Prints nothing when no other member answers.
 peer_primary() {{
   for peer in {" ".join(hosts)}; do
     [ "$peer" = "$self" ] && continue
-    role=$(timeout 3 redis-cli -h "$peer" -p {REDIS_PORT} --raw ROLE 2>/dev/null || true)
+    role=$(role_of "$peer")
     case "$(printf '%s\\n' "$role" | head -n 1)" in
       master) echo "$peer"; return ;;
       slave) printf '%s\\n' "$role" | sed -n 2p; return ;;
@@ -191,7 +195,7 @@ known_replicas() {{
   count=0
   for peer in {" ".join(hosts)}; do
     [ "$peer" = "$self" ] && continue
-    role=$(timeout 3 redis-cli -h "$peer" -p {REDIS_PORT} --raw ROLE 2>/dev/null || true)
+    role=$(role_of "$peer")
     if printf '%s\\n' "$role" | awk 'NR == 1 && $0 == "master" {{ held = 1 }} NR == 5 && $0 + 0 > 0 {{ held = 1 }} END {{ exit !held }}'; then
       count=$((count + 1))
     fi
