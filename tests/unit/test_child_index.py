@@ -93,6 +93,27 @@ def test_without_an_index_answer_the_reader_lists():
     assert kube.lists()
 
 
+def test_children_deleted_while_the_watch_was_down_are_dropped_after_a_listing():
+    kube = counting_cluster()
+    kept = obj("ConfigMap", "kept", owners=[owner_ref()])
+    kept["metadata"]["uid"] = "u-kept"
+    ghost = obj("ConfigMap", "ghost", owners=[owner_ref()])
+    ghost["metadata"]["uid"] = "u-ghost"
+    kube.put(cm_path("kept"), kept)
+    index = [kept, ghost]  # the ghost was deleted while the stream was down: no DELETED event
+    reader = IndexedChildren(lambda ns, name: index)
+    assert {o["metadata"]["name"] for o in reader(kube, NS, ENV, UID)} == {"kept", "ghost"}
+    reader.suspect(NS, ENV)  # a listing event for this environment
+    kube.reads.clear()
+    assert [o["metadata"]["name"] for o in reader(kube, NS, ENV, UID)] == ["kept"]
+    assert kube.lists()  # that read was a LIST
+    kube.reads.clear()
+    assert [o["metadata"]["name"] for o in reader(kube, NS, ENV, UID)] == ["kept"]  # the index again
+    assert kube.lists() == []
+    reader.forget(NS, ENV)
+    assert {o["metadata"]["name"] for o in reader(kube, NS, ENV, UID)} == {"kept", "ghost"}
+
+
 # --- a sync from the index -----------------------------------------------------------------------
 
 def test_a_converged_sync_from_the_index_lists_nothing_and_writes_nothing():

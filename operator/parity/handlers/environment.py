@@ -34,6 +34,8 @@ def forget_environment(namespace: str, name: str, memo: kopf.Memo, **_) -> None:
     memo.runtime.pop((namespace, name), None)
     memo.actuation.pop((namespace, name), None)
     memo.policy_reports.forget(namespace, name)
+    if hasattr(memo, "children"):
+        memo.children.forget(namespace, name)
 
 
 @kopf.index(**ENV)
