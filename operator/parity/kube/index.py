@@ -26,7 +26,6 @@ that matters are handled where the decision is made, not here:
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable, Iterable
 
@@ -34,8 +33,9 @@ from parity.kube.children import list_children, read_credentials
 from parity.kube.client import Kube
 from parity.kube.ownership import is_owned_child
 
-# (namespace, environment name) -> the indexed children's bodies, or None when the index cannot
-# answer (not running, not listed yet): then the reader asks the API server.
+# (namespace, environment name) -> the indexed children's bodies, the caller's own copies (it may
+# change them), or None when the index cannot answer (not running, not listed yet): then the
+# reader asks the API server.
 Snapshot = Callable[[str, str], "list[dict] | None"]
 
 
@@ -85,8 +85,7 @@ class IndexedChildren:
                     else:
                         self._ghosts.pop(key, None)
             return listed
-        # The label is only a pointer (kube/ownership.py): the uid decides, as for a LIST. Copies,
-        # because the index's bodies are shared with the watch and later syncs.
-        children = [copy.deepcopy(o) for o in indexed
+        # The label is only a pointer (kube/ownership.py): the uid decides, as for a LIST.
+        children = [o for o in indexed
                     if o["metadata"].get("uid") not in ghosts and is_owned_child(o, env_name, env_uid)]
         return children + read_credentials(kube, namespace, env_name, env_uid, secret_names)
