@@ -267,3 +267,25 @@ def test_the_index_keys_children_by_namespace_and_environment(labels, expected):
     assert (set(result) if result is not None else None) == expected
     if result is not None:  # stored as JSON text (memory), decoded per snapshot
         assert json.loads(result[(NS, ENV)]) == body
+
+
+@pytest.mark.parametrize("reason,from_index", [("resume", True), ("create", False), ("update", False)])
+def test_create_and_update_read_with_list_resume_and_events_from_the_index(monkeypatch, reason, from_index):
+    import kopf
+
+    from parity.handlers import common, environment
+    from parity.handlers.config import OperatorConfig
+    from parity.handlers.triggers import Triggers
+    from parity.kube.children import list_children
+
+    readers = []
+    monkeypatch.setattr(common, "sync_environment", lambda *a, children, **kw: readers.append(children))
+    memo = kopf.Memo()
+    memo.triggers, memo.kube, memo.runtime, memo.actuation = Triggers(), None, {}, {}
+    memo.config = OperatorConfig(runtime_probes=False)
+    memo.children = index = IndexedChildren(lambda ns, name: [])
+    environment.reconcile_environment(namespace=NS, name=ENV, reason=reason, memo=memo, logger=None)
+    assert readers == [index if from_index else list_children]
+    readers.clear()
+    common.run_sync(memo, NS, ENV, trigger="child", apply_changes=False, coalesce=True)  # a child event
+    assert readers == [index]
