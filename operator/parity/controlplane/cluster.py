@@ -57,31 +57,30 @@ def find_binaries(bin_dir: str | os.PathLike | None = None, *, build: bool = Tru
     return path
 
 
-def find_node_binaries(bin_dir: str | os.PathLike | None = None) -> Path:
-    """The directory holding the real node's binaries: given, from PARITY_NODE_BIN, or built
-    (cached by pinned version) by `tools/controlplane/build.sh node`."""
-    candidate = bin_dir or os.environ.get("PARITY_NODE_BIN")
+def _built_bin_dir(target: str, env_var: str, what: str, bin_dir: str | os.PathLike | None) -> Path:
+    """A bin dir: given, from `env_var`, or built (cached by pinned version) by
+    `tools/controlplane/build.sh <target>`, whose last line of output names it."""
+    candidate = bin_dir or os.environ.get(env_var)
     if candidate:
         return Path(candidate)
-    proc = subprocess.run(["bash", str(BUILD_SCRIPT), "node"], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(["bash", str(BUILD_SCRIPT), target], stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        raise ControlPlaneError(f"building the real node's binaries failed ({BUILD_SCRIPT} node); see above")
+        raise ControlPlaneError(f"building {what} failed ({BUILD_SCRIPT} {target}); see above")
     return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def find_node_binaries(bin_dir: str | os.PathLike | None = None) -> Path:
+    """The directory holding the real node's binaries (PARITY_NODE_BIN, or `build.sh node`)."""
+    return _built_bin_dir("node", "PARITY_NODE_BIN", "the real node's binaries", bin_dir)
 
 
 STORAGE_BINARY = "local-path-provisioner"
 
 
 def find_storage_binaries(bin_dir: str | os.PathLike | None = None) -> Path:
-    """The directory holding local-path-provisioner (the real node's volumes): given, from
-    PARITY_STORAGE_BIN, or built (cached by pinned version) by `tools/controlplane/build.sh storage`."""
-    candidate = bin_dir or os.environ.get("PARITY_STORAGE_BIN")
-    if candidate:
-        return Path(candidate)
-    proc = subprocess.run(["bash", str(BUILD_SCRIPT), "storage"], stdout=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        raise ControlPlaneError(f"building local-path-provisioner failed ({BUILD_SCRIPT} storage); see above")
-    return Path(proc.stdout.strip().splitlines()[-1])
+    """The directory holding local-path-provisioner, the real node's volumes (PARITY_STORAGE_BIN,
+    or `build.sh storage`)."""
+    return _built_bin_dir("storage", "PARITY_STORAGE_BIN", "local-path-provisioner", bin_dir)
 
 
 def _import_local_images(say):
