@@ -202,5 +202,5 @@ def test_etcd_member_count_change_is_refused_with_a_clear_condition(operator, na
     apply(plane, env, namespace)
     status = wait_until(lambda: (s := env_status(plane, namespace)).get("phase") == "Ready"
                         and {c["type"]: c for c in s["conditions"]}["Stalled"]["status"] == "False" and s,
-                        timeout=120, what="converged after undo")
+                        timeout=180, what="converged after undo")
     assert status["observedGeneration"] == kget(plane, "penv", "dev", "-n", namespace)["metadata"]["generation"]
