@@ -25,6 +25,7 @@ from parity.drift.normalize import equivalent_at
 from parity.drift.paths import Index, Key, Segment, render_path
 from parity.drift.rules import assess
 
+
 def _segments(keys: list[Any]) -> tuple[Segment, ...]:
     return tuple(Index(k) if isinstance(k, int) else Key(str(k)) for k in keys)
 

@@ -120,7 +120,7 @@ RECIPES: tuple[Recipe, ...] = (
     ),
     Recipe(
         # The static etcd built by `tools/controlplane/build.sh etcd-image`, at the path the
-        # rendered StatefulSet runs. Root, as quay.io/coreos/etcd: the data volume is root-owned.
+        # rendered StatefulSet runs. Root by default, as quay.io/coreos/etcd; the rendered pod runs it as 10001.
         name="etcd", tag=ETCD_VERSION, version=ETCD_VERSION, suite=DEFAULT_SUITE,
         files={ETCD_BINARY: "etcd"},
         entrypoint=(ETCD_BINARY,), env={"PATH": BASE_PATH},
