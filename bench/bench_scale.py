@@ -171,6 +171,7 @@ def bench_changes(kube: Kube, namespaces: list[str], trials: int) -> dict[str, l
              and (status_of(kube, ns).get("drift") or {}).get("observedGeneration") == generation,
              timeout=120, interval=0.02)
         out["spec edit"].append(time.monotonic() - start)
+        slow(ns, "spec edit", out["spec edit"][-1])
     for i in range(trials):
         ns = namespaces[i % len(namespaces)]
         replicas = 4 + (i % 3)
@@ -181,9 +182,16 @@ def bench_changes(kube: Kube, namespaces: list[str], trials: int) -> dict[str, l
                          for f in (status_of(kube, ns).get("drift") or {}).get("findings") or []),
              timeout=120, interval=0.02)
         out["child edit"].append(time.monotonic() - start)
+        slow(ns, "child edit", out["child edit"][-1])
         kube.request("PATCH", f"/apis/apps/v1/namespaces/{ns}/statefulsets/dev-redis",
                      body={"spec": {"replicas": 3}}, content_type="application/merge-patch+json")
     return out
+
+
+def slow(ns: str, what: str, seconds: float, limit: float = 5.0) -> None:
+    """Name an outlier with its wall-clock time, to find it in the operator's log (--log)."""
+    if seconds > limit:
+        print(f"  slow {what} in {ns}: {seconds:.1f} s, ended {time.strftime('%H:%M:%S')}", flush=True)
 
 
 def bench_fan_out(kube: Kube, namespaces: list[str], trials: int) -> tuple[list[float], list[float]]:
@@ -248,6 +256,7 @@ def main() -> int:
     parser.add_argument("--fan-out-trials", type=int, default=3)
     parser.add_argument("--resync", type=float, default=30.0, help="PARITY_RESYNC_SECONDS for the operator")
     parser.add_argument("--observability", action="store_true", help="the full sample (17 pods, not 9)")
+    parser.add_argument("--log", type=Path, help="keep the operator's log here (default: removed with the run)")
     args = parser.parse_args()
     sample = sample_manifest(args.observability)
     shape = "sample with observability (17 pods)" if args.observability else "sample without observability (9 pods)"
@@ -269,7 +278,7 @@ def main() -> int:
             print(f"floor (children applied by {APPLIERS} parallel SSA clients, all workloads ready): "
                   f"{floor:.1f} s", flush=True)
 
-            op = Operator(plane, Path(tmp) / "operator.log", env={"PARITY_RESYNC_SECONDS": str(args.resync)})
+            op = Operator(plane, args.log or Path(tmp) / "operator.log", env={"PARITY_RESYNC_SECONDS": str(args.resync)})
             op.start()
             op.wait_ready()
             namespaces = create_namespaces(kube, "op", args.envs)

@@ -39,7 +39,7 @@ from parity.kube.apply import (
     patch_status,
     with_hash,
 )
-from parity.kube.children import find_name_conflicts, list_children, postgres_data_evidence, select_prunable
+from parity.kube.children import ChildReader, list_children, postgres_data_evidence, resolve_missing, select_prunable
 from parity.kube.client import Kube, KubeError
 from parity.plan import is_refused_write, plan_changes, refusal_for_write
 from parity.probes.base import ProbeResult
@@ -125,21 +125,25 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
                      runtime: list[ProbeResult] | None = None, runtime_probes: bool = True,
                      actuation: dict | None = None, now: str | None = None,
                      catalog: ImageCatalog = PUBLISHED,
-                     heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> Outcome | None:
+                     heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS,
+                     children: ChildReader = list_children) -> Outcome | None:
     """Converge one ParityEnvironment and write its status. Returns None when it is gone or
     being deleted. A spec the models refuse (stored before the schema refused it) and a write
     the API server refuses end the sync at once with Stalled=True and the reason.
     `runtime` is the last probe results (None: none yet); `runtime_probes` False says the
     operator does not probe at all, so the runtime level is skipped for that reason.
     `actuation` is the last status.actuation record (parity.actuation; None: keep the stored one).
-    `heartbeat_seconds`: how old drift.checkedAt may get before a status with nothing new is written."""
+    `heartbeat_seconds`: how old drift.checkedAt may get before a status with nothing new is written.
+    `children` finds the children first (LISTs by default; the operator's watch-fed index,
+    kube/index.py); after the sync's own writes they are always read again with LIST."""
     now = now or now_iso()
     try:
         for attempt in range(STATUS_CONFLICT_ATTEMPTS):
             try:
                 return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime,
                                          runtime_probes=runtime_probes, actuation=actuation, now=now,
-                                         catalog=catalog, heartbeat_seconds=heartbeat_seconds)
+                                         catalog=catalog, heartbeat_seconds=heartbeat_seconds,
+                                         children=children)
             except StatusConflict:
                 # Someone wrote the environment after our read: sync again from the new state
                 # (children are applied by hash, so the second pass writes none of them again).
@@ -158,7 +162,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
 
 def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
                       runtime: list[ProbeResult] | None, runtime_probes: bool, actuation: dict | None,
-                      now: str, catalog: ImageCatalog, heartbeat_seconds: float) -> Outcome | None:
+                      now: str, catalog: ImageCatalog, heartbeat_seconds: float,
+                      children: ChildReader = list_children) -> Outcome | None:
     body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
@@ -173,7 +178,8 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         # so in status rather than fail silently in kopf.
         return _refuse(kube, outcome, previous, "InvalidSpec", "; ".join(err.problems), "Failed", generation, now)
     # The refused sync's changes were never applied; any sync applies them once the cause is gone.
-    apply_changes = apply_changes or resumes_after_refusal(previous)
+    resuming = not apply_changes and resumes_after_refusal(previous)
+    apply_changes = apply_changes or resuming
 
     problems = check_combinations(spec, catalog)
     if problems:
@@ -184,9 +190,12 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     secret_name = postgres_render.secret_name(name)
 
     def read_children() -> list[dict]:
+        # After our own writes: an index would not have them yet, the API server has.
         return list_children(kube, namespace, name, uid, secret_names=(secret_name,))
 
-    live = read_children()
+    # A sync that writes what was refused reads as the spec handler does (fresh; the handler
+    # chose `children` for a sync that would not write).
+    live = read_children() if resuming else children(kube, namespace, name, uid, secret_names=(secret_name,))
     secret_values = None
     if not any(o["kind"] == "Secret" for o in live):
         statefulset = postgres_render.statefulset_name(name)
@@ -199,7 +208,9 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     desired = [with_hash(m) for m in build_children(name, namespace, uid, spec, secret_values=secret_values,
                                                     catalog=catalog,
                                                     secret_keys=credentials_keys(live, secret_values))]
-    conflicts = find_name_conflicts(kube, desired, live, name, uid)
+    late, conflicts = resolve_missing(kube, desired, live, name, uid)
+    # Ours, but not in `live` yet (an index behind our own writes): live, neither missing nor foreign.
+    live = live + late
     if conflicts:
         return _refuse(kube, outcome, previous, REASON_NAME_CONFLICT, name_conflict_message(conflicts), "Failed",
                        generation, now)

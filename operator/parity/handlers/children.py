@@ -58,6 +58,10 @@ def child_changed(namespace: str, labels: kopf.Labels, type: str | None, memo: k
         # arrives only as such a listing, so an environment this process has already synced
         # is synced again (coalesced: a listing of all its children makes one sync).
         return
+    if type is None and hasattr(memo, "children"):
+        # Children deleted while the stream was down are not in the listing, but still in the
+        # index: this sync reads with LIST and leaves them out from then on (kube/index.py).
+        memo.children.suspect(namespace, env_name)
     run_sync(memo, namespace, env_name, trigger="child", apply_changes=False, coalesce=True)
 
 

@@ -11,6 +11,7 @@ from parity.actuate.outcome import summarize_roll, with_rolling
 from parity.actuation import actuate_environment, pending_roll, roll_environment
 from parity.api import SpecError
 from parity.kube import resources
+from parity.kube.children import list_children
 from parity.kube.client import KubeError
 from parity.reconcile import Outcome, now_iso, sync_environment
 from parity.runtime import collect_runtime
@@ -22,16 +23,21 @@ SETTLE_AFTER_ACTUATION_SECONDS = 12
 
 
 def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_changes: bool,
-             coalesce: bool = False, logger=None) -> Outcome | None:
-    """Sync one environment under its lock; errors become kopf's Temporary/Permanent errors."""
+             coalesce: bool = False, fresh: bool = False, logger=None) -> Outcome | None:
+    """Sync one environment under its lock; errors become kopf's Temporary/Permanent errors.
+    Children are read from the watch-fed index (memo.children, handlers/index.py), or with LIST
+    when `fresh`: a sync applying a new spec must not compare it with hashes an index has not
+    caught up on (our own previous writes), or it would skip an apply that is needed."""
     key = (namespace, name)
+    children = list_children if fresh else getattr(memo, "children", list_children)
 
     def work() -> Outcome | None:
         with metrics.RECONCILE_SECONDS.labels(trigger).time():
             outcome = sync_environment(memo.kube, namespace, name, apply_changes=apply_changes,
                                        runtime=memo.runtime.get(key), runtime_probes=memo.config.runtime_probes,
                                        actuation=memo.actuation.get(key), catalog=memo.config.images,
-                                       heartbeat_seconds=memo.config.status_heartbeat_seconds)
+                                       heartbeat_seconds=memo.config.status_heartbeat_seconds,
+                                       children=children)
         if outcome is not None and outcome.body is not None:
             # Under the environment's lock, so an older report never overwrites a newer one.
             memo.policy_reports.publish(memo.kube, outcome.body, outcome.status.get("drift") or {})

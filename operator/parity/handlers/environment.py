@@ -14,7 +14,10 @@ ENV = dict(group=constants.GROUP, version=constants.VERSION, plural=constants.EN
 @kopf.on.create(**ENV, retries=20, backoff=5, timeout=600)
 @kopf.on.update(**ENV, retries=20, backoff=5, timeout=600)
 def reconcile_environment(namespace: str, name: str, reason: str, memo: kopf.Memo, logger, **_) -> None:
-    run_sync(memo, namespace, name, trigger="environment", apply_changes=True, logger=logger)
+    # Resuming (operator start) reads the index: it was listed after this process started, so it
+    # holds every earlier write. A create or update may follow this process's own writes closely.
+    run_sync(memo, namespace, name, trigger="environment", apply_changes=True, fresh=reason != "resume",
+             logger=logger)
     if reason == "update" and memo.config.runtime_probes:
         # A changed setting reaches the running services now, not at the next timer pass.
         refresh_runtime(memo, namespace, name, logger)
@@ -31,6 +34,8 @@ def forget_environment(namespace: str, name: str, memo: kopf.Memo, **_) -> None:
     memo.runtime.pop((namespace, name), None)
     memo.actuation.pop((namespace, name), None)
     memo.policy_reports.forget(namespace, name)
+    if hasattr(memo, "children"):
+        memo.children.forget(namespace, name)
 
 
 @kopf.index(**ENV)

@@ -24,6 +24,13 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=constants.ANNOTATION_PREFIX, key="last-handled-configuration")
     settings.persistence.finalizer = constants.FINALIZER
+    # After patching its own annotations kopf waits this long for that version to come back
+    # through the watch before it acts on an older event; past it, it acts on the older body,
+    # which lacks the last-handled annotation, so the create handler runs a second time (a full
+    # sync that LISTs). On a loaded machine the environment's events arrived 15 s late: with
+    # kopf's 5 s every environment was created twice (20 runs for 10, 95 for 40), with 30 s once.
+    # A newer event still wakes the wait at once, so only a lost patch event waits the full time.
+    settings.persistence.consistency_timeout = 30
 
     # Watches: the server closes the stream before the client gives up, so a quiet watch is
     # renewed cleanly instead of timing out as an error. Requests fail fast and are retried.

@@ -9,6 +9,7 @@ needs no `list` on Secrets anywhere.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from parity import constants
 from parity.kube.client import Kube
@@ -18,6 +19,15 @@ from parity.kube.resources import CHILD_RESOURCES, PERSISTENT_VOLUME_CLAIMS, SEC
 
 def object_key(obj: dict) -> tuple[str, str, str]:
     return (obj.get("kind", ""), obj["metadata"].get("namespace", ""), obj["metadata"]["name"])
+
+
+class ChildReader(Protocol):
+    """How a sync finds one environment's children. `list_children` asks the API server (the
+    CLI, which has no watches); the operator serves the same answer from its watch-fed index
+    (kube/index.py). Either way only `is_owned_child` objects and the named Secrets come back."""
+
+    def __call__(self, kube: Kube, namespace: str, env_name: str, env_uid: str, *,
+                 secret_names: Iterable[str] = ()) -> list[dict]: ...
 
 
 def list_children(kube: Kube, namespace: str, env_name: str, env_uid: str, *, secret_names: Iterable[str] = (),
@@ -36,11 +46,19 @@ def list_children(kube: Kube, namespace: str, env_name: str, env_uid: str, *, se
             item.setdefault("kind", resource.kind)
             if is_owned_child(item, env_name, env_uid):
                 children.append(item)
+    return children + read_credentials(kube, namespace, env_name, env_uid, secret_names)
+
+
+def read_credentials(kube: Kube, namespace: str, env_name: str, env_uid: str,
+                     secret_names: Iterable[str]) -> list[dict]:
+    """The named Secrets that are this environment's, one GET each (Secrets are never listed
+    nor watched: RBAC cannot narrow either by label)."""
+    secrets = []
     for name in secret_names:
         secret = read_object(kube, SECRETS, namespace, name)
         if secret is not None and is_credentials_child(secret, env_name, env_uid, name):
-            children.append(secret)
-    return children
+            secrets.append(secret)
+    return secrets
 
 
 def is_credentials_child(secret: dict, env_name: str, env_uid: str, secret_name: str) -> bool:
@@ -56,13 +74,24 @@ def read_object(kube: Kube, resource: Resource, namespace: str, name: str) -> di
 
 
 def find_name_conflicts(kube: Kube, desired: list[dict], live: list[dict], env_name: str, env_uid: str) -> list[str]:
-    """Desired children whose name is taken by an object that is not this environment's.
+    """Desired children whose name is taken by an object that is not this environment's
+    (`resolve_missing` without the objects that turned out to be ours)."""
+    return resolve_missing(kube, desired, live, env_name, env_uid)[1]
 
-    Only names missing from `live` (our own children) are looked up, one GET each, so a
-    converged environment costs nothing here. Applying over such an object would take over
-    someone else's object (server-side apply with force), so the caller applies nothing."""
+
+def resolve_missing(kube: Kube, desired: list[dict], live: list[dict], env_name: str,
+                    env_uid: str) -> tuple[list[dict], list[str]]:
+    """Look up, one GET each, the desired children missing from `live`: (those that are ours
+    after all, name conflicts with objects that are not).
+
+    Only names missing from `live` are looked up, so a converged environment costs nothing
+    here. `live` may come from a watch-fed index that has not yet seen our own latest writes:
+    an object found here that `is_owned_child` says is ours is such a late arrival, returned
+    so the caller counts it as live (not missing, not foreign). Anything else with our name is
+    someone else's: applying over it would take it over (server-side apply with force), so
+    the caller applies nothing."""
     ours = {object_key(o) for o in live}
-    conflicts = []
+    found, conflicts = [], []
     for manifest in desired:
         if object_key(manifest) in ours:
             continue
@@ -70,10 +99,12 @@ def find_name_conflicts(kube: Kube, desired: list[dict], live: list[dict], env_n
         existing = read_object(kube, resource_for(manifest), meta["namespace"], meta["name"])
         if existing is None:
             continue
-        if manifest["kind"] == "Secret" and is_credentials_child(existing, env_name, env_uid, meta["name"]):
+        if is_owned_child(existing, env_name, env_uid) or (
+                manifest["kind"] == "Secret" and is_credentials_child(existing, env_name, env_uid, meta["name"])):
+            found.append(existing)
             continue
         conflicts.append(describe_foreign(existing, env_name))
-    return conflicts
+    return found, conflicts
 
 
 def select_prunable(desired: list[dict], live: list[dict], env_name: str, env_uid: str) -> list[dict]:
