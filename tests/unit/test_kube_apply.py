@@ -57,7 +57,7 @@ def test_triggers_collapse_a_burst_into_few_runs():
     gate.set()
     for t in [first, *burst]:
         t.join(5)
-    # One run held the lock; of the burst, one waited and the rest saw it pending.
+    # One run held the lock; the burst was handed to it and ran once after it.
     assert len(runs) == 2
     triggers.forget(("ns", "a"))
     assert len(triggers) == 0

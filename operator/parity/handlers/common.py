@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import kopf
@@ -15,6 +16,8 @@ from parity.kube.children import list_children
 from parity.kube.client import KubeError
 from parity.reconcile import Outcome, now_iso, sync_environment
 from parity.runtime import collect_runtime
+
+log = logging.getLogger(__name__)
 
 # After settings were changed, wait this long before probing: Patroni applies a new dynamic
 # configuration on its next loop (loop_wait), and a probe sooner would report the old values
@@ -41,26 +44,39 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
         if outcome is not None and outcome.body is not None:
             # Under the environment's lock, so an older report never overwrites a newer one.
             memo.policy_reports.publish(memo.kube, outcome.body, outcome.status.get("drift") or {})
+        if outcome is not None:
+            post_events(outcome)
+            if logger is not None and outcome.applied:
+                logger.info("applied %d object(s): %s", len(outcome.applied), ", ".join(outcome.applied))
         return outcome
+
+    def work_handed_over() -> Outcome | None:
+        # Run by whichever thread holds the environment's lock (handlers/triggers.py), after its
+        # own sync: nobody is left to retry this one, so a failure is said here and the next
+        # event or timer pass syncs again.
+        try:
+            return work()
+        except (SpecError, KubeError) as err:
+            failure = _handler_error(err, trigger)
+            log.warning("%s/%s: %s sync failed: %s", namespace, name, trigger, failure)
+            return None
 
     try:
         if coalesce:
-            outcome = memo.triggers.coalesce(key, work, settle=memo.config.settle_seconds)
-        else:
-            outcome = memo.triggers.run(key, work)
-    except SpecError as err:
-        metrics.RECONCILE_ERRORS.labels(trigger).inc()
-        raise kopf.PermanentError(str(err)) from None
-    except KubeError as err:
-        metrics.RECONCILE_ERRORS.labels(trigger).inc()
-        if 400 <= err.status < 500 and err.status not in (404, 409, 429):
-            raise kopf.PermanentError(f"the API server refused a write: {err}") from None
-        raise kopf.TemporaryError(f"Kubernetes API: {err}", delay=5) from None
-    if outcome is not None:
-        post_events(outcome)
-        if logger is not None and outcome.applied:
-            logger.info("applied %d object(s): %s", len(outcome.applied), ", ".join(outcome.applied))
-    return outcome
+            return memo.triggers.coalesce(key, work, settle=memo.config.settle_seconds, handed_over=work_handed_over)
+        return memo.triggers.run(key, work)
+    except (SpecError, KubeError) as err:
+        raise _handler_error(err, trigger) from None
+
+
+def _handler_error(err: SpecError | KubeError, trigger: str) -> kopf.PermanentError | kopf.TemporaryError:
+    """What kopf makes of a failed sync: retry it later, or not (a spec or write it refuses)."""
+    metrics.RECONCILE_ERRORS.labels(trigger).inc()
+    if isinstance(err, SpecError):
+        return kopf.PermanentError(str(err))
+    if 400 <= err.status < 500 and err.status not in (404, 409, 429):
+        return kopf.PermanentError(f"the API server refused a write: {err}")
+    return kopf.TemporaryError(f"Kubernetes API: {err}", delay=5)
 
 
 def post_events(outcome: Outcome) -> None:

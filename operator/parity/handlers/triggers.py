@@ -4,12 +4,19 @@ kopf serialises handlers per object, but an environment is also synced from even
 children and of its baseline, which arrive on other objects, in other worker threads, often in
 bursts (creating twenty children makes twenty events). One lock per environment keeps syncs
 of one environment from overlapping; a pending flag lets a burst collapse into one sync,
-because a sync always reads the newest state. Entries are removed when an environment is
-deleted, so this map is bounded by the number of live environments.
+because a sync always reads the newest state.
+
+A coalesced sync never waits for a running one: it leaves itself to be run by the thread that
+holds the environment's lock, right after that thread's own sync. Waiting would hold one of the
+few sync threads for as long as the other sync takes (a create applies dozens of objects), and
+with many environments being created at once, half the pool sat waiting on locks instead of
+syncing. Entries are removed when an environment is deleted, so these maps are bounded by the
+number of live environments.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,12 +25,16 @@ from typing import TypeVar
 T = TypeVar("T")
 Key = tuple[str, str]
 
+log = logging.getLogger(__name__)
+
 
 class Triggers:
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._locks: dict[Key, threading.Lock] = {}
         self._pending: set[Key] = set()
+        # Coalesced syncs left to the lock's holder (at most one per environment: the newest).
+        self._deferred: dict[Key, Callable[[], object]] = {}
 
     def _lock(self, key: Key) -> threading.Lock:
         with self._guard:
@@ -31,13 +42,21 @@ class Triggers:
 
     def run(self, key: Key, fn: Callable[[], T]) -> T:
         """Run fn while holding the environment's lock (waits for a running sync)."""
-        with self._lock(key):
+        lock = self._lock(key)
+        lock.acquire()
+        try:
             return fn()
+        finally:
+            self._release(key, lock)
 
-    def coalesce(self, key: Key, fn: Callable[[], T], settle: float = 0.0) -> T | None:
+    def coalesce(self, key: Key, fn: Callable[[], T], settle: float = 0.0, *,
+                 handed_over: Callable[[], object] | None = None) -> T | None:
         """Run fn unless a run for this key is already waiting: that one will see the same state.
         `settle` waits a moment first, so the rest of a burst (a StatefulSet's pods becoming
-        ready one by one) joins this run instead of starting another full read."""
+        ready one by one) joins this run instead of starting another full read. When a sync of
+        this environment is running, `handed_over` (default fn) is left to its thread, which runs
+        it next, and None is returned at once: that callable deals with its own errors, since
+        nobody waits for it."""
         with self._guard:
             if key in self._pending:
                 return None
@@ -45,10 +64,30 @@ class Triggers:
         if settle:
             time.sleep(settle)
         lock = self._lock(key)
-        with lock:
-            with self._guard:
-                self._pending.discard(key)
+        with self._guard:
+            self._pending.discard(key)
+            if not lock.acquire(blocking=False):
+                self._deferred[key] = handed_over or fn
+                return None
+        try:
             return fn()
+        finally:
+            self._release(key, lock)
+
+    def _release(self, key: Key, lock: threading.Lock) -> None:
+        """Run what was deferred to this holder, then let go. Checking for deferred work and
+        releasing happen under the guard, so a coalesced sync either sees the lock free or is
+        seen here: none is lost between the two."""
+        while True:
+            with self._guard:
+                deferred = self._deferred.pop(key, None)
+                if deferred is None:
+                    lock.release()
+                    return
+            try:
+                deferred()
+            except Exception:  # noqa: BLE001 - the deferred sync's own failure must not fail this one
+                log.exception("%s/%s: a deferred sync failed", *key)
 
     def knows(self, key: Key) -> bool:
         """Whether this process has synced (or is syncing) this environment since it started."""
@@ -59,6 +98,7 @@ class Triggers:
         with self._guard:
             self._locks.pop(key, None)
             self._pending.discard(key)
+            self._deferred.pop(key, None)
 
     def __len__(self) -> int:
         with self._guard:

@@ -1,0 +1,112 @@
+"""handlers/triggers.py: a coalesced sync never waits in its thread for a running one."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from parity.handlers.triggers import Triggers
+
+KEY = ("ns", "env")
+
+
+def hold_lock(triggers: Triggers, key=KEY):
+    """Start a sync that runs until the returned event is set; returns (thread, event, started)."""
+    gate, started = threading.Event(), threading.Event()
+
+    def sync():
+        started.set()
+        gate.wait(10)
+        return "held"
+
+    thread = threading.Thread(target=triggers.run, args=(key, sync))
+    thread.start()
+    assert started.wait(5)
+    return thread, gate
+
+
+def test_a_coalesced_sync_returns_at_once_and_runs_in_the_holders_thread_afterwards():
+    triggers = Triggers()
+    holder, gate = hold_lock(triggers)
+    ran_in = []
+    start = time.monotonic()
+    result = triggers.coalesce(KEY, lambda: ran_in.append(threading.current_thread()))
+    waited = time.monotonic() - start
+    assert result is None and ran_in == []
+    assert waited < 5  # it did not wait for the 10 s holder
+    gate.set()
+    holder.join(5)
+    assert ran_in == [holder]
+
+
+def test_a_free_lock_runs_the_coalesced_sync_in_the_callers_thread():
+    triggers = Triggers()
+    assert triggers.coalesce(KEY, lambda: threading.current_thread()) is threading.current_thread()
+
+
+def test_the_handed_over_callable_is_what_the_holder_runs():
+    triggers = Triggers()
+    holder, gate = hold_lock(triggers)
+    calls = []
+    triggers.coalesce(KEY, lambda: calls.append("direct"), handed_over=lambda: calls.append("handed over"))
+    gate.set()
+    holder.join(5)
+    assert calls == ["handed over"]
+
+
+def test_a_failing_handed_over_sync_does_not_fail_the_holder_and_the_lock_is_released():
+    triggers = Triggers()
+    results = []
+    gate, started = threading.Event(), threading.Event()
+
+    def sync():
+        started.set()
+        gate.wait(10)
+        return "mine"
+
+    holder = threading.Thread(target=lambda: results.append(triggers.run(KEY, sync)))
+    holder.start()
+    assert started.wait(5)
+    triggers.coalesce(KEY, lambda: 1 / 0)
+    gate.set()
+    holder.join(5)
+    assert results == ["mine"]
+    assert triggers.run(KEY, lambda: "free again") == "free again"
+
+
+def test_no_handed_over_sync_is_lost_when_the_holder_releases_at_the_same_time():
+    # Every coalesced call after which nothing else runs must be followed by a run that starts
+    # after the call: count runs started after the last call returned or was handed over.
+    triggers = Triggers()
+    for _round in range(200):
+        last_call = [0.0]
+        runs = []
+
+        def sync():
+            runs.append(time.monotonic())
+
+        def caller():
+            last_call[0] = time.monotonic()
+            triggers.coalesce(KEY, sync)
+
+        threads = [threading.Thread(target=caller) for _ in range(4)]
+        holder = threading.Thread(target=triggers.run, args=(KEY, sync))
+        holder.start()
+        for t in threads:
+            t.start()
+        for t in [holder, *threads]:
+            t.join(5)
+        assert runs and runs[-1] >= last_call[0]
+    assert triggers.run(KEY, lambda: "free") == "free"
+
+
+def test_forget_drops_a_handed_over_sync():
+    triggers = Triggers()
+    holder, gate = hold_lock(triggers)
+    calls = []
+    triggers.coalesce(KEY, lambda: calls.append(1))
+    triggers.forget(KEY)
+    gate.set()
+    holder.join(5)
+    assert calls == []
+    assert len(triggers) == 0
