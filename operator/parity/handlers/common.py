@@ -26,11 +26,13 @@ SETTLE_AFTER_ACTUATION_SECONDS = 12
 
 
 def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_changes: bool,
-             coalesce: bool = False, fresh: bool = False, logger=None) -> Outcome | None:
+             coalesce: bool = False, fresh: bool = False, settle: float | None = None,
+             logger=None) -> Outcome | None:
     """Sync one environment under its lock; errors become kopf's Temporary/Permanent errors.
     Children are read from the watch-fed index (memo.children, handlers/index.py), or with LIST
     when `fresh`: a sync applying a new spec must not compare it with hashes an index has not
-    caught up on (our own previous writes), or it would skip an apply that is needed."""
+    caught up on (our own previous writes), or it would skip an apply that is needed.
+    `settle`: how long a coalesced sync waits for the rest of a burst (default: the config's)."""
     key = (namespace, name)
     children = list_children if fresh else getattr(memo, "children", list_children)
 
@@ -63,7 +65,8 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
 
     try:
         if coalesce:
-            return memo.triggers.coalesce(key, work, settle=memo.config.settle_seconds, handed_over=work_handed_over)
+            settle = memo.config.settle_seconds if settle is None else settle
+            return memo.triggers.coalesce(key, work, settle=settle, handed_over=work_handed_over)
         return memo.triggers.run(key, work)
     except (SpecError, KubeError) as err:
         raise _handler_error(err, trigger) from None
