@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -153,6 +154,41 @@ def memory(pid: int) -> tuple[str, str]:
     return fields["VmRSS"].strip(), fields["VmHWM"].strip()
 
 
+# Loaded by the operator's interpreter (PYTHONPATH) with --memory-sites: on SIGUSR1 it writes the
+# allocation sites tracemalloc has seen, largest first, to the file named by PARITY_BENCH_SITES.
+# Bench-only: the operator itself knows nothing of it.
+SITECUSTOMIZE = """
+import os, signal, tracemalloc
+def _where(traceback):
+    # The allocating line, and the nearest caller of ours or kopf's that made it allocate.
+    frames = list(traceback)
+    ours = next((f for f in frames if "/parity/" in f.filename or "/kopf/" in f.filename), frames[0])
+    return f"{frames[0].filename}:{frames[0].lineno}" + ("" if ours is frames[0] else f" <- {ours.filename}:{ours.lineno}")
+def _dump(signum, frame):
+    snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    stats = snapshot.statistics("traceback")
+    total = sum(s.size for s in stats)
+    with open(os.environ["PARITY_BENCH_SITES"] + ".part", "w") as out:
+        out.write(f"traced total {total / 2**20:.1f} MiB in {len(stats)} allocation tracebacks; largest:\\n")
+        for s in stats[:25]:
+            out.write(f"{s.size / 2**20:8.2f} MiB {s.count:8d} blocks  {_where(s.traceback)}\\n")
+    os.replace(os.environ["PARITY_BENCH_SITES"] + ".part", os.environ["PARITY_BENCH_SITES"])
+if os.environ.get("PARITY_BENCH_SITES"):
+    tracemalloc.start(12)
+    signal.signal(signal.SIGUSR1, _dump)
+"""
+
+
+def memory_sites(op: Operator, path: Path) -> str:
+    """What the operator's heap holds, by allocation site (only with --memory-sites)."""
+    import signal
+
+    path.unlink(missing_ok=True)
+    op.proc.send_signal(signal.SIGUSR1)
+    poll(path.exists, timeout=300, interval=1)  # renamed into place when complete
+    return path.read_text()
+
+
 def status_of(kube: Kube, ns: str) -> dict:
     return kube.get(resources.ENVIRONMENT.object_path("dev", ns)).get("status") or {}
 
@@ -257,6 +293,8 @@ def main() -> int:
     parser.add_argument("--resync", type=float, default=30.0, help="PARITY_RESYNC_SECONDS for the operator")
     parser.add_argument("--observability", action="store_true", help="the full sample (17 pods, not 9)")
     parser.add_argument("--log", type=Path, help="keep the operator's log here (default: removed with the run)")
+    parser.add_argument("--memory-sites", action="store_true",
+                        help="trace the operator's allocations and print the largest sites (slows it: not a timing run)")
     args = parser.parse_args()
     sample = sample_manifest(args.observability)
     shape = "sample with observability (17 pods)" if args.observability else "sample without observability (9 pods)"
@@ -278,7 +316,17 @@ def main() -> int:
             print(f"floor (children applied by {APPLIERS} parallel SSA clients, all workloads ready): "
                   f"{floor:.1f} s", flush=True)
 
-            op = Operator(plane, args.log or Path(tmp) / "operator.log", env={"PARITY_RESYNC_SECONDS": str(args.resync)})
+            op_env = {"PARITY_RESYNC_SECONDS": str(args.resync)}
+            sites = Path(tmp) / "memory-sites.txt"
+            if args.memory_sites:
+                (Path(tmp) / "site").mkdir()
+                (Path(tmp) / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
+                op_env.update(PARITY_BENCH_SITES=str(sites),
+                              PYTHONPATH=os.pathsep.join(filter(None, [str(Path(tmp) / "site"),
+                                                                       os.environ.get("PYTHONPATH")])))
+                print("--memory-sites: allocations are traced, which slows the operator: times are not figures",
+                      flush=True)
+            op = Operator(plane, args.log or Path(tmp) / "operator.log", env=op_env)
             op.start()
             op.wait_ready()
             namespaces = create_namespaces(kube, "op", args.envs)
@@ -286,6 +334,8 @@ def main() -> int:
             rss, hwm = memory(op.proc.pid)
             print(f"operator: all {args.envs} Ready after {converged:.1f} s; ratio to the floor "
                   f"{converged / floor:.2f}; RSS {rss}, peak {hwm}", flush=True)
+            if args.memory_sites:
+                print(memory_sites(op, sites), flush=True)
 
             changes = bench_changes(kube, namespaces, args.changes)
             for label, samples in changes.items():
