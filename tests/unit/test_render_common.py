@@ -256,3 +256,33 @@ def test_rendered_config_files_repeat_values_instead_of_yaml_aliases():
     for obj in config_maps:
         for key, text in obj["data"].items():
             assert "&id0" not in text and "*id0" not in text, f"{obj['metadata']['name']}/{key}"
+
+
+def test_the_libyaml_emitter_writes_what_the_pure_python_one_does_for_every_rendered_variant(monkeypatch):
+    # Config hashes and rolls follow the rendered text: switching emitters must not change a byte.
+    import yaml
+
+    from parity.render import common, observability, postgres
+    from parity.api import parse_environment
+    from render_variants import VARIANTS
+
+    assert common._PlainDumper.__mro__[1] is yaml.CSafeDumper  # the fast path is the one in use
+
+    class PurePlain(yaml.SafeDumper):
+        def ignore_aliases(self, data):
+            return True
+
+    dumped = []
+
+    def recording(data):
+        text = common.dump_yaml(data)
+        dumped.append((data, text))
+        return text
+
+    monkeypatch.setattr(postgres, "dump_yaml", recording)
+    monkeypatch.setattr(observability, "dump_yaml", recording)
+    for name, raw in VARIANTS.items():
+        build_children(ENV, NS, UID, parse_environment(raw, source=name), secret_values=generate_passwords())
+    assert len(dumped) >= len(VARIANTS)
+    for data, text in dumped:
+        assert text == yaml.dump(data, Dumper=PurePlain, sort_keys=True, default_flow_style=False, allow_unicode=True)
