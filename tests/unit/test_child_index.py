@@ -16,7 +16,7 @@ import pytest
 from test_ownership import ENV, NS, SECRET, UID, MemoryKube, cm_path, new_cluster, obj, owner_ref, secret_path
 
 from parity import constants
-from parity.handlers.index import ChildIndex
+from parity.handlers.index import ChildIndex, decode_child, encode_child
 from parity.kube.children import resolve_missing
 from parity.kube.index import IndexedChildren
 from parity.reconcile import sync_environment
@@ -194,14 +194,14 @@ def test_snapshots_are_taken_on_the_event_loop_and_fall_back_when_it_is_gone():
     thread.start()
     try:
         a, b = {"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}
-        stored = {(NS, ENV): [json.dumps(a)]}
-        index = ChildIndex(loop, [stored, {(NS, ENV): [json.dumps(b)]}, {}])
+        stored = {(NS, ENV): [encode_child(a)]}
+        index = ChildIndex(loop, [stored, {(NS, ENV): [encode_child(b)]}, {}])
         assert index.snapshot(NS, ENV) == [a, b]
         assert index.snapshot(NS, "other") == []
         # Each snapshot is the caller's own copy: changing it changes nothing stored.
         first = index.snapshot(NS, ENV)
         first[0]["metadata"]["name"] = "changed"
-        assert index.snapshot(NS, ENV)[0] == a and stored[(NS, ENV)] == [json.dumps(a)]
+        assert index.snapshot(NS, ENV)[0] == a and stored[(NS, ENV)] == [encode_child(a)]
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
@@ -265,8 +265,10 @@ def test_the_index_keys_children_by_namespace_and_environment(labels, expected):
     body = {"metadata": {"name": "x", "namespace": NS, "labels": labels}}
     result = asyncio.run(child_by_environment(namespace=NS, labels=labels, body=body))
     assert (set(result) if result is not None else None) == expected
-    if result is not None:  # stored as JSON text (memory), decoded per snapshot
-        assert json.loads(result[(NS, ENV)]) == body
+    if result is not None:  # stored compressed (memory), decoded per snapshot
+        stored = result[(NS, ENV)]
+        assert isinstance(stored, bytes) and len(stored) < len(json.dumps(body))
+        assert decode_child(stored) == body
 
 
 @pytest.mark.parametrize("reason,from_index", [("resume", True), ("create", False), ("update", False)])
