@@ -51,12 +51,16 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     settings.posting.enabled = True
     settings.posting.level = logging.WARNING
 
-    # Sync handlers run in this thread pool; at most this many per-object queue workers, each
-    # kept for a minute of quiet. (kopf 1.45 dropped time-based event batching: bursts are
-    # collapsed by handlers/triggers.py instead.)
+    # Sync handlers run in this thread pool, which is what bounds the work done at once.
+    # (kopf 1.45 dropped time-based event batching: bursts are collapsed by handlers/triggers.py.)
     settings.execution.max_workers = config.max_workers
-    settings.queueing.worker_limit = 50
-    settings.queueing.idle_timeout = 60
+    # kopf runs one queue worker per object with events, and a limit on them is per watched kind:
+    # the watch stops reading until a worker ends. With a limit of 50 and workers kept for 60 s of
+    # quiet, the 51st environment created at once waited for another environment's worker to
+    # idle out, a minute (the convergence cliff between 40 and 55 environments). No limit, and
+    # kopf's own 5 s: an idle worker also holds its object's last body, so they go soon.
+    settings.queueing.worker_limit = None
+    settings.queueing.idle_timeout = 5.0
 
     # One operator replica (Recreate strategy): no peering objects needed.
     settings.peering.standalone = True
