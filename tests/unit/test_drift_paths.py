@@ -207,3 +207,12 @@ def test_key_glob_agrees_with_match_segments_on_plain_paths(pattern, segments):
     glob, names = key_glob(tokens), plain_names(segments)
     assert glob is not None and names is not None
     assert match_key_glob(glob, names) is match_segments(tokens, segments)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='ab.*" \\]=,0', max_size=14))
+def test_texts_without_brackets_parse_as_the_scan_reads_them(text):
+    # Text without `[` is split at dots; an unterminated `[` added at the end makes the parser
+    # scan the same text and add one key of its own, which is dropped.
+    assert parse_path(text) == parse_path(text + "[")[:-1]
+    assert parse_pattern(text) == parse_pattern(text + "[")[:-1]

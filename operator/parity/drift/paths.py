@@ -196,6 +196,10 @@ def _parse_bracket(inner: str) -> Segment:
 
 def _tokens(text: str) -> list[tuple[Segment, bool]]:
     """Segments with a flag telling whether each was written bare (wildcards are only bare)."""
+    if "[" not in text:
+        # Only bare keys between dots (most paths): what the scan below would find, at a fraction
+        # of its cost for a path seen for the first time.
+        return [(Key(part), True) for part in text.split(".") if part]
     out: list[tuple[Segment, bool]] = []
     i, n = 0, len(text)
     while i < n:
