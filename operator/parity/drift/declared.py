@@ -21,43 +21,41 @@ from typing import Any
 
 from parity.api.models import BaselineSpec, EnvironmentSpec
 from parity.drift.finding import Finding, component_of_path, quote_value, render_value
-from parity.drift.normalize import equivalent_at
+from parity.drift.normalize import equivalent_at, same
 from parity.drift.paths import Index, Key, Segment, render_path
-from parity.drift.rules import assess
+from parity.drift.rules import assess_all
 
 
-def _segments(keys: list[Any]) -> tuple[Segment, ...]:
-    return tuple(Index(k) if isinstance(k, int) else Key(str(k)) for k in keys)
+# Types whose equal values of one type are `same` without looking inside them.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def same(a: Any, b: Any) -> bool:
-    """Equal values of equal types at every depth: 1, 1.0 and True differ (their spelling is
-    then judged by normalisation), and so do a list and a map."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b
+def _segment(key: Any) -> Segment:
+    return Index(key) if isinstance(key, int) else Key(str(key))
 
 
-def compare_maps(base: dict, local: dict, keys: list[Any], out: dict[tuple[Segment, ...], tuple[str, Any, Any]]) -> None:
-    """Every difference under two maps into `out`: path segments -> (change, local, baseline)."""
-    for key in base.keys() | local.keys():
-        here = keys + [key]
+def compare_maps(
+    base: dict, local: dict, prefix: tuple[Segment, ...], out: dict[tuple[Segment, ...], tuple[str, Any, Any]]
+) -> None:
+    """Every difference under two maps at `prefix` into `out`: path segments -> (change, local, baseline)."""
+    for key, base_value in base.items():
         if key not in local:
-            for leaf_keys, value in _leaves(base[key], here):
-                out[_segments(leaf_keys)] = ("removed", None, value)
-        elif key not in base:
-            for leaf_keys, value in _leaves(local[key], here):
-                out[_segments(leaf_keys)] = ("added", value, None)
-        elif isinstance(base[key], dict) and isinstance(local[key], dict):
-            compare_maps(base[key], local[key], here, out)
-        elif not same(local[key], base[key]):
-            segments = _segments(here)
-            if not equivalent_at(segments, local[key], base[key]):
-                out[segments] = ("modified", local[key], base[key])
+            for segments, value in _leaves(base_value, prefix + (_segment(key),)):
+                out[segments] = ("removed", None, value)
+            continue
+        local_value = local[key]
+        if local_value == base_value and type(local_value) is type(base_value) and type(local_value) in _SCALARS:
+            continue  # `same` in short: most keys of a map are equal plain values
+        if isinstance(base_value, dict) and isinstance(local_value, dict):
+            compare_maps(base_value, local_value, prefix + (_segment(key),), out)
+        elif not same(local_value, base_value):
+            segments = prefix + (_segment(key),)
+            if not equivalent_at(segments, local_value, base_value):
+                out[segments] = ("modified", local_value, base_value)
+    for key, local_value in local.items():
+        if key not in base:
+            for segments, value in _leaves(local_value, prefix + (_segment(key),)):
+                out[segments] = ("added", value, None)
 
 
 def describe_declared(path: str, change: str, local: Any, baseline: Any, baseline_name: str) -> str:
@@ -74,13 +72,13 @@ def describe_declared(path: str, change: str, local: Any, baseline: Any, baselin
     )
 
 
-def _leaves(value: Any, keys: list[Any]) -> list[tuple[list[Any], Any]]:
-    """(keys, value) of every non-map value under `value` (lists are leaves); [] for an empty map."""
+def _leaves(value: Any, segments: tuple[Segment, ...]) -> list[tuple[tuple[Segment, ...], Any]]:
+    """(path, value) of every non-map value under `value` (lists are leaves); [] for an empty map."""
     if not isinstance(value, dict):
-        return [(keys, value)]
+        return [(segments, value)]
     found = []
     for key, child in value.items():
-        found.extend(_leaves(child, keys + [key]))
+        found.extend(_leaves(child, segments + (_segment(key),)))
     return found
 
 
@@ -88,7 +86,7 @@ def evaluate_declared(env: EnvironmentSpec, baseline: BaselineSpec, baseline_nam
     local_wire = env.sections().to_wire()
     baseline_wire = baseline.environment.to_wire()
     seen: dict[tuple[Segment, ...], tuple[str, Any, Any]] = {}
-    compare_maps(baseline_wire, local_wire, [], seen)
+    compare_maps(baseline_wire, local_wire, (), seen)
 
     findings = []
     for segments, (change, local, base) in seen.items():
@@ -102,6 +100,6 @@ def evaluate_declared(env: EnvironmentSpec, baseline: BaselineSpec, baseline_nam
             baseline=base,
             remediation=describe_declared(path, change, local, base, baseline_name),
         )
-        findings.append(assess(finding, baseline, baseline_name))
-    return findings
+        findings.append(finding)
+    return assess_all(findings, baseline, baseline_name)
 

@@ -47,7 +47,7 @@ from parity.api.models import BaselineSpec
 from parity.drift.finding import COMPONENT_OPERATOR, Finding, component_of_name, render_value
 from parity.drift.normalize import equivalent, kind_of_segments
 from parity.drift.paths import Element, Index, Item, Key, Segment, render_path
-from parity.drift.rules import assess
+from parity.drift.rules import assess, assess_all
 
 DEFAULT_IGNORED_MANAGERS = frozenset({
     "kube-controller-manager",
@@ -424,7 +424,7 @@ def evaluate_live(
             missing.append(missing_finding(want))
             continue
         findings.extend(_evaluate_object(want, current, field_manager, ignored))
-    assessed = [assess(f, baseline, baseline_name) for f in findings]
+    assessed = assess_all(findings, baseline, baseline_name)
     assessed += [assess(f, baseline, baseline_name, default="critical" if f.kind in MISSING_CRITICAL_KINDS else None)
                  for f in missing]
     return assessed

@@ -345,14 +345,17 @@ def canonical(value: Any, kind: str = KIND_GENERIC) -> tuple:
         return _text(value)
 
 
+_POSTGRES, _PARAMETERS, _REDIS, _CONFIG = Key("postgres"), Key("parameters"), Key("redis"), Key("config")
+
+
 def kind_of_segments(segments: tuple[Segment, ...]) -> str:
-    names = [s.name for s in segments if isinstance(s, Key)]
-    if len(segments) >= 3 and segments[0] == Key("postgres") and segments[1] == Key("parameters"):
+    if len(segments) >= 3 and segments[0] == _POSTGRES and segments[1] == _PARAMETERS:
         last = segments[2]
         if isinstance(last, Key):
             return POSTGRES_KIND_PREFIX + last.name
-    if len(segments) >= 3 and segments[0] == Key("redis") and segments[1] == Key("config"):
+    if len(segments) >= 3 and segments[0] == _REDIS and segments[1] == _CONFIG:
         return KIND_REDIS
+    names = [s.name for s in segments if isinstance(s, Key)]
     if "resources" in names or (names[:3] == ["postgres", "storage", "size"]):
         return KIND_QUANTITY
     if segments and isinstance(segments[-1], Key) and segments[-1].name in ("sizeLimit", "storage"):
@@ -367,6 +370,19 @@ def kind_of_path(path: str | tuple[Segment, ...]) -> str:
         return kind_of_segments(segments)
     except Exception:  # noqa: BLE001
         return KIND_GENERIC
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of equal types at every depth: 1, 1.0 and True differ (their spelling is
+    then judged by normalisation), and so do a list and a map. Same values are equivalent
+    whatever their kind, so this cheap test can come before `equivalent`."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
 
 
 def equivalent(a: Any, b: Any, kind: str = KIND_GENERIC) -> bool:

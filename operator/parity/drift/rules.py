@@ -12,14 +12,13 @@ written, so a template can never fail.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
 from parity import constants
 from parity.api.models import BaselineSpec
 from parity.drift.finding import Finding, render_value
-from parity.drift.paths import match_path
+from parity.drift.paths import compile_patterns
 
 # What a finding gets when there is no baseline at all (live level on its own) and for probe failures.
 FALLBACK_SEVERITY = "warning"
@@ -72,18 +71,23 @@ def rules_of(baseline: BaselineSpec | None) -> tuple[Rule, ...]:
 
 
 def find_rule(path: str, rules: tuple[Rule, ...]) -> Rule | None:
-    for rule in rules:
-        if match_path(rule.path, path):
-            return rule
-    return None
+    """The first rule whose pattern matches `path`, or None."""
+    position = compile_patterns(rule.path for rule in rules).first_match(path)
+    return None if position is None else rules[position]
 
 
 def render_template(template: str, finding: Finding, baseline_name: str = "") -> str:
+    return _render_template(template, finding, finding.severity, baseline_name)
+
+
+def _render_template(template: str, finding: Finding, severity: str, baseline_name: str) -> str:
+    # `severity` apart from the finding so that assess renders with the severity it is about to
+    # set, and copies the finding only once.
     values = {
         "path": finding.path,
         "local": "" if finding.local is None else render_value(finding.local),
         "baseline": "" if finding.baseline is None else render_value(finding.baseline),
-        "severity": finding.severity,
+        "severity": severity,
         "component": finding.component,
         "level": finding.level,
         "change": finding.change,
@@ -110,35 +114,47 @@ def assess(
     `default` overrides the baseline's defaultSeverity for findings that are not differences
     of configuration (a probe that could not reach its service).
     """
-    rule = find_rule(finding.path, rules_of(baseline))
-    if rule is not None:
-        severity = rule.severity
-    elif default is not None:
-        severity = default
-    elif baseline is not None:
-        severity = baseline.default_severity
-    else:
-        severity = FALLBACK_SEVERITY
-    if severity not in constants.SEVERITY_RANK:
-        severity = FALLBACK_SEVERITY
-    assessed = dataclasses.replace(finding, severity=severity)
-    if rule is not None and rule.remediation:
-        assessed = dataclasses.replace(assessed, remediation=render_template(rule.remediation, assessed, baseline_name))
-    return assessed
+    return assess_all([finding], baseline, baseline_name, default=default)[0]
 
 
 def assess_all(
     findings: list[Finding], baseline: BaselineSpec | None, baseline_name: str = "", *, default: str | None = None
 ) -> list[Finding]:
-    return [assess(f, baseline, baseline_name, default=default) for f in findings]
+    """assess for each finding; the rules are read and compiled once for all of them."""
+    rules = rules_of(baseline)
+    patterns = compile_patterns(rule.path for rule in rules)
+    if default is not None:
+        unmatched = default
+    elif baseline is not None:
+        unmatched = baseline.default_severity
+    else:
+        unmatched = FALLBACK_SEVERITY
+    assessed = []
+    for finding in findings:
+        position = patterns.first_match(finding.path)
+        rule = None if position is None else rules[position]
+        severity = unmatched if rule is None else rule.severity
+        if severity not in constants.SEVERITY_RANK:
+            severity = FALLBACK_SEVERITY
+        remediation = finding.remediation
+        if rule is not None and rule.remediation:
+            remediation = _render_template(rule.remediation, finding, severity, baseline_name)
+        if severity == finding.severity and remediation == finding.remediation:
+            assessed.append(finding)
+        else:
+            # Built from its fields: dataclasses.replace costs half as much again, which shows
+            # over a thousand findings.
+            assessed.append(Finding(**{**vars(finding), "severity": severity, "remediation": remediation}))
+    return assessed
 
 
 def is_ignored(path: str, patterns: list[str] | tuple[str, ...]) -> bool:
-    return any(match_path(p, path) for p in patterns)
+    return compile_patterns(patterns).first_match(path) is not None
 
 
 def drop_ignored(findings: list[Finding], patterns: list[str] | tuple[str, ...]) -> list[Finding]:
     """Exactly the findings whose path no ignore pattern matches."""
     if not patterns:
         return list(findings)
-    return [f for f in findings if not is_ignored(f.path, patterns)]
+    compiled = compile_patterns(patterns)
+    return [f for f in findings if compiled.first_match(f.path) is None]

@@ -32,9 +32,9 @@ from parity.drift.finding import (
     quote_value,
     render_value,
 )
-from parity.drift.normalize import equivalent, kind_of_segments
+from parity.drift.normalize import equivalent, kind_of_segments, same
 from parity.drift.paths import Key, Segment, render_path, resolve
-from parity.drift.rules import FALLBACK_SEVERITY, assess
+from parity.drift.rules import FALLBACK_SEVERITY, assess_all
 from parity.probes.base import ProbeResult
 
 PENDING_RESTART = "pending restart"
@@ -67,6 +67,9 @@ def versions_match(a: Any, b: Any) -> bool:
 
 
 def _same(segments: tuple[Segment, ...], effective: Any, desired: Any) -> bool:
+    # Most probed values are spelled as the spec spells them: no need to read them by kind.
+    if same(effective, desired):
+        return True
     if segments and segments[-1] == Key("version"):
         return versions_match(effective, desired)
     return equivalent(effective, desired, kind_of_segments(segments))
@@ -246,8 +249,9 @@ def evaluate_runtime(
 
     # A baseline rule's remediation speaks of the spec ("make work_mem match production"); a
     # runtime finding must also say how to undo the change in the running service: keep both.
-    assessed = [_keep_command(f, assess(f, baseline, baseline_name)) for f in findings.values()]
-    assessed += [assess(f, baseline, baseline_name, default=FALLBACK_SEVERITY) for f in probe_failures.values()]
+    found = list(findings.values())
+    assessed = [_keep_command(f, a) for f, a in zip(found, assess_all(found, baseline, baseline_name))]
+    assessed += assess_all(list(probe_failures.values()), baseline, baseline_name, default=FALLBACK_SEVERITY)
     return assessed
 
 
