@@ -276,6 +276,30 @@ def apiserver_requests(plane: ControlPlane) -> tuple[dict[str, float], float]:
     return writes, total
 
 
+def pod_versions(kube: Kube) -> dict[str, tuple[str, str, str]]:
+    """Every bench pod: (uid, resourceVersion, its conditions' type=status)."""
+    out = {}
+    for pod in kube.request("GET", "/api/v1/pods").get("items", []):
+        meta = pod["metadata"]
+        if meta["namespace"].startswith("op-"):
+            conditions = ",".join(f"{c['type']}={c['status']}" for c in (pod.get("status") or {}).get("conditions") or [])
+            out[f"{meta['namespace']}/{meta['name']}"] = (meta["uid"], meta["resourceVersion"], conditions)
+    return out
+
+
+def pod_churn(before: dict, after: dict) -> str:
+    """What changed in the pods between two snapshots: a no-op window's writes that are not the
+    operator's to avoid (kwok and the controllers), and the reason status may change."""
+    gone = len(set(before) - set(after))
+    new = len(set(after) - set(before))
+    replaced = sum(1 for k in after if k in before and before[k][0] != after[k][0])
+    updated = [k for k in after if k in before and before[k][0] == after[k][0] and before[k][1] != after[k][1]]
+    flipped = sum(1 for k in updated if before[k][2] != after[k][2])
+    example = f"; e.g. {updated[0]}: {before[updated[0]][2]} -> {after[updated[0]][2]}" if updated else ""
+    return (f"pods in the window: {len(after)}; {new} new, {gone} gone, {replaced} replaced, {len(updated)} updated "
+            f"({flipped} with other conditions){example}")
+
+
 def operator_syncs(op: Operator) -> float:
     import urllib.request
 
@@ -349,10 +373,12 @@ def main() -> int:
             time.sleep(args.resync + 5)  # the edits above settle
             writes0, total0 = apiserver_requests(plane)
             syncs0 = operator_syncs(op)
+            pods0 = pod_versions(kube)
             window = 2 * args.resync
             time.sleep(window)
             writes1, total1 = apiserver_requests(plane)
             syncs1 = operator_syncs(op)
+            pods1 = pod_versions(kube)
             delta = {k: writes1.get(k, 0) - writes0.get(k, 0) for k in writes1}
             delta = {k: v for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v}
             # What the operator writes: environments (and their status), children, Events, reports.
@@ -364,6 +390,7 @@ def main() -> int:
                   f"{ours:.0f} = {per_env_10min:.2f} per environment per 10 min; {syncs:.0f} syncs, "
                   f"{(total1 - total0) / max(syncs, 1):.1f} API requests per sync (all verbs, all clients)",
                   flush=True)
+            print(pod_churn(pods0, pods1), flush=True)
             rss, hwm = memory(op.proc.pid)
             print(f"operator memory at the end: RSS {rss}, peak {hwm}", flush=True)
         finally:
