@@ -1,7 +1,10 @@
-"""handlers/baseline.py: a baseline edit re-evaluates its environments side by side."""
+"""Event-driven syncs asked for from the event loop (handlers/common.request_sync): a baseline
+edit re-evaluates its environments side by side; a burst makes one sync; nothing holds a thread
+or waits for the sync."""
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import threading
@@ -9,61 +12,110 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
-import kopf
-
-from parity.handlers import baseline
+from parity.handlers import baseline, common
+from parity.handlers.config import OperatorConfig
+from parity.handlers.triggers import Triggers
+from parity.kube.client import KubeError
 
 MARK = contextvars.ContextVar("mark")  # stands for kopf's own context (its event queue)
 
 
-def fan_out(monkeypatch, envs, sync):
-    monkeypatch.setattr(baseline, "run_sync", sync)
-    memo = SimpleNamespace(fan_out=ThreadPoolExecutor(max_workers=4))
-    MARK.set("handler's context")
-    try:
-        baseline.baseline_changed(name="prod", type="MODIFIED", memo=memo,
-                                  environments_by_baseline={"prod": envs}, logger=logging.getLogger("test"))
-    finally:
-        memo.fan_out.shutdown()
+def memo_with(monkeypatch, sync, settle=0.05):
+    """A memo whose syncs call `sync(namespace, name, trigger)` in place of sync_environment."""
+    def fake_callables(memo, namespace, name, *, trigger, apply_changes, fresh=False, logger=None):
+        def work():
+            return sync(namespace, name, trigger)
+
+        def handed_over():
+            try:
+                return work()
+            except KubeError as err:
+                common.log.warning("%s/%s: %s sync failed: %s", namespace, name, trigger, err)
+
+        return work, handed_over
+
+    monkeypatch.setattr(common, "_sync_callables", fake_callables)
+    return SimpleNamespace(triggers=Triggers(), sync_pool=ThreadPoolExecutor(max_workers=4),
+                           config=OperatorConfig(settle_seconds=settle))
 
 
-def test_every_environment_is_synced_concurrently_without_settling_and_in_the_handlers_context(monkeypatch):
+async def settle_and_drain(memo, seconds=0.5):
+    await asyncio.sleep(seconds)  # the settle timers fire on this loop
+    await asyncio.get_running_loop().run_in_executor(None, memo.sync_pool.shutdown)
+
+
+def test_a_baseline_edit_syncs_every_environment_side_by_side_in_kopfs_context(monkeypatch):
     envs = [("ns", f"env-{i}") for i in range(12)]
     seen, running, peak, guard = [], [0], [0], threading.Lock()
 
-    def sync(memo, namespace, name, **kwargs):
+    def sync(namespace, name, trigger):
         with guard:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
-            seen.append(((namespace, name), kwargs["settle"], kwargs["coalesce"], MARK.get(None)))
+            seen.append(((namespace, name), trigger, MARK.get(None), threading.current_thread().name))
         time.sleep(0.05)
         with guard:
             running[0] -= 1
 
-    fan_out(monkeypatch, envs, sync)
+    memo = memo_with(monkeypatch, sync)
+
+    async def main():
+        MARK.set("kopf's context")
+        start = time.monotonic()
+        await baseline.baseline_changed(name="prod", type="MODIFIED", memo=memo,
+                                        environments_by_baseline={"prod": envs})
+        returned_after = time.monotonic() - start
+        await settle_and_drain(memo)
+        return returned_after
+
+    returned_after = asyncio.run(main())
+    assert returned_after < 0.05  # the handler waits for none of them
     assert sorted(s[0] for s in seen) == sorted(envs)
-    assert {s[1:] for s in seen} == {(0.0, True, "handler's context")}
+    assert {s[1:3] for s in seen} == {("baseline", "kopf's context")}
+    assert all(s[3] != threading.main_thread().name for s in seen)  # on the pool, not the loop
     assert peak[0] > 1
 
 
-def test_one_failing_environment_does_not_stop_the_others(monkeypatch, caplog):
-    envs = [("ns", "a"), ("ns", "broken"), ("ns", "c")]
+def test_a_burst_of_events_for_one_environment_makes_one_sync_after_the_settle_wait(monkeypatch):
+    runs = []
+    memo = memo_with(monkeypatch, lambda ns, name, trigger: runs.append(time.monotonic()), settle=0.2)
+
+    async def main():
+        start = time.monotonic()
+        for _ in range(20):
+            common.request_sync(memo, "ns", "dev", trigger="child")
+        await settle_and_drain(memo)
+        return start
+
+    start = asyncio.run(main())
+    assert len(runs) == 1 and runs[0] - start >= 0.2
+
+
+def test_a_failing_sync_is_logged_and_does_not_stop_the_others(monkeypatch, caplog):
     done = []
 
-    def sync(memo, namespace, name, **_):
+    def sync(namespace, name, trigger):
         if name == "broken":
-            raise kopf.TemporaryError("Kubernetes API: 503", delay=5)
+            raise KubeError(503, "ServiceUnavailable", "503 ServiceUnavailable: try again")
         done.append(name)
 
+    memo = memo_with(monkeypatch, sync)
+
+    async def main():
+        await baseline.baseline_changed(name="prod", type="MODIFIED", memo=memo,
+                                        environments_by_baseline={"prod": [("ns", "a"), ("ns", "broken"), ("ns", "c")]})
+        await settle_and_drain(memo)
+
     with caplog.at_level(logging.WARNING):
-        fan_out(monkeypatch, envs, sync)
+        asyncio.run(main())
     assert sorted(done) == ["a", "c"]
-    assert "ns/broken after baseline prod changed" in caplog.text
+    assert "ns/broken: baseline sync failed" in caplog.text
+    assert memo.triggers.claim(("ns", "broken"))  # released: the next event can sync it
 
 
 def test_the_initial_listing_syncs_nothing(monkeypatch):
     calls = []
-    monkeypatch.setattr(baseline, "run_sync", lambda *a, **k: calls.append(a))
-    baseline.baseline_changed(name="prod", type=None, memo=SimpleNamespace(), environments_by_baseline={"prod": [("ns", "a")]},
-                              logger=logging.getLogger("test"))
+    monkeypatch.setattr(baseline, "request_sync", lambda *a, **k: calls.append(a))
+    asyncio.run(baseline.baseline_changed(name="prod", type=None, memo=SimpleNamespace(),
+                                          environments_by_baseline={"prod": [("ns", "a")]}))
     assert calls == []

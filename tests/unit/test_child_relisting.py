@@ -5,6 +5,8 @@ the only news of a change made while the stream was down, so it syncs; at start-
 
 from __future__ import annotations
 
+import asyncio
+
 import kopf
 
 from parity import constants
@@ -14,12 +16,13 @@ from parity.handlers.triggers import Triggers
 
 def run(monkeypatch, event_type, known: bool) -> list[tuple]:
     calls = []
-    monkeypatch.setattr(children, "run_sync", lambda memo, ns, name, **kw: calls.append((ns, name, kw["trigger"])))
+    monkeypatch.setattr(children, "request_sync", lambda memo, ns, name, **kw: calls.append((ns, name, kw["trigger"])))
     memo = kopf.Memo()
     memo.triggers = Triggers()
     if known:
         memo.triggers.run(("ns", "dev"), lambda: None)
-    children.child_changed(namespace="ns", labels={constants.LABEL_ENVIRONMENT: "dev"}, type=event_type, memo=memo)
+    asyncio.run(children.child_changed(namespace="ns", labels={constants.LABEL_ENVIRONMENT: "dev"}, type=event_type,
+                                       memo=memo))
     return calls
 
 

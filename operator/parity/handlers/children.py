@@ -19,7 +19,7 @@ from __future__ import annotations
 import kopf
 
 from parity import constants
-from parity.handlers.common import run_sync
+from parity.handlers.common import request_sync
 from parity.kube.ownership import is_controlled_by_an_environment
 
 OWNED = {constants.LABEL_MANAGED_BY: constants.MANAGED_BY, constants.LABEL_ENVIRONMENT: kopf.PRESENT}
@@ -47,7 +47,8 @@ def controlled_by_an_environment(body: kopf.Body, **_) -> bool:
     return is_controlled_by_an_environment(dict(body))
 
 
-def child_changed(namespace: str, labels: kopf.Labels, type: str | None, memo: kopf.Memo, **_) -> None:
+async def child_changed(namespace: str, labels: kopf.Labels, type: str | None, memo: kopf.Memo, **_) -> None:
+    # async, and quick: the sync is requested, not waited for (common.request_sync says why).
     env_name = labels.get(constants.LABEL_ENVIRONMENT)
     if not env_name:
         return
@@ -62,7 +63,7 @@ def child_changed(namespace: str, labels: kopf.Labels, type: str | None, memo: k
         # Children deleted while the stream was down are not in the listing, but still in the
         # index: this sync reads with LIST and leaves them out from then on (kube/index.py).
         memo.children.suspect(namespace, env_name)
-    run_sync(memo, namespace, env_name, trigger="child", apply_changes=False, coalesce=True)
+    request_sync(memo, namespace, env_name, trigger="child")
 
 
 for _group, _version, _plural in CHILD_KINDS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import logging
 import time
 
@@ -26,13 +28,55 @@ SETTLE_AFTER_ACTUATION_SECONDS = 12
 
 
 def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_changes: bool,
-             coalesce: bool = False, fresh: bool = False, settle: float | None = None,
-             logger=None) -> Outcome | None:
+             coalesce: bool = False, fresh: bool = False, logger=None) -> Outcome | None:
     """Sync one environment under its lock; errors become kopf's Temporary/Permanent errors.
     Children are read from the watch-fed index (memo.children, handlers/index.py), or with LIST
     when `fresh`: a sync applying a new spec must not compare it with hashes an index has not
-    caught up on (our own previous writes), or it would skip an apply that is needed.
-    `settle`: how long a coalesced sync waits for the rest of a burst (default: the config's)."""
+    caught up on (our own previous writes), or it would skip an apply that is needed."""
+    key = (namespace, name)
+    work, work_handed_over = _sync_callables(memo, namespace, name, trigger=trigger, apply_changes=apply_changes,
+                                             fresh=fresh, logger=logger)
+    try:
+        if coalesce:
+            return memo.triggers.coalesce(key, work, settle=memo.config.settle_seconds, handed_over=work_handed_over)
+        return memo.triggers.run(key, work)
+    except (SpecError, KubeError) as err:
+        raise _handler_error(err, trigger) from None
+
+
+def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) -> None:
+    """A coalesced sync that reports nothing, asked for from the event loop (an async handler).
+
+    Nothing waits for it: the settle wait is a timer on the loop, the sync runs on memo.sync_pool.
+    A sync handler would hold one of kopf's threads for the settle wait, and kopf's queue worker
+    would hold the event's body until a thread was free: with a hundred environments created at
+    once that was thousands of parsed bodies waiting for eight threads."""
+    key = (namespace, name)
+    if not memo.triggers.claim(key):
+        return  # a sync already waits; it will read what this event changed
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()  # kopf.event finds kopf's queue in it (see handlers/baseline.py)
+
+    def run_claimed() -> None:
+        _work, work_handed_over = _sync_callables(memo, namespace, name, trigger=trigger, apply_changes=False)
+        try:
+            memo.triggers.run_claimed(key, work_handed_over)
+        except Exception:  # noqa: BLE001 - nobody reads this future: say it here
+            log.exception("%s/%s: %s sync failed", namespace, name, trigger)
+
+    def start() -> None:
+        try:
+            memo.sync_pool.submit(context.run, run_claimed)
+        except RuntimeError:  # the pool is shut down: the operator is stopping
+            pass
+
+    loop.call_later(memo.config.settle_seconds, start)
+
+
+def _sync_callables(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_changes: bool,
+                    fresh: bool = False, logger=None):
+    """(work, work_handed_over): one sync of the environment with its reporting; the second
+    says its own failure, for runs nobody waits for."""
     key = (namespace, name)
     children = list_children if fresh else getattr(memo, "children", list_children)
 
@@ -63,13 +107,7 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
             log.warning("%s/%s: %s sync failed: %s", namespace, name, trigger, failure)
             return None
 
-    try:
-        if coalesce:
-            settle = memo.config.settle_seconds if settle is None else settle
-            return memo.triggers.coalesce(key, work, settle=settle, handed_over=work_handed_over)
-        return memo.triggers.run(key, work)
-    except (SpecError, KubeError) as err:
-        raise _handler_error(err, trigger) from None
+    return work, work_handed_over
 
 
 def _handler_error(err: SpecError | KubeError, trigger: str) -> kopf.PermanentError | kopf.TemporaryError:

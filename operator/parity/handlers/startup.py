@@ -72,8 +72,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     memo.actuation = {}  # (namespace, name) -> last status.actuation record; cleaned on deletion
     memo.policy_reports = PolicyReportPublisher(config.policy_reports, ttl=config.policy_reports_recheck_seconds)  # per-environment state cleaned on deletion
     memo.metrics_server = metrics.serve(config.metrics_port)
-    # A baseline edit re-evaluates every environment that uses it, side by side (handlers/baseline.py).
-    memo.fan_out = ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="parity-fan-out")
+    # Syncs asked for by child and baseline events run here, not in kopf's pool (common.request_sync).
+    memo.sync_pool = ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="parity-sync")
     logger.info("parity operator configured: %s; API %s", config, memo.kube.host)
 
 
@@ -82,9 +82,9 @@ def close_clients(memo: kopf.Memo, **_) -> None:
     kube = getattr(memo, "kube", None)
     if kube is not None:
         kube.close()
-    fan_out = getattr(memo, "fan_out", None)
-    if fan_out is not None:
-        fan_out.shutdown(wait=False, cancel_futures=True)
+    sync_pool = getattr(memo, "sync_pool", None)
+    if sync_pool is not None:
+        sync_pool.shutdown(wait=False, cancel_futures=True)
     server = getattr(memo, "metrics_server", None)
     if server is not None:
         httpd = server[0] if isinstance(server, tuple) else server

@@ -57,12 +57,24 @@ class Triggers:
         this environment is running, `handed_over` (default fn) is left to its thread, which runs
         it next, and None is returned at once: that callable deals with its own errors, since
         nobody waits for it."""
-        with self._guard:
-            if key in self._pending:
-                return None
-            self._pending.add(key)
+        if not self.claim(key):
+            return None
         if settle:
             time.sleep(settle)
+        return self.run_claimed(key, fn, handed_over=handed_over)
+
+    def claim(self, key: Key) -> bool:
+        """The first half of coalesce: False when a run for this key is already waiting. True
+        obliges the caller to call run_claimed (after settling, wherever it waits)."""
+        with self._guard:
+            if key in self._pending:
+                return False
+            self._pending.add(key)
+            return True
+
+    def run_claimed(self, key: Key, fn: Callable[[], T], *,
+                    handed_over: Callable[[], object] | None = None) -> T | None:
+        """The second half of coalesce: run fn now, or hand it to the running sync."""
         lock = self._lock(key)
         with self._guard:
             self._pending.discard(key)
