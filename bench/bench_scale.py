@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bench_scale.py [--envs 20] [--changes 20] [--resync 30] [--observability]
     # the full run the targets speak of: --envs 1000 (hours on 2 cores; kwok nodes are added)
+    # what the operator's memory holds, by allocation site (slow; its times are not figures):
+    .venv/bin/python bench/bench_scale.py --envs 100 --memory-sites
 
 On a private local control plane (real API server, kwok nodes: pods become Running without
 running), in one run:
@@ -14,7 +16,9 @@ running), in one run:
 - fan-out: one baseline edit until all N environments compared against its new generation;
 - a no-op resync window (two resync periods, nothing changed): write requests the API server
   counted (its own /metrics apiserver_request_total, not the operator's counters), per environment
-  per 10 minutes, and API requests per sync (all verbs, over the syncs the operator counted).
+  per 10 minutes, and API requests per sync (all verbs, over the syncs the operator counted);
+  what the pods did meanwhile (status writes there are kwok's and the controllers', and each
+  changes what status must say).
 The sample is the published one with observability off unless --observability (17 pods with it,
 9 without): a lighter shape, said in the output. Asserts nothing about time.
 """
