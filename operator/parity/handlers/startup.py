@@ -79,12 +79,13 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
 
 @kopf.on.cleanup()
 def close_clients(memo: kopf.Memo, **_) -> None:
-    kube = getattr(memo, "kube", None)
-    if kube is not None:
-        kube.close()
+    # The pool first: syncs not started yet are dropped rather than run against a closed client.
     sync_pool = getattr(memo, "sync_pool", None)
     if sync_pool is not None:
         sync_pool.shutdown(wait=False, cancel_futures=True)
+    kube = getattr(memo, "kube", None)
+    if kube is not None:
+        kube.close()
     server = getattr(memo, "metrics_server", None)
     if server is not None:
         httpd = server[0] if isinstance(server, tuple) else server
