@@ -19,8 +19,8 @@ running), in one run:
   per 10 minutes, and API requests per sync (all verbs, over the syncs the operator counted);
   what the pods did meanwhile (status writes there are kwok's and the controllers', and each
   changes what status must say).
-The sample is the published one with observability off unless --observability (17 pods with it,
-9 without): a lighter shape, said in the output. Asserts nothing about time.
+The sample is the published one with observability off unless --observability: a lighter shape,
+said in the output with its pod count. Asserts nothing about time.
 """
 
 from __future__ import annotations
@@ -65,6 +65,13 @@ def sample_manifest(observability: bool) -> dict:
     sample = yaml.safe_load((REPO / "manifests/samples/dev.yaml").read_text())
     sample["spec"].setdefault("observability", {})["enabled"] = observability
     return sample
+
+
+def pods_per_environment(sample: dict) -> int:
+    """The pods one environment runs: its workloads' replicas, as rendered."""
+    spec = parse_environment(sample["spec"], source="sample")
+    return sum(o["spec"].get("replicas", 1) for o in build_children("dev", "ns", "uid", spec, secret_values=None)
+               if o["kind"] in ("StatefulSet", "Deployment"))
 
 
 def add_kwok_nodes(plane: ControlPlane, pods: int) -> int:
@@ -321,13 +328,14 @@ def main() -> int:
     parser.add_argument("--changes", type=int, default=20, help="trials per change kind")
     parser.add_argument("--fan-out-trials", type=int, default=3)
     parser.add_argument("--resync", type=float, default=30.0, help="PARITY_RESYNC_SECONDS for the operator")
-    parser.add_argument("--observability", action="store_true", help="the full sample (17 pods, not 9)")
+    parser.add_argument("--observability", action="store_true", help="the full sample, observability included")
     parser.add_argument("--log", type=Path, help="keep the operator's log here (default: removed with the run)")
     parser.add_argument("--memory-sites", action="store_true",
                         help="trace the operator's allocations and print the largest sites (slows it: not a timing run)")
     args = parser.parse_args()
     sample = sample_manifest(args.observability)
-    shape = "sample with observability (17 pods)" if args.observability else "sample without observability (9 pods)"
+    pods = pods_per_environment(sample)
+    shape = f"sample {'with' if args.observability else 'without'} observability ({pods} pods)"
     print(f"N={args.envs} environments, {shape}; resync {args.resync:.0f} s", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         plane = ControlPlane(Path(tmp) / "cp", bin_dir=find_binaries())
@@ -335,7 +343,7 @@ def main() -> int:
         op = None
         kube = Kube.connect(str(plane.kubeconfig))
         try:
-            nodes = add_kwok_nodes(plane, args.envs * (17 if args.observability else 9))
+            nodes = add_kwok_nodes(plane, args.envs * pods)
             plane.kubectl("apply", "--server-side", "-k", str(REPO / "crds"))
             plane.wait_established("parityenvironments.parity.dev", "paritybaselines.parity.dev")
             plane.kubectl("apply", "--server-side", "-f", str(REPO / "baselines"))
