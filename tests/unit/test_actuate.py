@@ -278,3 +278,71 @@ def test_cli_chooses_named_corrections_and_refuses_unknown_paths():
         choose(pending, ["c"], "env")
     with pytest.raises(CliError, match="no correction is pending"):
         choose([], [], "env")
+
+
+def test_a_switchover_refused_for_a_stale_synchronous_standby_is_planned_again_from_a_fresh_read(monkeypatch):
+    """Patroni moves the sync role a loop after a replica restarts: the first plan names the old
+    sync standby and gets 412; the roll reads again, switches over to the new one, and finishes."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from parity.actuate import rolling
+
+    state = {"leader": "pg-0", "sync": "pg-2", "shown_sync": "pg-1", "pending": {"pg-0"}, "posts": []}
+
+    def cluster() -> dict:
+        members = []
+        for name in ("pg-0", "pg-1", "pg-2"):
+            role = "leader" if name == state["leader"] else "sync_standby" if name == state["shown_sync"] else "replica"
+            members.append(member(name, role, "running" if role == "leader" else "streaming", name in state["pending"]))
+        return {"members": members}
+
+    async def read_cluster(client, urls):
+        shown = cluster()
+        state["shown_sync"] = state["sync"]  # the next read is fresh
+        return urls[0], shown, {}, []
+
+    def patroni(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content or b"{}")
+        state["posts"].append((request.url.host, request.url.path, body.get("candidate")))
+        if request.url.path == "/switchover":
+            if body["candidate"] != state["sync"]:
+                return httpx.Response(412, text="candidate name does not match with sync_standby")
+            state["leader"] = body["candidate"]
+            return httpx.Response(200, text="Successfully switched over")
+        state["pending"].discard(request.url.host)
+        return httpx.Response(200, text="restarted")
+
+    real_client = httpx.AsyncClient
+    monkeypatch.setattr(rolling, "read_cluster", read_cluster)
+    monkeypatch.setattr(rolling.httpx, "AsyncClient",
+                        lambda **kw: real_client(transport=httpx.MockTransport(patroni), **kw))
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(rolling.asyncio, "sleep", lambda _s: real_sleep(0))
+    result = asyncio.run(rolling.roll_pending_restarts(["http://pg-0:8008"], budget=30))
+    assert result.errors == []
+    assert [c.after for c in result.changes] == ["switchover from pg-0 to pg-2", "restarted"]
+    assert state["posts"] == [("pg-0", "/switchover", "pg-1"), ("pg-0", "/switchover", "pg-2"), ("pg-0", "/restart", None)]
+
+
+def test_a_switchover_refused_for_good_ends_the_pass_with_the_reason(monkeypatch):
+    import asyncio
+
+    import httpx
+
+    from parity.actuate import rolling
+
+    async def read_cluster(client, urls):
+        return urls[0], {"members": [member("pg-0", "leader", "running", True), member("pg-1", "sync_standby")]}, {}, []
+
+    real_client = httpx.AsyncClient
+    monkeypatch.setattr(rolling, "read_cluster", read_cluster)
+    monkeypatch.setattr(rolling.httpx, "AsyncClient", lambda **kw: real_client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(412, text="not possible")), **kw))
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(rolling.asyncio, "sleep", lambda _s: real_sleep(0))
+    result = asyncio.run(rolling.roll_pending_restarts(["http://pg-0:8008"], budget=30))
+    assert result.changes == []
+    assert len(result.errors) == 1 and "412 not possible" in result.errors[0]

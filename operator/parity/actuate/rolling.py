@@ -29,6 +29,9 @@ from parity.probes.patroni import find_leader, read_cluster
 from parity.probes.support import describe_error, normalize_url
 
 HEALTHY = ("running", "streaming")
+# A switchover Patroni refuses with 412 (a precondition: "candidate name does not match with
+# sync_standby") is planned again from a fresh read, this many times at most per pass.
+STALE_PLAN_RETRIES = 5
 RESTART = "restart"
 SWITCHOVER = "switchover"
 ROLL_PATH = "postgres.members"
@@ -45,6 +48,10 @@ class RollStep:
         if self.action == SWITCHOVER:
             return f"switchover from {self.member} to {self.candidate}"
         return f"restart of {self.member}"
+
+
+class StalePlan(Refused):
+    """Patroni refused a step for a precondition the cluster read no longer shows (412)."""
 
 
 def plan_next_step(cluster: dict[str, Any]) -> RollStep | None:
@@ -103,6 +110,7 @@ async def roll_pending_restarts(rest_urls: Sequence[str], *, auth: tuple[str, st
     urls = [normalize_url(u) for u in rest_urls]
     deadline = time.monotonic() + budget
     try:
+        stale_plans = 0
         async with httpx.AsyncClient(timeout=timeout, auth=auth) as client:
             while time.monotonic() < deadline:
                 _, cluster, _, _ = await read_cluster(client, urls)
@@ -112,7 +120,16 @@ async def roll_pending_restarts(rest_urls: Sequence[str], *, auth: tuple[str, st
                         await asyncio.sleep(2)  # a member is not running yet: wait for it
                         continue
                     return result
-                await _act(client, urls, step, deadline)
+                try:
+                    await _act(client, urls, step, deadline)
+                except StalePlan:
+                    # The synchronous standby moves a Patroni loop after a replica restarts, so
+                    # the read this step was planned from can already be old: read and plan again.
+                    stale_plans += 1
+                    if stale_plans > STALE_PLAN_RETRIES:
+                        raise
+                    await asyncio.sleep(2)
+                    continue
                 result.changes.append(Change(ROLL_PATH, step.member, "pending restart",
                                              step.describe() if step.action == SWITCHOVER else "restarted"))
             result.pending.append("the rolling restart did not finish in time; it goes on in the next pass")
@@ -127,7 +144,8 @@ async def _act(client: httpx.AsyncClient, urls: list[str], step: RollStep, deadl
                                                                          "candidate": step.candidate},
                                      timeout=max(30.0, client.timeout.read or 0))
         if response.status_code >= 400:
-            raise Refused(f"switchover {step.member} → {step.candidate}: {response.status_code} {response.text[:200]}")
+            refused = StalePlan if response.status_code == 412 else Refused
+            raise refused(f"switchover {step.member} → {step.candidate}: {response.status_code} {response.text[:200]}")
         await _wait(client, urls, deadline, lambda c: (find_leader(c) or {}).get("name") == step.candidate)
         return
     response = await client.post(f"{step.api_url}/restart", json={"restart_pending": True},
