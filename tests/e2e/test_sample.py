@@ -149,8 +149,14 @@ def test_a_pod_of_another_namespace_without_the_credentials_changes_nothing(samp
         return kjson(plane, "get", "pod", pod, "-n", ns)["spec"]["containers"][0]["image"]
 
     def run(name: str, image_ref: str, *command: str) -> str:
-        proc = plane.kubectl("run", name, "-n", other, "--rm", "-i", "--restart=Never", "--image", image_ref,
-                             "--image-pull-policy=Never", "--command", "--", *command, check=False, timeout=180)
+        # Its output from the pod's log once it has ended: `kubectl run -i` attaches after the pod
+        # starts, and a command that ends first leaves the attached stream empty (seen in CI).
+        plane.kubectl("run", name, "-n", other, "--restart=Never", "--image", image_ref,
+                      "--image-pull-policy=Never", "--command", "--", *command)
+        wait_until(lambda: kjson(plane, "get", "pod", name, "-n", other)["status"].get("phase")
+                   in ("Succeeded", "Failed"), timeout=180, interval=1, what=f"pod {name} to end")
+        proc = plane.kubectl("logs", name, "-n", other, check=False)
+        plane.kubectl("delete", "pod", name, "-n", other, "--wait=false", check=False)
         return proc.stdout + proc.stderr
 
     try:
