@@ -14,7 +14,7 @@ import pytest
 
 from parity import constants
 from parity.guards import lost_credentials_message, resumes_after_refusal
-from parity.kube.children import find_name_conflicts, list_children, postgres_data_evidence, select_prunable
+from parity.kube.children import list_children, postgres_data_evidence, resolve_missing, select_prunable
 from parity.kube.client import KubeError
 from parity.kube.ownership import is_controlled_by_an_environment, is_owned_child, is_retained_credentials
 from parity.kube.resources import ENVIRONMENT
@@ -274,7 +274,8 @@ def test_name_conflicts_and_data_evidence():
     kube = new_cluster()
     kube.put(cm_path("taken"), obj("ConfigMap", "taken", owners=[owner_ref(uid="old")]))
     desired = [obj("ConfigMap", "taken"), obj("ConfigMap", "free")]
-    (conflict,) = find_name_conflicts(kube, desired, [], ENV, UID)
+    late, (conflict,) = resolve_missing(kube, desired, [], ENV, UID)
+    assert late == []
     assert "ConfigMap team/taken" in conflict and "uid old" in conflict
     assert postgres_data_evidence(kube, NS, [], "dev-postgres", "pgdata-dev-postgres-") == []
 

@@ -73,12 +73,6 @@ def read_object(kube: Kube, resource: Resource, namespace: str, name: str) -> di
     return obj
 
 
-def find_name_conflicts(kube: Kube, desired: list[dict], live: list[dict], env_name: str, env_uid: str) -> list[str]:
-    """Desired children whose name is taken by an object that is not this environment's
-    (`resolve_missing` without the objects that turned out to be ours)."""
-    return resolve_missing(kube, desired, live, env_name, env_uid)[1]
-
-
 def resolve_missing(kube: Kube, desired: list[dict], live: list[dict], env_name: str,
                     env_uid: str) -> tuple[list[dict], list[str]]:
     """Look up, one GET each, the desired children missing from `live`: (those that are ours
