@@ -55,7 +55,9 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) ->
     if not memo.triggers.claim(key):
         return  # a sync already waits; it will read what this event changed
     loop = asyncio.get_running_loop()
-    context = contextvars.copy_context()  # kopf.event finds kopf's queue in it (see handlers/baseline.py)
+    # kopf.event finds kopf's event queue in a context variable: kopf copies the context into its
+    # own threads, a plain pool does not, so the sync runs in a copy of this handler's.
+    context = contextvars.copy_context()
 
     def run_claimed() -> None:
         _work, work_handed_over = _sync_callables(memo, namespace, name, trigger=trigger, apply_changes=False)

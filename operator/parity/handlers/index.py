@@ -2,8 +2,9 @@
 
 kopf keeps the index: one `@kopf.index` per child kind, on the same watches (and so the same
 server-side label selector) as the child event handlers, with the same filters. Each maps
-(namespace, environment label) to the child's body, stored compressed (`encode_child`); kopf drops an object on its DELETED event
-and replaces it on every other, and does so before the on.event handlers of that event run.
+(namespace, environment label) to the child's body, stored compressed (`encode_child`); kopf
+drops an object on its DELETED event and replaces it on every other, and does so before the
+on.event handlers of that event run.
 
 Readiness: kopf holds every resource handler back until each indexed kind has been listed once
 (kopf/_core/reactor/processing.py: `operator_indexed.wait_for(True)` before
@@ -72,7 +73,7 @@ class ChildIndex:
         self._indexes = indexes
 
     def _collect(self, key: tuple[str, str]) -> list[bytes]:
-        return [text for index in self._indexes if key in index for text in index[key]]
+        return [stored for index in self._indexes if key in index for stored in index[key]]
 
     async def _collect_async(self, key: tuple[str, str]) -> list[bytes]:
         return self._collect(key)
