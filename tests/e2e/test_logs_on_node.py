@@ -158,6 +158,9 @@ def test_follow_shows_new_lines_and_a_restarted_container_then_previous(sample):
         assert replica is not None, "no Redis replica answered"
         name = replica["metadata"]["name"]
         before = sum(s.get("restartCount", 0) for s in replica["status"]["containerStatuses"])
+        # Marked before the shutdown: the new instance's first lines can be followed before the
+        # pod's status shows the restart (the old instance said "Ready" before following began).
+        mark = len(seen)
         try:
             redis.Redis(host=f"{name}.{ENV}-redis-headless.{ns}.svc", port=6379, socket_timeout=5,
                         password=password).shutdown(nosave=True)
@@ -166,7 +169,6 @@ def test_follow_shows_new_lines_and_a_restarted_container_then_previous(sample):
         wait_until(lambda: sum(s.get("restartCount", 0) for s in kjson(plane, "get", "pod", name, "-n", ns)
                                ["status"]["containerStatuses"]) > before,
                    timeout=120, interval=2, what=f"{name} restarted")
-        mark = len(seen)
         wait_until(lambda: any(i["pod"] == name and "Ready to accept connections" in i["message"]
                                for i in seen[mark:]), timeout=120, interval=1,
                    what=f"the restarted {name} logging while followed")

@@ -72,3 +72,27 @@ def test_without_a_seed_one_is_chosen_and_reported(monkeypatch, capsys):
     monkeypatch.setitem(experiments.EXPERIMENTS, "fake", Experiment("fake", "a test double", fake([True])))
     assert main(["chaos", "run", "fake", "-n", "ns", "dev", "-o", "json"]) == 0
     assert isinstance(json.loads(capsys.readouterr().out)["seed"], int)
+
+
+@pytest.mark.parametrize("dns_env", [None, "10.96.0.10"])
+def test_a_service_that_cannot_be_reached_is_one_line_and_exit_1(monkeypatch, capsys, dns_env):
+    import psycopg
+
+    def unresolvable(ctx):
+        raise psycopg.OperationalError("failed to resolve host 'dev-postgres-primary.ns.svc': "
+                                       "[Errno -2] Name or service not known")
+
+    if dns_env is None:
+        monkeypatch.delenv("PARITY_CLUSTER_DNS", raising=False)
+    else:
+        monkeypatch.setenv("PARITY_CLUSTER_DNS", dns_env)
+        # Only the message is under test: the process's resolver stays as it is.
+        monkeypatch.setattr("parity.cli.main.install_cluster_dns", lambda: None)
+    monkeypatch.setitem(experiments.EXPERIMENTS, "fake", Experiment("fake", "a test double", unresolvable))
+    assert main(["chaos", "run", "fake", "-n", "ns", "dev", "--seed", "3"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert "chaos fake (seed 3): the environment's services cannot be reached" in captured.err
+    assert "dev-postgres-primary.ns.svc" in captured.err
+    # The hint only where it is the likely cause: the variable is not set.
+    assert ("set PARITY_CLUSTER_DNS=10.96.0.10" in captured.err) == (dns_env is None)

@@ -39,15 +39,50 @@ class PodFaults:
     namespace: str
     runtime: NodeRuntime
 
-    def _ctr(self, *args: str) -> str:
-        proc = subprocess.run([self.runtime.ctr, "--address", self.runtime.address, "--namespace", "k8s.io", *args],
+    def _run_ctr(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([self.runtime.ctr, "--address", self.runtime.address, "--namespace", "k8s.io", *args],
                               capture_output=True, text=True, timeout=30)
+
+    def _ctr(self, *args: str) -> str:
+        proc = self._run_ctr(*args)
         if proc.returncode != 0:
             raise FaultError(f"ctr {' '.join(args[:2])}: {(proc.stderr or proc.stdout).strip()}")
         return proc.stdout
 
-    def signal(self, pod: str, container: str, signal: str) -> None:
-        self._ctr("task", "kill", "--signal", signal, "--all", container_id(self.kube, self.namespace, pod, container))
+    def signal(self, pod: str, container: str, signal: str) -> str:
+        """Signals every process of the container's running instance; returns that instance's id."""
+        cid = container_id(self.kube, self.namespace, pod, container)
+        self._ctr("task", "kill", "--signal", signal, "--all", cid)
+        return cid
+
+    def freeze(self, pod: str, container: str) -> str:
+        """SIGSTOP the container's processes; returns the instance's id, for thaw."""
+        return self.signal(pod, container, "SIGSTOP")
+
+    def thaw(self, cid: str) -> bool:
+        """SIGCONT the frozen instance `cid`. False when it is gone: the kubelet's liveness probe
+        killed it and started a new instance, which was never frozen, so nothing is left to thaw."""
+        proc = self._run_ctr("task", "kill", "--signal", "SIGCONT", "--all", cid)
+        if proc.returncode == 0:
+            return True
+        if "not found" in (proc.stderr + proc.stdout):
+            return False
+        raise FaultError(f"ctr task kill --signal SIGCONT {cid}: {(proc.stderr or proc.stdout).strip()}")
+
+    def thaw_all(self, frozen: list[tuple[str, str]]) -> list[str]:
+        """Thaw every (pod, instance id) in `frozen`, each tried even when another fails (a member
+        left stopped would outlive the experiment). Returns the pods whose frozen instance the
+        kubelet had replaced; FaultError after trying them all if any could not be thawed."""
+        replaced, failed = [], []
+        for pod, cid in frozen:
+            try:
+                if not self.thaw(cid):
+                    replaced.append(pod)
+            except (FaultError, subprocess.SubprocessError) as err:
+                failed.append(f"{pod}: {err}")
+        if failed:
+            raise FaultError("could not thaw " + "; ".join(failed))
+        return replaced
 
     def pid(self, pod: str, container: str) -> int:
         cid = container_id(self.kube, self.namespace, pod, container)

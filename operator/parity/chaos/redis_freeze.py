@@ -22,6 +22,30 @@ def _sentinels(ctx: ChaosContext) -> list[tuple[str, int]]:
     return out
 
 
+SENTINEL_TILT_SECONDS = 30
+
+
+def _role_or_error(client) -> str:
+    try:
+        return str(client.info("replication").get("role"))
+    except Exception as err:  # noqa: BLE001 - the answer (or why there is none) is the evidence
+        return f"unknown ({type(err).__name__}: {str(err)[:80]})"
+
+
+def _sentinels_view(sentinel, group: str, host: str) -> str:
+    """Why a member was not turned into a replica, as each Sentinel sees it: whether it is in
+    TILT mode and the flags it holds for that member (e.g. s_down, disconnected)."""
+    views = []
+    for i, conn in enumerate(sentinel.sentinels):
+        try:
+            tilt = conn.info("sentinel").get("sentinel_tilt")
+            flags = next((r.get("flags") for r in conn.sentinel_slaves(group) if r.get("ip") == host), "not listed")
+            views.append(f"sentinel {i}: tilt={tilt} flags={flags}")
+        except Exception as err:  # noqa: BLE001 - a Sentinel that does not answer is part of the picture
+            views.append(f"sentinel {i}: {type(err).__name__}")
+    return "; ".join(views)
+
+
 def run(ctx: ChaosContext) -> ChaosReport:
     from redis import Redis
     from redis.sentinel import Sentinel
@@ -39,6 +63,10 @@ def run(ctx: ChaosContext) -> ChaosReport:
     old = Redis(host=host, port=int(port), socket_timeout=2, password=password)
     min_replicas = int(old.config_get("min-replicas-to-write").get("min-replicas-to-write", 0))
     pod = ctx.pod_of_address(host)
+    # A Sentinel turns a returning old master into a replica a few seconds after it answers again,
+    # unless it is in TILT mode (its timer stalled: a loaded node), which holds every action for
+    # 30 s; failover-timeout is Sentinel's own bound for putting a member under the right master.
+    rejoin_bound = failover_timeout + SENTINEL_TILT_SECONDS
     # The fault lasts at least past down-after-milliseconds; the seed adds up to 2 s of jitter.
     frozen_for = max(ctx.duration, down_after * 2) + rng.uniform(0, 2)
     writer = RedisWriter(_sentinels(ctx), group, password, run_id=str(ctx.seed))
@@ -47,7 +75,7 @@ def run(ctx: ChaosContext) -> ChaosReport:
         wait(lambda: len(writer.acks.seqs) >= 20, 30, "writes acknowledged before the fault")
         timeline.add(f"SIGSTOP {pod} (master {host}:{port}) for {frozen_for:.1f}s")
         frozen_at = time.monotonic()
-        ctx.faults.signal(pod, "redis", "SIGSTOP")
+        frozen = ctx.faults.freeze(pod, "redis")
         try:
             new = wait(lambda: (m := sentinel.discover_master(group)) and m[0] != host and m,
                        down_after + failover_timeout, "Sentinel to name a new master")
@@ -58,18 +86,20 @@ def run(ctx: ChaosContext) -> ChaosReport:
             new, failed_over_after = None, None
             timeline.add(str(err))
         finally:
-            ctx.faults.signal(pod, "redis", "SIGCONT")
+            thawed = ctx.faults.thaw(frozen)
             thawed_at = time.monotonic()
-            timeline.add(f"SIGCONT {pod}")
+            timeline.add(f"SIGCONT {pod}" if thawed else f"{pod}: restarted by the kubelet while frozen")
         role = rejoined_after = None
+        sentinels_saw = ""
         if new is not None:
             try:
-                role = wait(lambda: (r := old.info("replication").get("role")) == "slave" and r, 60,
+                role = wait(lambda: (r := old.info("replication").get("role")) == "slave" and r, rejoin_bound,
                             "the old master to rejoin as a replica")
             except TimeoutError:
-                role = old.info("replication").get("role")
+                role = _role_or_error(old)
+                sentinels_saw = _sentinels_view(sentinel, group, host)
             rejoined_after = time.monotonic() - thawed_at if role == "slave" else None
-            timeline.add(f"old master {host} reports role {role}")
+            timeline.add(f"old master {host} reports role {role}" + (f"; {sentinels_saw}" if sentinels_saw else ""))
         time.sleep(2)
     finally:
         writer.stop.set()
@@ -83,7 +113,9 @@ def run(ctx: ChaosContext) -> ChaosReport:
         else f"no new master within down-after + failover-timeout ({down_after + failover_timeout:.0f}s)"))
     report.invariants.append(Invariant(
         "the thawed master rejoined as a replica", role == "slave",
-        f"{host} reports role {role}" if role else "not checked: no failover"))
+        f"{host} reports role {role} ({'after' if role == 'slave' else 'within'} "
+        f"{rejoined_after if rejoined_after is not None else rejoin_bound:.0f}s)"
+        + (f"; {sentinels_saw}" if sentinels_saw else "") if role else "not checked: no failover"))
     if min_replicas:
         report.invariants.append(Invariant(
             "no acknowledged write lost (min-replicas-to-write)", new is not None and not lost,

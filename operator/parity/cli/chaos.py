@@ -15,7 +15,7 @@ import random
 from parity.chaos.experiments import EXPERIMENTS
 from parity.chaos.node import FaultError
 from parity.chaos.report import exit_code, render_json, render_text
-from parity.cli.errors import EXIT_OK, CliError
+from parity.cli.errors import EXIT_OK, CliError, service_error_types, unreachable
 
 
 def register(subparsers) -> None:
@@ -59,6 +59,9 @@ def run_experiment(args: argparse.Namespace) -> int:
         report = experiment.run(ctx)
     except (FaultError, LookupError, ValueError, TimeoutError) as err:
         raise CliError(f"chaos {experiment.name} (seed {seed}): {err}") from None
+    except service_error_types() as err:
+        raise CliError(f"chaos {experiment.name} (seed {seed}): the environment's services cannot be reached: "
+                       f"{unreachable(err)}") from None
     finally:
         ctx.kube.close()
     print(render_json(report) if args.output == "json" else render_text(report))
