@@ -39,7 +39,14 @@ from parity.kube.apply import (
     patch_status,
     with_hash,
 )
-from parity.kube.children import ChildReader, list_children, postgres_data_evidence, resolve_missing, select_prunable
+from parity.kube.children import (
+    ChildReader,
+    after_writes,
+    list_children,
+    postgres_data_evidence,
+    resolve_missing,
+    select_prunable,
+)
 from parity.kube.client import Kube, KubeError
 from parity.plan import is_refused_write, plan_changes, refusal_for_write
 from parity.probes.base import ProbeResult
@@ -108,13 +115,14 @@ class WriteRefused(Exception):
         super().__init__(self.refusal.message)
 
 
-def _write(action: str, kube: Kube, obj: dict) -> None:
-    """Every write of a child (apply or delete); a refused one stops the sync (WriteRefused)."""
+def _write(action: str, kube: Kube, obj: dict) -> dict | None:
+    """Every write of a child (apply or delete); a refused one stops the sync (WriteRefused).
+    Returns the object as the API server stored it after an apply (None after a delete)."""
     try:
         if action == "apply":
-            apply_object(kube, obj, force=True)
-        else:
-            delete_object(kube, obj)
+            return apply_object(kube, obj, force=True)
+        delete_object(kube, obj)
+        return None
     except KubeError as err:
         if is_refused_write(err.status):
             raise WriteRefused(obj["kind"], obj["metadata"]["name"], action, err) from None
@@ -135,7 +143,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     `actuation` is the last status.actuation record (parity.actuation; None: keep the stored one).
     `heartbeat_seconds`: how old drift.checkedAt may get before a status with nothing new is written.
     `children` finds the children first (LISTs by default; the operator's watch-fed index,
-    kube/index.py); after the sync's own writes they are always read again with LIST."""
+    kube/index.py). After the sync's own writes, what the API server answered to them replaces
+    what was read (kube.children.after_writes): no second read of every child kind."""
     now = now or now_iso()
     try:
         for attempt in range(STATUS_CONFLICT_ATTEMPTS):
@@ -189,13 +198,10 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     uid = meta["uid"]
     secret_name = postgres_render.secret_name(name)
 
-    def read_children() -> list[dict]:
-        # After our own writes: an index would not have them yet, the API server has.
-        return list_children(kube, namespace, name, uid, secret_names=(secret_name,))
-
     # A sync that writes what was refused reads as the spec handler does (fresh; the handler
     # chose `children` for a sync that would not write).
-    live = read_children() if resuming else children(kube, namespace, name, uid, secret_names=(secret_name,))
+    live = (list_children(kube, namespace, name, uid, secret_names=(secret_name,)) if resuming
+            else children(kube, namespace, name, uid, secret_names=(secret_name,)))
     secret_values = None
     if not any(o["kind"] == "Secret" for o in live):
         statefulset = postgres_render.statefulset_name(name)
@@ -224,7 +230,7 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         log.info("%s/%s: pods are replaced in %s", namespace, name, ", ".join(plan.names("roll")))
     live_by_key = {object_key(o): o for o in live}
 
-    changed = False
+    written: list[dict] = []
     for manifest in desired:
         current = live_by_key.get(object_key(manifest))
         wanted_hash = manifest["metadata"]["annotations"][HASH_ANNOTATION]
@@ -234,13 +240,12 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         # edited child is live drift (`missing`, `modified`, ...), which only the enforce policy
         # reverts (below, through _enforce, with a DriftCorrected event).
         if (missing or stale) and apply_changes:
-            _write("apply", kube, manifest)
+            written.append(_write("apply", kube, manifest))
             outcome.applied.append("{}/{}".format(*object_key(manifest)[::2]))
-            changed = True
-    if apply_changes:
-        changed |= _prune(kube, select_prunable(desired, live, name, uid), outcome)
-    if changed:
-        live = read_children()
+    pruned = select_prunable(desired, live, name, uid) if apply_changes else []
+    _prune(kube, pruned, outcome)
+    if written or pruned:
+        live = after_writes(live, written, pruned)
 
     # Children the spec handler has applied for this generation and that are gone now were
     # deleted; while a new generation waits for that handler, absent children are merely not
@@ -264,9 +269,10 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         said = "approved, reverted live drift: "
     reverted = _enforce(kube, to_revert, report) if to_revert else []
     if reverted:
-        outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED, said + ", ".join(reverted)))
-        outcome.applied.extend(reverted)
-        live = read_children()
+        outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED, said + ", ".join(
+            "{}/{}".format(*object_key(o)[::2]) for o in reverted)))
+        outcome.applied.extend("{}/{}".format(*object_key(o)[::2]) for o in reverted)
+        live = after_writes(live, reverted, [])
         drift_status, drift_condition, drift_events, report = _evaluate(
             kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation, now)
     live_pending = (live_corrections(report.findings, [object_key(m)[::2] for m in expected])
@@ -380,27 +386,21 @@ def _evaluate(kube, spec, baseline_name, desired, live, runtime, skips, previous
     return drift, cond, events, report
 
 
-def _prune(kube: Kube, prunable: list[dict], outcome: Outcome) -> bool:
+def _prune(kube: Kube, prunable: list[dict], outcome: Outcome) -> None:
     """Delete children the spec no longer asks for (observability switched off, standalone
     Redis without Sentinels); kube.children.select_prunable decides which (ours only, never
     the credentials Secret)."""
     for obj in prunable:
         _write("delete", kube, obj)
         outcome.applied.append(f"-{obj['kind']}/{obj['metadata']['name']}")
-    return bool(prunable)
 
 
-def _enforce(kube: Kube, desired: list[dict], report) -> list[str]:
+def _enforce(kube: Kube, desired: list[dict], report) -> list[dict]:
     """Re-apply every desired object that has live-level drift (re-creating missing ones);
-    returns what was reverted."""
+    returns them as the API server stored them."""
     drifted = {(f.kind, f.name) for f in report.findings if f.level == "live" and f.kind and f.name}
-    reverted = []
-    for manifest in desired:
-        key = (manifest["kind"], manifest["metadata"]["name"])
-        if key in drifted:
-            _write("apply", kube, manifest)
-            reverted.append(f"{key[0]}/{key[1]}")
-    return reverted
+    return [_write("apply", kube, manifest) for manifest in desired
+            if (manifest["kind"], manifest["metadata"]["name"]) in drifted]
 
 
 def _approvals(meta: dict) -> dict[str, str]:

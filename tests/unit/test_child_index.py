@@ -165,16 +165,36 @@ def test_pruning_a_child_the_index_still_has_but_the_server_has_not_is_harmless(
     assert path_of(replaced) in kube.objects  # the uid precondition kept it
 
 
-def test_after_its_own_writes_a_sync_reads_with_list_not_the_index():
-    reference = sync(counting_cluster(), IndexedChildren(lambda ns, name: None), apply_changes=True)
+def test_after_its_own_writes_a_sync_uses_what_the_api_server_answered_not_a_second_read():
+    from parity.kube.resources import PERSISTENT_VOLUME_CLAIMS
+
     kube = counting_cluster()
     # The index never catches up: status must still show what was applied, not "missing".
     outcome = sync(kube, IndexedChildren(lambda ns, name: []), apply_changes=True)
-    assert outcome.applied == reference.applied
-    assert kube.lists()  # the re-read after the writes
+    assert outcome.applied and len(outcome.applied) == len([w for w in kube.writes if w[0] == "APPLY"])
+    # The one collection read is the first-start check for PostgreSQL volume claims.
+    assert kube.lists() == [PERSISTENT_VOLUME_CLAIMS.collection_path(NS)]
+    kube.writes.clear()
+    # The reference: the same environment read back with LISTs, writing nothing.
+    reference = sync(kube, IndexedChildren(lambda ns, name: None))
+    assert not kube.writes
     assert outcome.status["components"] == reference.status["components"]
     assert outcome.status["phase"] == reference.status["phase"]
+    assert outcome.status["drift"]["findings"] == reference.status["drift"]["findings"]
     assert conditions(outcome)[constants.CONDITION_READY] == conditions(reference)[constants.CONDITION_READY]
+
+
+def test_after_writes_takes_the_answers_drops_the_deleted_and_keeps_the_rest():
+    from parity.kube.children import after_writes
+
+    old = obj("ConfigMap", "changed", owners=[owner_ref()], data={"v": "1"})
+    answered = obj("ConfigMap", "changed", owners=[owner_ref()], data={"v": "2"})
+    created = obj("Service", "new", owners=[owner_ref()])
+    untouched = obj("ConfigMap", "same", owners=[owner_ref()])
+    deleted = obj("ConfigMap", "pruned", owners=[owner_ref()])
+    result = after_writes([old, untouched, deleted], [answered, created], [deleted])
+    assert sorted((o["kind"], o["metadata"]["name"], o.get("data")) for o in result) == [
+        ("ConfigMap", "changed", {"v": "2"}), ("ConfigMap", "same", None), ("Service", "new", None)]
 
 
 ENVIRONMENT_PATH = f"/apis/{constants.GROUP}/{constants.VERSION}/namespaces/{NS}/{constants.ENVIRONMENT_PLURAL}/{ENV}"

@@ -101,6 +101,16 @@ def resolve_missing(kube: Kube, desired: list[dict], live: list[dict], env_name:
     return found, conflicts
 
 
+def after_writes(live: list[dict], applied: list[dict], deleted: list[dict]) -> list[dict]:
+    """The children after a sync's own writes, without reading them again: each applied object
+    as the API server answered the apply (its stored state, newer than any earlier read), the
+    deleted ones gone, every other child as it was read."""
+    replaced = {object_key(o): o for o in applied}
+    gone = {object_key(o) for o in deleted}
+    kept = [o for o in live if object_key(o) not in replaced and object_key(o) not in gone]
+    return kept + list(replaced.values())
+
+
 def select_prunable(desired: list[dict], live: list[dict], env_name: str, env_uid: str) -> list[dict]:
     """Live children the spec no longer asks for. Only this environment's own objects qualify,
     and never a Secret: the credentials leave only with their environment (garbage collection)."""
