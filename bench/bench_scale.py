@@ -367,6 +367,8 @@ def main() -> int:
             op = Operator(plane, args.log or Path(tmp) / "operator.log", env=op_env)
             op.start()
             op.wait_ready()
+            idle_rss, _ = memory(op.proc.pid)
+            print(f"operator before any environment: RSS {idle_rss} (interpreter, imports, clients)", flush=True)
             namespaces = create_namespaces(kube, "op", args.envs)
             converged = bench_operator(kube, sample, namespaces)
             rss, hwm = memory(op.proc.pid)

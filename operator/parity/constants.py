@@ -24,6 +24,8 @@ FIELD_MANAGER = "parity-operator"
 # kopf bookkeeping: our own prefix and finalizer, chosen on day one and never changed,
 # because renaming them would orphan the state stored on existing objects.
 ANNOTATION_PREFIX = "parity.dev"
+# On every child: a digest of its desired manifest (kube/apply.py); what a sync compares, not the object.
+ANNOTATION_DESIRED_HASH = f"{ANNOTATION_PREFIX}/desired-hash"
 FINALIZER = "parity.dev/finalizer"
 
 # Standard labels carried by every child object.

@@ -330,3 +330,66 @@ def test_missing_and_present_objects_split_the_desired_ones():
     other_namespace = _service()
     other_namespace["metadata"]["namespace"] = "team-b"
     assert missing_objects([_service()], [other_namespace]) == [("Service", "dev-postgres-primary")]
+
+
+# --- findings remembered per (object state, desired hash) ------------------------------------------
+
+def _served(desired, *entries, version="41", mutate=None):
+    """A desired object with its hash annotation, and its live counterpart as the API server
+    stores it (uid and resourceVersion): the inputs the operator's syncs pass."""
+    from parity.kube.apply import with_hash
+
+    want = with_hash(desired)
+    live = live_of(want, *entries, mutate=mutate)
+    live["metadata"]["resourceVersion"] = version
+    return want, live
+
+
+def test_findings_of_an_unchanged_object_are_remembered_and_match_a_fresh_evaluation(monkeypatch):
+    from parity.drift import live as live_module
+
+    scale = entry("kubectl", {"f:spec": {"f:replicas": {}}}, subresource="scale")
+    want, live = _served(statefulset(replicas=3), scale, version="7001",
+                         mutate=lambda o: o["spec"].__setitem__("replicas", 5))
+    walks = []
+    real = live_module._evaluate_object
+    monkeypatch.setattr(live_module, "_evaluate_object", lambda *a: walks.append(1) or real(*a))
+    first = evaluate_live([want], [live], OURS)
+    again = evaluate_live([want], [copy.deepcopy(live)], OURS)
+    assert len(walks) == 1  # the second sync's object had the same uid, resourceVersion and hash
+    assert [f.to_dict() for f in again] == [f.to_dict() for f in first]
+    [f] = again
+    assert (f.path, f.local, f.baseline, f.manager) == ("live.StatefulSet.spec.replicas", 5, 3, "kubectl")
+
+
+def test_a_new_resource_version_or_desired_hash_is_evaluated_afresh(monkeypatch):
+    from parity.drift import live as live_module
+
+    walks = []
+    real = live_module._evaluate_object
+    monkeypatch.setattr(live_module, "_evaluate_object", lambda *a: walks.append(1) or real(*a))
+    want, live = _served(statefulset(), version="8001")
+    assert evaluate_live([want], [live], OURS) == []
+    # Edited by hand: a new resourceVersion, and the edit is found.
+    edit = entry("kubectl-edit", {"f:spec": {"f:replicas": {}}})
+    _, edited = _served(statefulset(), edit, version="8002", mutate=lambda o: o["spec"].__setitem__("replicas", 1))
+    assert [f.path for f in evaluate_live([want], [edited], OURS)] == ["live.StatefulSet.spec.replicas"]
+    # The spec asks for something else (a new hash) of the same stored object.
+    changed, _ = _served(statefulset(replicas=1))
+    assert [f.path for f in evaluate_live([changed], [edited], OURS)] == []
+    # Without a resourceVersion (objects read from files) nothing is remembered.
+    del live["metadata"]["resourceVersion"]
+    evaluate_live([want], [live], OURS)
+    evaluate_live([want], [live], OURS)
+    assert len(walks) == 5
+
+
+def test_the_memory_of_findings_is_bounded_least_recently_used_first_out():
+    from parity.drift.live import _ObjectFindings
+
+    memo = _ObjectFindings(size=2)
+    memo.put(("a",), [])
+    memo.put(("b",), [])
+    assert memo.get(("a",)) == ()  # a is now the most recently used
+    memo.put(("c",), [])
+    assert memo.get(("b",)) is None and memo.get(("a",)) == () and memo.get(("c",)) == ()

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from collections import OrderedDict
 from typing import Any, Callable, Iterable
 
 from parity import constants
@@ -402,6 +404,59 @@ def present_objects(desired: Iterable[dict] | None, live: Iterable[dict] | None)
     return [w for w in desired or () if isinstance(w, dict) and index.counterpart(w) is not None]
 
 
+class _ObjectFindings:
+    """The findings of one live object against one desired object, remembered by what they
+    are a function of: the live object's uid and resourceVersion (its exact stored state), the
+    desired object's hash annotation, the field manager and the ignored managers. A sync
+    re-evaluates every child though usually one changed, and the walk is most of its CPU.
+    Bounded, least recently used first out; shared by the sync threads."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[tuple, tuple[Finding, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(desired: dict, live: dict, field_manager: str, ignored: frozenset[str]) -> tuple | None:
+        meta = _meta(live)
+        digest = ((desired.get("metadata") or {}).get("annotations") or {}).get(constants.ANNOTATION_DESIRED_HASH)
+        uid, version = meta.get("uid"), meta.get("resourceVersion")
+        if not (digest and uid and version):
+            return None  # not from the API server, or no hash: evaluated every time
+        return (uid, version, digest, field_manager, ignored)
+
+    def get(self, key: tuple) -> tuple[Finding, ...] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, findings: list[Finding]) -> None:
+        with self._lock:
+            self._entries[key] = tuple(findings)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+# About 12 to 26 children an environment: enough for 1,000 environments' children; an entry is
+# a key and (nearly always) no findings.
+OBJECT_FINDINGS = _ObjectFindings(size=32768)
+
+
+def _object_findings(desired: dict, live: dict, field_manager: str, ignored: frozenset[str]) -> list[Finding]:
+    key = OBJECT_FINDINGS.key(desired, live, field_manager, ignored)
+    if key is not None:
+        remembered = OBJECT_FINDINGS.get(key)
+        if remembered is not None:
+            return list(remembered)
+    findings = _evaluate_object(desired, live, field_manager, ignored)
+    if key is not None:
+        OBJECT_FINDINGS.put(key, findings)
+    return findings
+
+
 def evaluate_live(
     desired: list[dict],
     live: list[dict],
@@ -423,7 +478,7 @@ def evaluate_live(
         if current is None:
             missing.append(missing_finding(want))
             continue
-        findings.extend(_evaluate_object(want, current, field_manager, ignored))
+        findings.extend(_object_findings(want, current, field_manager, ignored))
     assessed = assess_all(findings, baseline, baseline_name)
     assessed += [assess(f, baseline, baseline_name, default="critical" if f.kind in MISSING_CRITICAL_KINDS else None)
                  for f in missing]

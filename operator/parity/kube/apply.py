@@ -16,7 +16,7 @@ from parity.kube.client import Kube, KubeError
 from parity.kube.children import list_children, object_key  # noqa: F401  (re-exported)
 from parity.kube.resources import Resource, resource_for
 
-HASH_ANNOTATION = f"{constants.ANNOTATION_PREFIX}/desired-hash"
+HASH_ANNOTATION = constants.ANNOTATION_DESIRED_HASH
 
 
 def manifest_hash(manifest: dict) -> str:
