@@ -147,6 +147,19 @@ def test_resolve_missing_tells_our_late_children_from_foreign_ones():
     assert len(conflicts) == 1 and "ConfigMap team/taken" in conflicts[0]
 
 
+def test_resolve_missing_reads_a_kind_with_several_missing_names_with_one_unfiltered_list():
+    kube = CountingKube()
+    kube.put(cm_path("ours"), obj("ConfigMap", "ours", owners=[owner_ref()]))
+    kube.put(cm_path("taken"), obj("ConfigMap", "taken", labels={}))  # no labels: still a conflict
+    kube.put(cm_path("unrelated"), obj("ConfigMap", "unrelated", labels={}))
+    desired = [obj("ConfigMap", n) for n in ("ours", "taken", "free")] + [obj("Service", "alone")]
+    found, conflicts = resolve_missing(kube, desired, [], ENV, UID)
+    assert [o["metadata"]["name"] for o in found] == ["ours"]
+    assert len(conflicts) == 1 and "ConfigMap team/taken" in conflicts[0]
+    assert kube.reads == [cm_path("ours").rsplit("/", 1)[0],  # one LIST of ConfigMaps
+                          cm_path("alone").replace("configmaps", "services")]  # one GET
+
+
 def test_pruning_a_child_the_index_still_has_but_the_server_has_not_is_harmless():
     kube = counting_cluster({"observability": {"enabled": True}})
     sync_environment(kube, NS, ENV, apply_changes=True, now=NOW)
@@ -172,8 +185,14 @@ def test_after_its_own_writes_a_sync_uses_what_the_api_server_answered_not_a_sec
     # The index never catches up: status must still show what was applied, not "missing".
     outcome = sync(kube, IndexedChildren(lambda ns, name: []), apply_changes=True)
     assert outcome.applied and len(outcome.applied) == len([w for w in kube.writes if w[0] == "APPLY"])
-    # The one collection read is the first-start check for PostgreSQL volume claims.
-    assert kube.lists() == [PERSISTENT_VOLUME_CLAIMS.collection_path(NS)]
+    # Collection reads: the first-start check for PostgreSQL volume claims, and one per kind
+    # for the names to create (resolve_missing); none of them twice, and no LIST after the writes.
+    assert PERSISTENT_VOLUME_CLAIMS.collection_path(NS) in kube.lists()
+    assert len(kube.lists()) == len(set(kube.lists())), kube.lists()
+    # Each kind is read once to look for names taken: a GET for a kind with one child, else a LIST.
+    kinds_read = [p.split("/")[-2] for p in kube.reads if p not in kube.lists()
+                  and not p.endswith(("/" + ENV, "/" + SECRET))]
+    assert len(kinds_read) == len(set(kinds_read)), kinds_read
     kube.writes.clear()
     # The reference: the same environment read back with LISTs, writing nothing.
     reference = sync(kube, IndexedChildren(lambda ns, name: None))

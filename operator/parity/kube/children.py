@@ -75,30 +75,49 @@ def read_object(kube: Kube, resource: Resource, namespace: str, name: str) -> di
 
 def resolve_missing(kube: Kube, desired: list[dict], live: list[dict], env_name: str,
                     env_uid: str) -> tuple[list[dict], list[str]]:
-    """Look up, one GET each, the desired children missing from `live`: (those that are ours
-    after all, name conflicts with objects that are not).
+    """Look up the desired children missing from `live`: (those that are ours after all, name
+    conflicts with objects that are not).
 
     Only names missing from `live` are looked up, so a converged environment costs nothing
-    here. `live` may come from a watch-fed index that has not yet seen our own latest writes:
-    an object found here that `is_owned_child` says is ours is such a late arrival, returned
-    so the caller counts it as live (not missing, not foreign). Anything else with our name is
-    someone else's: applying over it would take it over (server-side apply with force), so
-    the caller applies nothing."""
+    here. A kind with one missing name is read with a GET; with more (an environment's first
+    sync: all of them), with one LIST of that kind in the namespace, unfiltered, since a
+    foreign object need not carry our labels. Secrets are always read by name (no `list` on
+    Secrets). `live` may come from a watch-fed index that has not yet seen our own latest
+    writes: an object found here that `is_owned_child` says is ours is such a late arrival,
+    returned so the caller counts it as live (not missing, not foreign). Anything else with our
+    name is someone else's: applying over it would take it over (server-side apply with
+    force), so the caller applies nothing."""
     ours = {object_key(o) for o in live}
-    found, conflicts = [], []
+    missing: dict[Resource, list[dict]] = {}
     for manifest in desired:
-        if object_key(manifest) in ours:
-            continue
-        meta = manifest["metadata"]
-        existing = read_object(kube, resource_for(manifest), meta["namespace"], meta["name"])
-        if existing is None:
-            continue
-        if is_owned_child(existing, env_name, env_uid) or (
-                manifest["kind"] == "Secret" and is_credentials_child(existing, env_name, env_uid, meta["name"])):
-            found.append(existing)
-            continue
-        conflicts.append(describe_foreign(existing, env_name))
+        if object_key(manifest) not in ours:
+            missing.setdefault(resource_for(manifest), []).append(manifest)
+    found, conflicts = [], []
+    for resource, manifests in missing.items():
+        for manifest, existing in zip(manifests, _read_named(kube, resource, manifests)):
+            if existing is None:
+                continue
+            meta = manifest["metadata"]
+            if is_owned_child(existing, env_name, env_uid) or (
+                    manifest["kind"] == "Secret" and is_credentials_child(existing, env_name, env_uid, meta["name"])):
+                found.append(existing)
+                continue
+            conflicts.append(describe_foreign(existing, env_name))
     return found, conflicts
+
+
+def _read_named(kube: Kube, resource: Resource, manifests: list[dict]) -> list[dict | None]:
+    """The live objects named like `manifests` (one kind, one namespace each), None where none."""
+    if len(manifests) == 1 or resource.kind == "Secret":
+        return [read_object(kube, resource, m["metadata"]["namespace"], m["metadata"]["name"]) for m in manifests]
+    namespaces = {m["metadata"]["namespace"] for m in manifests}
+    by_name: dict[tuple[str, str], dict] = {}
+    for namespace in namespaces:
+        for item in kube.request("GET", resource.collection_path(namespace)).get("items", []):
+            item.setdefault("apiVersion", resource.api_version)
+            item.setdefault("kind", resource.kind)
+            by_name[namespace, item["metadata"]["name"]] = item
+    return [by_name.get((m["metadata"]["namespace"], m["metadata"]["name"])) for m in manifests]
 
 
 def after_writes(live: list[dict], applied: list[dict], deleted: list[dict]) -> list[dict]:
