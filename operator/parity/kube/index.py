@@ -9,12 +9,12 @@ the baseline, so a sync costs O(1) reads whatever the number of children.
 
 An index lags the API server, above all behind the operator's own writes. The places where
 that matters are handled where the decision is made, not here:
-- a desired child missing from the index is looked up by name before it is called missing or
-  a foreign name conflict (kube/children.resolve_missing);
+- a desired child missing from the index is looked up before it is called missing or a
+  foreign name conflict (kube/children.resolve_missing);
 - a pruned child that is already gone is a 404, which delete_object ignores;
-- after its own writes a sync reads with LIST (reconcile.py), and syncs that may write children
-  for a new spec read with LIST from the start (handlers/environment.py): a lagging hash must not
-  make an apply look unnecessary;
+- after its own writes a sync takes the API server's answers to them (kube.children.after_writes),
+  and syncs that may write children for a new spec read with LIST from the start
+  (handlers/environment.py): a lagging hash must not make an apply look unnecessary;
 - children deleted while a watch was down (410 Gone, then a new listing) are never announced:
   an environment with a listing event is read once with LIST and those ghosts are left out
   (IndexedChildren.suspect);
