@@ -169,23 +169,29 @@ def memory(pid: int) -> tuple[str, str]:
 # allocation sites tracemalloc has seen, largest first, to the file named by PARITY_BENCH_SITES.
 # Bench-only: the operator itself knows nothing of it.
 SITECUSTOMIZE = """
-import os, signal, tracemalloc
-def _where(traceback):
-    # The allocating line, and the nearest caller of ours or kopf's that made it allocate.
-    frames = list(traceback)
-    ours = next((f for f in frames if "/parity/" in f.filename or "/kopf/" in f.filename), frames[0])
-    return f"{frames[0].filename}:{frames[0].lineno}" + ("" if ours is frames[0] else f" <- {ours.filename}:{ours.lineno}")
+import collections, gc, os, signal, sys, tracemalloc
 def _dump(signum, frame):
+    # One frame per allocation: deeper tracebacks made the operator too slow to converge.
     snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
-    stats = snapshot.statistics("traceback")
+    stats = snapshot.statistics("lineno")
     total = sum(s.size for s in stats)
+    census = collections.Counter()
+    sizes = collections.Counter()
+    for obj in gc.get_objects():
+        name = type(obj).__module__ + "." + type(obj).__qualname__
+        census[name] += 1
+        sizes[name] += sys.getsizeof(obj)
     with open(os.environ["PARITY_BENCH_SITES"] + ".part", "w") as out:
-        out.write(f"traced total {total / 2**20:.1f} MiB in {len(stats)} allocation tracebacks; largest:\\n")
+        out.write(f"traced total {total / 2**20:.1f} MiB in {len(stats)} allocating lines; largest:\\n")
         for s in stats[:25]:
-            out.write(f"{s.size / 2**20:8.2f} MiB {s.count:8d} blocks  {_where(s.traceback)}\\n")
+            f = s.traceback[0]
+            out.write(f"{s.size / 2**20:8.2f} MiB {s.count:8d} blocks  {f.filename}:{f.lineno}\\n")
+        out.write("objects the collector tracks, by type (shallow sizes):\\n")
+        for name, size in sizes.most_common(15):
+            out.write(f"{size / 2**20:8.2f} MiB {census[name]:8d}  {name}\\n")
     os.replace(os.environ["PARITY_BENCH_SITES"] + ".part", os.environ["PARITY_BENCH_SITES"])
 if os.environ.get("PARITY_BENCH_SITES"):
-    tracemalloc.start(12)
+    tracemalloc.start(1)
     signal.signal(signal.SIGUSR1, _dump)
 """
 

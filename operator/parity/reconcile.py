@@ -7,6 +7,7 @@ status up to date. Handlers only decide *when* it runs and with which permission
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -134,7 +135,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
                      actuation: dict | None = None, now: str | None = None,
                      catalog: ImageCatalog = PUBLISHED,
                      heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS,
-                     children: ChildReader = list_children) -> Outcome | None:
+                     children: ChildReader = list_children,
+                     baselines: BaselineReader | None = None) -> Outcome | None:
     """Converge one ParityEnvironment and write its status. Returns None when it is gone or
     being deleted. A spec the models refuse (stored before the schema refused it) and a write
     the API server refuses end the sync at once with Stalled=True and the reason.
@@ -144,7 +146,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     `heartbeat_seconds`: how old drift.checkedAt may get before a status with nothing new is written.
     `children` finds the children first (LISTs by default; the operator's watch-fed index,
     kube/index.py). After the sync's own writes, what the API server answered to them replaces
-    what was read (kube.children.after_writes): no second read of every child kind."""
+    what was read (kube.children.after_writes): no second read of every child kind.
+    `baselines` reads a ParityBaseline by name (a GET by default; the operator's watch-fed index)."""
     now = now or now_iso()
     try:
         for attempt in range(STATUS_CONFLICT_ATTEMPTS):
@@ -152,7 +155,7 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
                 return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime,
                                          runtime_probes=runtime_probes, actuation=actuation, now=now,
                                          catalog=catalog, heartbeat_seconds=heartbeat_seconds,
-                                         children=children)
+                                         children=children, baselines=baselines or get_baseline)
             except StatusConflict:
                 # Someone wrote the environment after our read: sync again from the new state
                 # (children are applied by hash, so the second pass writes none of them again).
@@ -172,7 +175,9 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
 def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
                       runtime: list[ProbeResult] | None, runtime_probes: bool, actuation: dict | None,
                       now: str, catalog: ImageCatalog, heartbeat_seconds: float,
-                      children: ChildReader = list_children) -> Outcome | None:
+                      children: ChildReader = list_children,
+                      baselines: BaselineReader | None = None) -> Outcome | None:
+    baselines = baselines or get_baseline
     body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
@@ -254,8 +259,10 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     expected = desired if applied_generation == generation else present_objects(desired, live)
     baseline_name = (spec.baseline_ref.name if spec.baseline_ref else None)
     skips = {constants.DRIFT_LEVELS[2]: runtime_skip(runtime_probes)}
+    baseline_read = read_baseline(kube, baseline_name, baselines)
     drift_status, drift_condition, drift_events, report = _evaluate(
-        kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation, now)
+        spec, baseline_name, baseline_read, expected, live, runtime, skips, previous.get("drift") or {},
+        generation, now)
 
     # Live drift is reverted under enforce, and under approve only what was approved (the rest
     # waits in status.actuation.pendingCorrections); the level is then read and judged again.
@@ -274,7 +281,8 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         outcome.applied.extend("{}/{}".format(*object_key(o)[::2]) for o in reverted)
         live = after_writes(live, reverted, [])
         drift_status, drift_condition, drift_events, report = _evaluate(
-            kube, spec, baseline_name, expected, live, runtime, skips, previous.get("drift") or {}, generation, now)
+            spec, baseline_name, baseline_read, expected, live, runtime, skips, previous.get("drift") or {},
+            generation, now)
     live_pending = (live_corrections(report.findings, [object_key(m)[::2] for m in expected])
                     if spec.drift.policy == "approve" else [])
     outcome.events.extend(drift_events)
@@ -337,11 +345,21 @@ def credentials_keys(live: list[dict], secret_values: dict[str, str] | None) -> 
     return None if secret is None else frozenset(k for k, v in (secret.get("data") or {}).items() if v)
 
 
-def read_baseline(kube: Kube, baseline_name: str | None) -> tuple[BaselineSpec | None, int | None, Skip | None]:
+# (kube, baseline name) -> the ParityBaseline's body, or None when there is none.
+BaselineReader = Callable[[Kube, str], "dict | None"]
+
+
+def get_baseline(kube: Kube, baseline_name: str) -> dict | None:
+    """A BaselineReader that asks the API server (the CLI; the operator reads its index)."""
+    return kube.get(resources.BASELINE.object_path(baseline_name))
+
+
+def read_baseline(kube: Kube, baseline_name: str | None, baselines: BaselineReader = get_baseline,
+                  ) -> tuple[BaselineSpec | None, int | None, Skip | None]:
     """The baseline, its generation, or why the declared level cannot run."""
     if not baseline_name:
         return None, None, Skip(NO_BASELINE, "spec.baselineRef is not set: nothing to compare with")
-    body = kube.get(resources.BASELINE.object_path(baseline_name))
+    body = baselines(kube, baseline_name)
     if body is None:
         return None, None, Skip(BASELINE_NOT_FOUND,
                                 f"ParityBaseline {baseline_name!r} does not exist: kubectl get pbl")
@@ -352,10 +370,11 @@ def read_baseline(kube: Kube, baseline_name: str | None) -> tuple[BaselineSpec |
         return None, generation, Skip(INVALID_BASELINE, str(err))
 
 
-def _evaluate(kube, spec, baseline_name, desired, live, runtime, skips, previous_drift, generation, now):
+def _evaluate(spec, baseline_name, baseline_read, desired, live, runtime, skips, previous_drift, generation, now):
     """Drift status, the Drifted condition, transition events and the report. Every level that
-    can run does, with or without a baseline; the verdicts are status.py's."""
-    baseline, baseline_generation, baseline_skip = read_baseline(kube, baseline_name)
+    can run does, with or without a baseline; the verdicts are status.py's. `baseline_read`
+    is read_baseline's answer."""
+    baseline, baseline_generation, baseline_skip = baseline_read
     if baseline_skip is not None:
         skips = {**skips, constants.DRIFT_LEVELS[0]: baseline_skip}
     with metrics.DRIFT_EVALUATION_SECONDS.time():

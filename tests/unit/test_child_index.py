@@ -330,3 +330,50 @@ def test_create_and_update_read_with_list_resume_and_events_from_the_index(monke
     readers.clear()
     common.run_sync(memo, NS, ENV, trigger="child", apply_changes=False, coalesce=True)  # a child event
     assert readers == [index]
+
+
+# --- the baseline index --------------------------------------------------------------------------
+
+def _running_loop():
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    return loop, thread
+
+
+def _stop(loop, thread):
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_a_sync_reads_its_baseline_from_the_index_not_the_api_server():
+    import kopf
+
+    from parity.handlers.index import IndexedBaselines, baseline_by_name
+
+    body = kopf.Body({"apiVersion": constants.API_VERSION, "kind": constants.BASELINE_KIND,
+                      "metadata": {"name": "staging", "generation": 4, "managedFields": [{"manager": "x"}]},
+                      "spec": {"environment": {"redis": {"replicas": 3}}}})
+    stored = asyncio.run(baseline_by_name(name="staging", body=body))
+    kube = counting_cluster({"baselineRef": {"name": "staging"}})
+    sync_environment(kube, NS, ENV, apply_changes=True, now=NOW)
+    loop, thread = _running_loop()
+    try:
+        reader = IndexedBaselines(loop, {"staging": [stored["staging"]]})
+        kube.reads.clear()
+        outcome = sync(kube, IndexedChildren(lambda ns, name: watched(kube)))
+        assert any("paritybaselines/staging" in p for p in kube.reads)  # the default reader GETs it
+        assert outcome.status["drift"].get("baselineGeneration") is None  # and finds none here
+        kube.reads.clear()
+        outcome = sync_environment(kube, NS, ENV, apply_changes=False, now=NOW,
+                                   children=IndexedChildren(lambda ns, name: watched(kube)), baselines=reader)
+        assert all("paritybaselines" not in p for p in kube.reads), kube.reads
+        assert outcome.status["drift"]["baselineGeneration"] == 4
+        # A baseline the index does not hold does not exist (kopf listed the kind before any handler ran).
+        assert IndexedBaselines(loop, {})(kube, "staging") is None
+    finally:
+        _stop(loop, thread)
+    # No loop to ask: the API server is.
+    assert IndexedBaselines(loop, {"staging": [stored["staging"]]})(kube, "staging") is None
+    assert any("paritybaselines/staging" in p for p in kube.reads)

@@ -88,7 +88,7 @@ def _sync_callables(memo: kopf.Memo, namespace: str, name: str, *, trigger: str,
                                        runtime=memo.runtime.get(key), runtime_probes=memo.config.runtime_probes,
                                        actuation=memo.actuation.get(key), catalog=memo.config.images,
                                        heartbeat_seconds=memo.config.status_heartbeat_seconds,
-                                       children=children)
+                                       children=children, baselines=getattr(memo, "baselines", None))
         if outcome is not None and outcome.body is not None:
             # Under the environment's lock, so an older report never overwrites a newer one.
             memo.policy_reports.publish(memo.kube, outcome.body, outcome.status.get("drift") or {})

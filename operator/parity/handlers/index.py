@@ -1,4 +1,5 @@
-"""The watch-fed index of environments' children that syncs read instead of LISTs (kube/index.py).
+"""The watch-fed indexes that syncs read instead of requests: environments' children instead of
+LISTs (kube/index.py), and baselines instead of a GET (IndexedBaselines).
 
 kopf keeps the index: one `@kopf.index` per child kind, on the same watches (and so the same
 server-side label selector) as the child event handlers, with the same filters. Each maps
@@ -29,12 +30,16 @@ import concurrent.futures
 import json
 import logging
 import zlib
+from collections.abc import Callable
+from typing import TypeVar
 
 import kopf
 
 from parity import constants
+from parity.handlers.baseline import BASELINE
 from parity.handlers.children import CHILD_KINDS, OWNED, controlled_by_an_environment
 from parity.kube.index import IndexedChildren
+from parity.reconcile import get_baseline
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,7 @@ INDEX_PREFIX = "children-by-environment-"
 # A snapshot is a few dict lookups on the loop; waiting longer means the loop is stuck or gone,
 # and a LIST is the better answer.
 SNAPSHOT_TIMEOUT_SECONDS = 5.0
+T = TypeVar("T")
 
 
 def encode_child(body: dict) -> bytes:
@@ -64,6 +70,30 @@ for _group, _version, _plural in CHILD_KINDS:
                id=f"{INDEX_PREFIX}{_plural}")(child_by_environment)
 
 
+def on_loop(loop: asyncio.AbstractEventLoop, collect: Callable[[], T], what: str) -> T | None:
+    """collect() run on the event loop that kopf changes its indexes on, from any thread; None
+    when the loop is gone or does not answer in time (the caller then asks the API server)."""
+    try:
+        if asyncio.get_running_loop() is loop:
+            return collect()
+    except RuntimeError:  # a worker thread: no loop running here
+        pass
+    if loop.is_closed():  # shutting down
+        return None
+
+    async def collect_async() -> T:
+        return collect()
+
+    future = asyncio.run_coroutine_threadsafe(collect_async(), loop)
+    try:
+        return future.result(timeout=SNAPSHOT_TIMEOUT_SECONDS)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        log.warning("%s: the index did not answer in %.0f s; reading from the API server instead",
+                    what, SNAPSHOT_TIMEOUT_SECONDS)
+        return None
+
+
 class ChildIndex:
     """Snapshots of kopf's child indexes for worker threads: `snapshot(namespace, env_name)`
     returns freshly decoded bodies (the caller's to keep and change)."""
@@ -75,35 +105,47 @@ class ChildIndex:
     def _collect(self, key: tuple[str, str]) -> list[bytes]:
         return [stored for index in self._indexes if key in index for stored in index[key]]
 
-    async def _collect_async(self, key: tuple[str, str]) -> list[bytes]:
-        return self._collect(key)
-
     def snapshot(self, namespace: str, env_name: str) -> list[dict] | None:
-        key = (namespace, env_name)
-        if self._loop_thread():
-            entries = self._collect(key)
-        elif self._loop.is_closed():  # shutting down
-            return None
-        else:
-            future = asyncio.run_coroutine_threadsafe(self._collect_async(key), self._loop)
-            try:
-                entries = future.result(timeout=SNAPSHOT_TIMEOUT_SECONDS)
-            except concurrent.futures.TimeoutError:
-                future.cancel()
-                log.warning("%s/%s: the child index did not answer in %.0f s; listing instead",
-                            namespace, env_name, SNAPSHOT_TIMEOUT_SECONDS)
-                return None
-        return [decode_child(stored) for stored in entries]
+        entries = on_loop(self._loop, lambda: self._collect((namespace, env_name)), f"{namespace}/{env_name}")
+        return None if entries is None else [decode_child(stored) for stored in entries]
 
-    def _loop_thread(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self._loop
-        except RuntimeError:  # a worker thread: no loop running here
-            return False
+
+# --- baselines -------------------------------------------------------------------------------------
+
+BASELINE_INDEX = "baselines-by-name"
+
+
+@kopf.index(**BASELINE, id=BASELINE_INDEX)
+async def baseline_by_name(name: str, body: kopf.Body, **_):
+    # What read_baseline uses (generation and spec), a copy of its own: kopf keeps the value.
+    return {name: json.dumps({"metadata": {"name": name, "generation": body.metadata.get("generation")},
+                              "spec": dict(body.spec)}, separators=(",", ":"))}
+
+
+class IndexedBaselines:
+    """A reconcile.BaselineReader served from the baseline index: a sync's baseline is a lookup,
+    not a GET. kopf updates the index before it calls the baseline's event handler, which asks
+    for the fan-out syncs, so each of them reads the edit. Without an answer from the index, a GET."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, index) -> None:
+        self._loop = loop
+        self._index = index
+
+    def _collect(self, name: str) -> list[str]:
+        return list(self._index.get(name, ()))
+
+    def __call__(self, kube, baseline_name: str) -> dict | None:
+        stored = on_loop(self._loop, lambda: self._collect(baseline_name), f"ParityBaseline {baseline_name}")
+        if stored is None:
+            return get_baseline(kube, baseline_name)
+        return json.loads(stored[0]) if stored else None
 
 
 @kopf.on.startup()
 async def use_child_index(memo: kopf.Memo, **kwargs) -> None:
-    """memo.children: the reader syncs use (the indexes arrive as kwargs named by their ids)."""
+    """memo.children and memo.baselines: the readers syncs use (the indexes arrive as kwargs
+    named by their ids). An absent baseline in a listed index does not exist: kopf runs no
+    handler before every indexed kind was listed once."""
     indexes = [kwargs[f"{INDEX_PREFIX}{plural}"] for _group, _version, plural in CHILD_KINDS]
     memo.children = IndexedChildren(ChildIndex(asyncio.get_running_loop(), indexes).snapshot)
+    memo.baselines = IndexedBaselines(asyncio.get_running_loop(), kwargs[BASELINE_INDEX])
