@@ -171,6 +171,13 @@ def memory(pid: int) -> tuple[str, str]:
 SITECUSTOMIZE = """
 import collections, gc, os, signal, sys, tracemalloc
 def _dump(signum, frame):
+    # Runs in the main thread, inside whatever kopf was doing: it must never raise there.
+    try:
+        _write_sites()
+    except Exception as err:
+        with open(os.environ["PARITY_BENCH_SITES"], "w") as out:
+            out.write(f"the dump failed: {type(err).__name__}: {err}\\n")
+def _write_sites():
     # One frame per allocation: deeper tracebacks made the operator too slow to converge.
     snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
     stats = snapshot.statistics("lineno")
@@ -178,7 +185,8 @@ def _dump(signum, frame):
     census = collections.Counter()
     sizes = collections.Counter()
     for obj in gc.get_objects():
-        name = type(obj).__module__ + "." + type(obj).__qualname__
+        kind = type(obj)
+        name = f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', kind.__name__)}"
         census[name] += 1
         sizes[name] += sys.getsizeof(obj)
     with open(os.environ["PARITY_BENCH_SITES"] + ".part", "w") as out:
