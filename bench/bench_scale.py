@@ -194,12 +194,21 @@ def _write_sites():
         for s in stats[:25]:
             f = s.traceback[0]
             out.write(f"{s.size / 2**20:8.2f} MiB {s.count:8d} blocks  {f.filename}:{f.lineno}\\n")
+        if FRAMES > 1:
+            # Who holds the largest line's allocations: its tracebacks, deepest callers of ours.
+            top = stats[0].traceback[0]
+            held = snapshot.filter_traces([tracemalloc.Filter(True, top.filename, top.lineno)])
+            out.write(f"callers of {top.filename}:{top.lineno}:\\n")
+            for s in held.statistics("traceback")[:12]:
+                frames = [f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in s.traceback]
+                out.write(f"{s.size / 2**20:8.2f} MiB  " + " <- ".join(reversed(frames)) + "\\n")
         out.write("objects the collector tracks, by type (shallow sizes):\\n")
         for name, size in sizes.most_common(15):
             out.write(f"{size / 2**20:8.2f} MiB {census[name]:8d}  {name}\\n")
     os.replace(os.environ["PARITY_BENCH_SITES"] + ".part", os.environ["PARITY_BENCH_SITES"])
+FRAMES = int(os.environ.get("PARITY_BENCH_FRAMES", "1"))
 if os.environ.get("PARITY_BENCH_SITES"):
-    tracemalloc.start(1)
+    tracemalloc.start(FRAMES)
     signal.signal(signal.SIGUSR1, _dump)
 """
 
@@ -346,6 +355,9 @@ def main() -> int:
     parser.add_argument("--log", type=Path, help="keep the operator's log here (default: removed with the run)")
     parser.add_argument("--memory-sites", action="store_true",
                         help="trace the operator's allocations and print the largest sites (slows it: not a timing run)")
+    parser.add_argument("--memory-frames", type=int, default=1,
+                        help="with --memory-sites: frames per traced allocation; above 1, the largest site's "
+                        "callers are printed (slower still: use a small --envs)")
     args = parser.parse_args()
     sample = sample_manifest(args.observability)
     pods = pods_per_environment(sample)
@@ -373,7 +385,7 @@ def main() -> int:
             if args.memory_sites:
                 (Path(tmp) / "site").mkdir()
                 (Path(tmp) / "site" / "sitecustomize.py").write_text(SITECUSTOMIZE)
-                op_env.update(PARITY_BENCH_SITES=str(sites),
+                op_env.update(PARITY_BENCH_SITES=str(sites), PARITY_BENCH_FRAMES=str(args.memory_frames),
                               PYTHONPATH=os.pathsep.join(filter(None, [str(Path(tmp) / "site"),
                                                                        os.environ.get("PYTHONPATH")])))
                 print("--memory-sites: allocations are traced, which slows the operator: times are not figures",
