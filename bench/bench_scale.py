@@ -195,8 +195,9 @@ def _write_sites():
             f = s.traceback[0]
             out.write(f"{s.size / 2**20:8.2f} MiB {s.count:8d} blocks  {f.filename}:{f.lineno}\\n")
         if FRAMES > 1:
-            # Who holds the largest line's allocations: its tracebacks, deepest callers of ours.
-            top = stats[0].traceback[0]
+            # Who holds the largest line's allocations outside the import system (module code
+            # is not per-environment state): its tracebacks, most recent call first.
+            top = next(s for s in stats if not s.traceback[0].filename.startswith("<frozen")).traceback[0]
             held = snapshot.filter_traces([tracemalloc.Filter(True, top.filename, top.lineno)])
             out.write(f"callers of {top.filename}:{top.lineno}:\\n")
             for s in held.statistics("traceback")[:12]:
