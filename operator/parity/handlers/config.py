@@ -37,6 +37,8 @@ class OperatorConfig:
     status_heartbeat_seconds: float = 600.0
     # How long the answer "is that CRD served?" is trusted: installing it is noticed this late.
     policy_reports_recheck_seconds: float = 300.0
+    # How often freed memory is handed back to the system (parity/memtrim.py); 0: never.
+    malloc_trim_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         if self.policy_reports not in ("auto", "off"):
@@ -58,4 +60,5 @@ class OperatorConfig:
             policy_reports=os.environ.get("PARITY_POLICY_REPORTS", "auto").lower(),
             status_heartbeat_seconds=float(os.environ.get("PARITY_STATUS_HEARTBEAT_SECONDS", 600)),
             policy_reports_recheck_seconds=float(os.environ.get("PARITY_POLICY_REPORTS_RECHECK_SECONDS", 300)),
+            malloc_trim_seconds=float(os.environ.get("PARITY_MALLOC_TRIM_SECONDS", 30)),
         )

@@ -12,6 +12,7 @@ from parity.handlers.children import configure_child_watches
 from parity.handlers.config import OperatorConfig
 from parity.handlers.triggers import Triggers
 from parity.kube.client import Kube
+from parity.memtrim import MemoryTrimmer
 from parity.policyreports import PolicyReportPublisher
 
 
@@ -74,6 +75,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     memo.metrics_server = metrics.serve(config.metrics_port)
     # Syncs asked for by child and baseline events run here, not in kopf's pool (common.request_sync).
     memo.sync_pool = ThreadPoolExecutor(max_workers=config.max_workers, thread_name_prefix="parity-sync")
+    memo.memory_trimmer = MemoryTrimmer(config.malloc_trim_seconds)
+    memo.memory_trimmer.start()
     logger.info("parity operator configured: %s; API %s", config, memo.kube.host)
 
 
@@ -86,6 +89,9 @@ def close_clients(memo: kopf.Memo, **_) -> None:
     kube = getattr(memo, "kube", None)
     if kube is not None:
         kube.close()
+    trimmer = getattr(memo, "memory_trimmer", None)
+    if trimmer is not None:
+        trimmer.stop()
     server = getattr(memo, "metrics_server", None)
     if server is not None:
         httpd = server[0] if isinstance(server, tuple) else server
