@@ -99,5 +99,8 @@ def wait_env_phase(plane, namespace: str, phase: str = "Ready", name: str = "dev
         brief = {"phase": last.get("phase"), "components": last.get("components"),
                  "conditions": [(c["type"], c["status"], c.get("reason"), c.get("message", "")[:200])
                                 for c in last.get("conditions", [])]}
-        objects = plane.kubectl("get", "sts,deploy,pods", "-n", namespace, "-o", "wide", check=False).stdout
-        raise AssertionError(f"{err}\nlast status: {json.dumps(brief)[:3000]}\n{objects}") from None
+        objects = plane.kubectl("get", "sts,deploy,pods,pvc", "-n", namespace, "-o", "wide", check=False).stdout
+        # Why a pod waits (scheduling, volume binding) is only in the events.
+        events = plane.kubectl("get", "events", "-n", namespace, "--field-selector", "type=Warning",
+                               check=False).stdout[-3000:]
+        raise AssertionError(f"{err}\nlast status: {json.dumps(brief)[:3000]}\n{objects}\n{events}") from None
