@@ -175,9 +175,7 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
 def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
                       runtime: list[ProbeResult] | None, runtime_probes: bool, actuation: dict | None,
                       now: str, catalog: ImageCatalog, heartbeat_seconds: float,
-                      children: ChildReader = list_children,
-                      baselines: BaselineReader | None = None) -> Outcome | None:
-    baselines = baselines or get_baseline
+                      children: ChildReader, baselines: BaselineReader) -> Outcome | None:
     body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
@@ -276,9 +274,9 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
         said = "approved, reverted live drift: "
     reverted = _enforce(kube, to_revert, report) if to_revert else []
     if reverted:
-        outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED, said + ", ".join(
-            "{}/{}".format(*object_key(o)[::2]) for o in reverted)))
-        outcome.applied.extend("{}/{}".format(*object_key(o)[::2]) for o in reverted)
+        names = ["{}/{}".format(*object_key(o)[::2]) for o in reverted]
+        outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED, said + ", ".join(names)))
+        outcome.applied.extend(names)
         live = after_writes(live, reverted, [])
         drift_status, drift_condition, drift_events, report = _evaluate(
             spec, baseline_name, baseline_read, expected, live, runtime, skips, previous.get("drift") or {},
