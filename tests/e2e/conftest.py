@@ -22,6 +22,7 @@ import pytest
 from support import REPO_ROOT, Operator, wait_until
 
 from parity.controlplane import ControlPlane
+from parity.controlplane.cluster import reclaim_abandoned_node
 from parity.controlplane.hoststate import iptables_save, iptables_tables, mounts_under
 from parity.controlplane.nodeconfig import BRIDGE_NAME, CLUSTER_DNS_IP
 from parity.probes import clusterdns
@@ -72,6 +73,8 @@ def real_cluster(tmp_path_factory):
         clusterdns.install_from_env()
         yield shared, None, catalog
         return
+    # A node killed with an earlier run (no `down`) is undone first, so that "as found" is clean.
+    assert reclaim_abandoned_node(lambda m: print(f"[real node] {m}", flush=True)) == []
     before = _host_snapshot()
     state = tmp_path_factory.mktemp("real-node")
     plane = ControlPlane(state, node="real")

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import yaml
 
+from parity.controlplane import hoststate
 from parity.controlplane.certs import CertPaths, make_certs
 from parity.controlplane.node import NodeError, RealNode
+from parity.controlplane.nodeconfig import BRIDGE_NAME
 from parity.controlplane.restart import RESTARTABLE, health_url, override_args
 from parity.controlplane import storage
 from parity.procs import pid_alive, signal_group
@@ -112,6 +114,25 @@ class Ports:
     kwok: int = field(default_factory=free_port)
 
 
+def reclaim_abandoned_node(say=lambda _msg: None) -> list[str]:
+    """Undo what a real node left on this host when its processes were killed without `down`
+    (a reboot-less crash, a session killed mid-test): its bridge, mounts and iptables chains
+    would otherwise refuse every later real node. Only a node none of whose processes is alive
+    is touched; a running one is left to preflight, which names it. Returns what could not be
+    undone."""
+    owner = hoststate.host_owner()
+    if owner is None:
+        return []
+    if not owner.is_dir():
+        return [f"{hoststate.HOST_OWNER_FILE} names {owner}, which is gone with the journal of what its "
+                f"node changed: delete the bridge {BRIDGE_NAME} and that record by hand"]
+    plane = ControlPlane(owner)
+    if any(plane.status().values()) or any(RealNode(owner, Path(".")).status().values()):
+        return []
+    say(f"undoing what the stopped real node in {owner} left on this host")
+    return plane.stop(remove_state=False)
+
+
 class ControlPlane:
     """`node="kwok"`: a fake kwok node on which pods become Running without running (fast, for
     the integration tier and scale benchmarks). `node="real"`: a real node (see node.py) on
@@ -181,6 +202,10 @@ class ControlPlane:
         say(f"control-plane binaries in {self.bin_dir}")
         node = None
         if self.node_kind == "real":
+            leftovers = reclaim_abandoned_node(say)
+            if leftovers:
+                raise ControlPlaneError("a stopped real node's host changes could not be undone:\n  - "
+                                        + "\n  - ".join(leftovers))
             node = self.real_node
             say(f"real-node binaries in {node.bin_dir}")
             say(f"volume provisioner: {self.binary(STORAGE_BINARY)}")

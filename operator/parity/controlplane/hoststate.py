@@ -47,6 +47,11 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 NETNS_DIR = Path("/run/netns")
 # Top-level cgroups kubelet creates (cgroupRoot "/", cgroupsPerQOS).
 KUBELET_CGROUPS = ("kubepods", "kubepods.slice")
+# Which state directory's node has changed this host. A node whose processes were killed
+# (its `down` never ran) leaves the bridge, mounts and iptables chains behind, and its journal
+# sits in a directory only it knew; this record leads the next `up` there. /run lasts one boot,
+# as does everything the node changes.
+HOST_OWNER_FILE = Path("/run/parity/real-node")
 
 
 def _sysctl_path(key: str) -> Path:
@@ -146,6 +151,27 @@ def record_host_state(journal: Path) -> dict:
     journal.parent.mkdir(parents=True, exist_ok=True)
     journal.write_text(json.dumps(state, indent=1))
     return state
+
+
+def claim_host(state_dir: Path) -> None:
+    """Record that the node in `state_dir` is about to change this host."""
+    HOST_OWNER_FILE.parent.mkdir(parents=True, exist_ok=True)
+    HOST_OWNER_FILE.write_text(str(Path(state_dir).resolve()) + "\n")
+
+
+def host_owner() -> Path | None:
+    """The state directory of the node that changed this host and has not undone it, if any."""
+    try:
+        text = HOST_OWNER_FILE.read_text().strip()
+    except OSError:
+        return None
+    return Path(text) if text else None
+
+
+def release_host(state_dir: Path) -> None:
+    """Forget the record, if it is still `state_dir`'s (another node may have claimed it since)."""
+    if host_owner() == Path(state_dir).resolve():
+        HOST_OWNER_FILE.unlink(missing_ok=True)
 
 
 def mounts_under(root: Path) -> list[str]:

@@ -94,7 +94,8 @@ def dns_query_a(server: str, port: int, name: str, timeout: float = 2.0) -> list
 class RealNode:
     def __init__(self, state_dir: Path, bin_dir: Path, *, cni_bin_dir: Path = DEFAULT_CNI_BIN_DIR,
                  sandbox_image: str = DEFAULT_SANDBOX_IMAGE):
-        self.paths = NodePaths(Path(state_dir) / "node")
+        self.state_dir = Path(state_dir).resolve()
+        self.paths = NodePaths(self.state_dir / "node")
         self.bin_dir = Path(bin_dir)
         self.cni_bin_dir = Path(cni_bin_dir)
         self.sandbox_image = sandbox_image
@@ -131,6 +132,7 @@ class RealNode:
         for d in (p.root, self.log_dir, p.cni_conf_dir, p.cni_data_dir, p.kubelet_root, p.pod_logs):
             d.mkdir(parents=True, exist_ok=True)
         hoststate.record_host_state(p.undo_file)
+        hoststate.claim_host(self.state_dir)
         for key, value in hoststate.REQUIRED_SYSCTLS.items():
             hoststate.write_sysctl(key, value)
 
@@ -229,6 +231,8 @@ class RealNode:
         problems = hoststate.undo_host_changes(self.paths.undo_file, node_root=self.paths.root, bridge=BRIDGE_NAME)
         if self.pid_file.exists():
             self.pid_file.unlink()
+        if not problems:
+            hoststate.release_host(self.state_dir)
         return problems
 
     # -- helpers -----------------------------------------------------------------------------

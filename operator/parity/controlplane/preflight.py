@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parity.controlplane.hoststate import host_owner
 from parity.controlplane.nodeconfig import BRIDGE_NAME
 
 NODE_BINARIES = ("kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "ctr", "runc", "coredns")
@@ -37,6 +38,7 @@ class HostFacts:
     hostname_resolves: bool
     node_ip: str | None
     leftover_bridge: bool
+    node_owner: str | None = None  # the state directory recorded by the node that made the bridge
     notes: list[str] = field(default_factory=list)
 
 
@@ -70,7 +72,10 @@ def node_problems(f: HostFacts, *, bin_dir: Path, cni_bin_dir: Path) -> list[str
                         f"need it: add it to /etc/hosts")
     if f.node_ip is None:
         problems.append("no non-loopback IPv4 address with a route: pods reach the API server at the node's address")
-    if f.leftover_bridge:
+    if f.leftover_bridge and f.node_owner:
+        problems.append(f"the bridge {BRIDGE_NAME} exists: the real node in {f.node_owner} is running "
+                        f"(parity cluster down --state-dir {f.node_owner})")
+    elif f.leftover_bridge:
         problems.append(f"the bridge {BRIDGE_NAME} exists: a real node is running or was not stopped "
                         "(parity cluster down)")
     return problems
@@ -137,6 +142,7 @@ def gather_facts(bin_dir: Path, cni_bin_dir: Path) -> HostFacts:
         hostname_resolves=resolves,
         node_ip=detect_node_ip(),
         leftover_bridge=Path(f"/sys/class/net/{BRIDGE_NAME}").exists(),
+        node_owner=str(owner) if (owner := host_owner()) else None,
     )
 
 
