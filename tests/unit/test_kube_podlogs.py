@@ -6,10 +6,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-import kubernetes
 import pytest
 
 from parity.kube.client import Kube, KubeError
+from parity.kube.credentials import ClusterAccess
 from parity.kube.podlogs import LogRequest, stream_pod_log
 
 
@@ -53,9 +53,7 @@ def kube():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    configuration = kubernetes.client.Configuration()
-    configuration.host = f"http://127.0.0.1:{server.server_address[1]}"
-    client = Kube(kubernetes.client.ApiClient(configuration))
+    client = Kube(ClusterAccess(server=f"http://127.0.0.1:{server.server_address[1]}"))
     yield client
     client.close()
     server.shutdown()
@@ -95,8 +93,6 @@ def test_a_broken_stream_is_a_kube_error_after_the_lines_it_had(kube):
 
 
 def test_unreachable_names_the_endpoint():
-    configuration = kubernetes.client.Configuration()
-    configuration.host = "http://127.0.0.1:1"
-    client = Kube(kubernetes.client.ApiClient(configuration))
+    client = Kube(ClusterAccess(server="http://127.0.0.1:1"))
     with pytest.raises(KubeError, match="cannot reach the Kubernetes API at http://127.0.0.1:1"):
         list(stream_pod_log(client, "team", "p", "c", LogRequest()))

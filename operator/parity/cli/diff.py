@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,9 +36,6 @@ from parity.cli.yamlfile import STDIN, display_name, load_documents
 from parity.drift.engine import DriftReport, evaluate_drift
 from parity.drift.report import FORMATS, render, use_color
 from parity.drift.rules import Rule, rules_of
-
-KUBE_TIMEOUT_SECONDS = 10
-
 
 def register(subparsers) -> None:
     diff = subparsers.add_parser(
@@ -259,41 +255,27 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def read_live_environment(namespace: str, name: str, context: str | None = None) -> dict[str, Any]:
     """The ParityEnvironment object from the cluster of the current kubeconfig."""
-    from kubernetes import client, config
-    from kubernetes.client.rest import ApiException
-    from kubernetes.config.config_exception import ConfigException
+    from parity.kube import resources
+    from parity.kube.client import Kube, KubeError
 
     try:
-        # KUBECONFIG is read now, not when the kubernetes package was first imported.
-        config.load_kube_config(config_file=os.environ.get("KUBECONFIG") or None, context=context)
-    except (ConfigException, OSError, TypeError, ValueError) as err:
-        try:
-            config.load_incluster_config()
-        except ConfigException:
-            raise CliError(f"cannot load a kubeconfig (KUBECONFIG or ~/.kube/config): {err}") from None
-    api = client.CustomObjectsApi()
-    host = api.api_client.configuration.host
+        kube = Kube.connect(context=context)
+    except KubeError as err:
+        raise CliError(str(err)) from None
     try:
-        return api.get_namespaced_custom_object(
-            constants.GROUP,
-            constants.VERSION,
-            namespace,
-            constants.ENVIRONMENT_PLURAL,
-            name,
-            _request_timeout=KUBE_TIMEOUT_SECONDS,
-        )
-    except ApiException as err:
-        if err.status == 404:
-            raise CliError(
-                f"{constants.ENVIRONMENT_KIND} {namespace}/{name} not found at {host} "
-                f"(kubectl get {constants.ENVIRONMENT_SHORT_NAME} -n {namespace})"
-            ) from None
+        obj = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
+    except KubeError as err:
+        if err.status == 0:
+            raise CliError(str(err)) from None
+        raise CliError(f"{kube.host}: reading {constants.ENVIRONMENT_PLURAL} {namespace}/{name}: {err}") from None
+    finally:
+        kube.close()
+    if obj is None:
         raise CliError(
-            f"{host}: reading {constants.ENVIRONMENT_PLURAL} {namespace}/{name}: {err.status} {err.reason}"
-        ) from None
-    except Exception as err:  # noqa: BLE001 - urllib3/socket errors come in many types; all mean unreachable
-        reason = getattr(err, "reason", None) or err
-        raise CliError(f"cannot reach the Kubernetes API at {host}: {reason}") from None
+            f"{constants.ENVIRONMENT_KIND} {namespace}/{name} not found at {kube.host} "
+            f"(kubectl get {constants.ENVIRONMENT_SHORT_NAME} -n {namespace})"
+        )
+    return obj
 
 
 def live_report(obj: dict[str, Any], where: str) -> DriftReport:

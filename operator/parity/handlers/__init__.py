@@ -1,3 +1,3 @@
 """kopf handlers. Importing this package registers them all."""
 
-from parity.handlers import baseline, children, environment, index, instance, notifier, startup, timers  # noqa: F401
+from parity.handlers import baseline, children, environment, index, instance, login, notifier, startup, timers  # noqa: F401

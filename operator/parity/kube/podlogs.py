@@ -1,7 +1,7 @@
 """Reading a container's log through the pod log API (GET .../pods/NAME/log), line by line.
 
 Streams the response instead of loading it (a followed log never ends), on the same
-credentials and ApiClient as kube/client.py.
+credentials and connection pool as kube/client.py.
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterator
 
-from kubernetes.client.rest import ApiException
-
-from parity.kube.client import Kube, KubeError, _error
+from parity.kube.client import Kube, KubeError
 
 CHUNK = 64 * 1024
 
@@ -46,22 +44,9 @@ def stream_pod_log(kube: Kube, namespace: str, pod: str, container: str, request
     path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
     # The log subresource answers text/plain, but the API server negotiates it only under a
     # wildcard (what kubectl sends); "text/plain" alone is refused with 406.
-    headers = {"Accept": "application/json, */*"}
-    _, url, headers, _, _ = kube.api.param_serialize("GET", path, query_params=request.query(container),
-                                                     header_params=headers, auth_settings=["BearerToken"])
+    raw = kube.open_stream(path, request.query(container), accept="application/json, */*",
+                           read_timeout=None if request.follow else read_timeout)
     try:
-        response = kube.api.call_api("GET", url, header_params=headers,
-                                     _request_timeout=(5, None if request.follow else read_timeout))
-    except ApiException as err:
-        raise _error(err.status, err.reason, err.body) from None
-    except Exception as err:  # urllib3 connection errors
-        if isinstance(err, OSError) or err.__class__.__module__.startswith("urllib3"):
-            raise KubeError(0, "Unreachable", f"cannot reach the Kubernetes API at {kube.host}: {err}") from None
-        raise
-    raw = response.response
-    try:
-        if not 200 <= response.status < 300:
-            raise _error(response.status, response.reason, raw.read())
         pending = b""
         try:
             for chunk in raw.stream(CHUNK, decode_content=True):
