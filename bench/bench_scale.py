@@ -223,6 +223,12 @@ def request_summary(before: dict, after: dict, envs: int, top: int = 8) -> str:
         f"{verb} {resource or '-'} {count:.0f}" for (verb, resource), count in largest)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used (/proc/PID/stat, clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def memory(pid: int) -> tuple[str, str]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return fields["VmRSS"].strip(), fields["VmHWM"].strip()
@@ -460,7 +466,11 @@ def main() -> int:
             idle_rss, _ = memory(op.proc.pid)
             print(f"operator before any environment: RSS {idle_rss} (interpreter, imports, clients)", flush=True)
             namespaces = create_namespaces(kube, "op", args.envs)
+            cpu0 = cpu_seconds(op.proc.pid)
             converged = bench_operator(plane, kube, sample, namespaces, workloads_per_environment(sample))
+            cpu = cpu_seconds(op.proc.pid) - cpu0
+            print(f"  operator's CPU while converging: {cpu:.1f} s ({cpu / converged:.0%} of one core; "
+                  f"{os.cpu_count()} cores here, shared with the control plane)", flush=True)
             rss, hwm = memory(op.proc.pid)
             print(f"operator: all {args.envs} Ready after {converged:.1f} s; ratio to the floor "
                   f"{converged / floor:.2f}; RSS {rss}, peak {hwm}", flush=True)
