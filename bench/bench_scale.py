@@ -116,6 +116,30 @@ def last_workload_created(kube: Kube, selector: str, started_wall: float) -> flo
     return max(stamps) - started_wall if stamps else float("nan")
 
 
+def apply_spans(kube: Kube, namespaces: list[str]) -> str:
+    """Per environment, from its creation to its first child's, and from its first child's to its
+    last (creationTimestamps, 1 s resolution): queueing before a sync vs the sync's own applying."""
+    import datetime as dt
+
+    def stamp(obj: dict) -> float:
+        return dt.datetime.fromisoformat(obj["metadata"]["creationTimestamp"].replace("Z", "+00:00")).timestamp()
+
+    created = {o["metadata"]["namespace"]: stamp(o) for o in env_statuses(kube)}
+    children: dict[str, list[float]] = {}
+    selector = f"{constants.LABEL_MANAGED_BY}={constants.MANAGED_BY}"
+    for resource in resources.CHILD_RESOURCES:
+        if resource.kind == "Secret":
+            continue  # not listable by label for every cluster's RBAC; the others suffice
+        for obj in kube.request("GET", resource.collection_path(), query=[("labelSelector", selector)]).get("items", []):
+            children.setdefault(obj["metadata"]["namespace"], []).append(stamp(obj))
+    waits = sorted(min(children[ns]) - created[ns] for ns in namespaces if ns in children and ns in created)
+    spans = sorted(max(children[ns]) - min(children[ns]) for ns in namespaces if ns in children)
+    if not waits:
+        return "no children found"
+    return (f"environment created -> first child: p50 {statistics.median(waits):.0f} s, max {waits[-1]:.0f} s; "
+            f"first -> last child: p50 {statistics.median(spans):.0f} s, max {spans[-1]:.0f} s")
+
+
 def workloads_ready(kube: Kube, selector: str, expected: int) -> bool:
     ready = 0
     for path in ("/apis/apps/v1/statefulsets", "/apis/apps/v1/deployments"):
@@ -196,6 +220,7 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
     selector = f"{constants.LABEL_MANAGED_BY}={constants.MANAGED_BY}"
     print(f"  operator: last workload created after {last_workload_created(kube, selector, started_wall):.0f} s, "
           f"every workload ready after {marks['workloads']:.1f} s, every status Ready after {elapsed:.1f} s", flush=True)
+    print(f"  operator: {apply_spans(kube, namespaces)}", flush=True)
     print(f"  operator's run, API requests: "
           f"{request_summary(requests0, apiserver_request_counts(plane), len(namespaces))}", flush=True)
     return elapsed
