@@ -174,13 +174,14 @@ def bench_floor(plane: ControlPlane, sample: dict, n: int) -> float:
 
     kube = Kube.connect(str(plane.kubeconfig))
     requests0 = apiserver_request_counts(plane)
+    busy0 = machine_busy()
     start, started_wall = time.monotonic(), time.time()
     with ThreadPoolExecutor(APPLIERS) as pool:
         list(pool.map(apply, objects))
     poll(lambda: workloads_ready(kube, "bench.parity.dev/floor=true", workloads), timeout=3600, interval=1)
     elapsed = time.monotonic() - start
-    print(f"  floor: last workload created after {last_workload_created(kube, 'bench.parity.dev/floor=true', started_wall):.0f} s",
-          flush=True)
+    print(f"  floor: last workload created after {last_workload_created(kube, 'bench.parity.dev/floor=true', started_wall):.0f} s; "
+          f"{busy_since(busy0)}", flush=True)
     print(f"  floor's API requests: {request_summary(requests0, apiserver_request_counts(plane), n)}", flush=True)
     for ns in namespaces:  # out of the way of the operator's run
         kube.request("DELETE", f"/api/v1/namespaces/{ns}")
@@ -200,6 +201,7 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
     applied was ready (the floor's own finish line) and what the API server served meanwhile:
     the gap between the two is the operator's status lag, the rest its applying pace."""
     requests0 = apiserver_request_counts(plane)
+    busy0 = machine_busy()
     start, started_wall = time.monotonic(), time.time()
     for ns in namespaces:
         manifest = copy.deepcopy(sample)
@@ -220,7 +222,7 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
     selector = f"{constants.LABEL_MANAGED_BY}={constants.MANAGED_BY}"
     print(f"  operator: last workload created after {last_workload_created(kube, selector, started_wall):.0f} s, "
           f"every workload ready after {marks['workloads']:.1f} s, every status Ready after {elapsed:.1f} s", flush=True)
-    print(f"  operator: {apply_spans(kube, namespaces)}", flush=True)
+    print(f"  operator: {apply_spans(kube, namespaces)}; {busy_since(busy0)}", flush=True)
     print(f"  operator's run, API requests: "
           f"{request_summary(requests0, apiserver_request_counts(plane), len(namespaces))}", flush=True)
     return elapsed
@@ -246,6 +248,18 @@ def request_summary(before: dict, after: dict, envs: int, top: int = 8) -> str:
     largest = sorted(delta.items(), key=lambda kv: -kv[1])[:top]
     return f"{total:.0f} ({total / max(envs, 1):.1f} per environment); " + ", ".join(
         f"{verb} {resource or '-'} {count:.0f}" for (verb, resource), count in largest)
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all cores since boot (/proc/stat): a phase's share of the machine."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def busy_since(before: tuple[float, float]) -> str:
+    busy, total = machine_busy()
+    return f"machine {100 * (busy - before[0]) / max(total - before[1], 1):.0f}% busy ({os.cpu_count()} cores)"
 
 
 def cpu_seconds(pid: int) -> float:
