@@ -9,13 +9,13 @@ import datetime as dt
 import json
 import os
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import kopf
 import pytest
 import yaml
+from support import http_server
 
 from parity.handlers.login import login
 from parity.kube import client as kube_client
@@ -202,11 +202,8 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     Handler.seen = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with http_server(Handler) as url:
+        yield url
 
 
 def test_requests_carry_path_prefix_query_body_and_token(server):

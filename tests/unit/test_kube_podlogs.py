@@ -2,11 +2,11 @@
 the query it sends, lines split across chunks, the API's error message, a broken stream."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from support import http_server
 
 from parity.kube.client import Kube, KubeError
 from parity.kube.credentials import ClusterAccess
@@ -50,13 +50,10 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def kube():
     Handler.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    client = Kube(ClusterAccess(server=f"http://127.0.0.1:{server.server_address[1]}"))
-    yield client
-    client.close()
-    server.shutdown()
+    with http_server(Handler) as url:
+        client = Kube(ClusterAccess(server=url))
+        yield client
+        client.close()
 
 
 def test_lines_and_query(kube):
