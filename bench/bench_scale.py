@@ -68,17 +68,16 @@ def sample_manifest(observability: bool) -> dict:
     return sample
 
 
+def workloads_of(sample: dict) -> list[dict]:
+    """The StatefulSets and Deployments one environment of this shape renders."""
+    spec = parse_environment(sample["spec"], source="sample")
+    return [o for o in build_children("dev", "ns", "uid", spec, secret_values=None)
+            if o["kind"] in ("StatefulSet", "Deployment")]
+
+
 def pods_per_environment(sample: dict) -> int:
     """The pods one environment runs: its workloads' replicas, as rendered."""
-    spec = parse_environment(sample["spec"], source="sample")
-    return sum(o["spec"].get("replicas", 1) for o in build_children("dev", "ns", "uid", spec, secret_values=None)
-               if o["kind"] in ("StatefulSet", "Deployment"))
-
-
-def workloads_per_environment(sample: dict) -> int:
-    spec = parse_environment(sample["spec"], source="sample")
-    return sum(1 for o in build_children("dev", "ns", "uid", spec, secret_values=None)
-               if o["kind"] in ("StatefulSet", "Deployment"))
+    return sum(o["spec"].get("replicas", 1) for o in workloads_of(sample))
 
 
 def add_kwok_nodes(plane: ControlPlane, pods: int) -> int:
@@ -105,13 +104,20 @@ def create_namespaces(kube: Kube, prefix: str, n: int) -> list[str]:
     return names
 
 
+# The label every child the operator renders carries (the floor's copies carry it too, until deleted).
+OPERATOR_CHILDREN = f"{constants.LABEL_MANAGED_BY}={constants.MANAGED_BY}"
+
+
+def created_at(obj: dict) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(obj["metadata"]["creationTimestamp"].replace("Z", "+00:00")).timestamp()
+
+
 def last_workload_created(kube: Kube, selector: str, started_wall: float) -> float:
     """Seconds from `started_wall` (time.time()) until the last workload was created: how long
     the applying took, apart from the controllers' and kwok's work after it (1 s resolution)."""
-    import datetime as dt
-
-    stamps = [dt.datetime.fromisoformat(o["metadata"]["creationTimestamp"].replace("Z", "+00:00")).timestamp()
-              for path in ("/apis/apps/v1/statefulsets", "/apis/apps/v1/deployments")
+    stamps = [created_at(o) for path in ("/apis/apps/v1/statefulsets", "/apis/apps/v1/deployments")
               for o in kube.request("GET", path, query=[("labelSelector", selector)]).get("items", [])]
     return max(stamps) - started_wall if stamps else float("nan")
 
@@ -119,19 +125,13 @@ def last_workload_created(kube: Kube, selector: str, started_wall: float) -> flo
 def apply_spans(kube: Kube, namespaces: list[str]) -> str:
     """Per environment, from its creation to its first child's, and from its first child's to its
     last (creationTimestamps, 1 s resolution): queueing before a sync vs the sync's own applying."""
-    import datetime as dt
-
-    def stamp(obj: dict) -> float:
-        return dt.datetime.fromisoformat(obj["metadata"]["creationTimestamp"].replace("Z", "+00:00")).timestamp()
-
-    created = {o["metadata"]["namespace"]: stamp(o) for o in env_statuses(kube)}
+    created = {o["metadata"]["namespace"]: created_at(o) for o in env_statuses(kube)}
     children: dict[str, list[float]] = {}
-    selector = f"{constants.LABEL_MANAGED_BY}={constants.MANAGED_BY}"
     for resource in resources.CHILD_RESOURCES:
         if resource.kind == "Secret":
             continue  # not listable by label for every cluster's RBAC; the others suffice
-        for obj in kube.request("GET", resource.collection_path(), query=[("labelSelector", selector)]).get("items", []):
-            children.setdefault(obj["metadata"]["namespace"], []).append(stamp(obj))
+        for obj in kube.request("GET", resource.collection_path(), query=[("labelSelector", OPERATOR_CHILDREN)]).get("items", []):
+            children.setdefault(obj["metadata"]["namespace"], []).append(created_at(obj))
     waits = sorted(min(children[ns]) - created[ns] for ns in namespaces if ns in children and ns in created)
     spans = sorted(max(children[ns]) - min(children[ns]) for ns in namespaces if ns in children)
     if not waits:
@@ -210,8 +210,7 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
     marks: dict[str, float] = {}
 
     def converged() -> bool:
-        if "workloads" not in marks and workloads_ready(kube, f"{constants.LABEL_MANAGED_BY}={constants.MANAGED_BY}",
-                                                        workloads * len(namespaces)):
+        if "workloads" not in marks and workloads_ready(kube, OPERATOR_CHILDREN, workloads * len(namespaces)):
             marks["workloads"] = time.monotonic() - start
         items = env_statuses(kube)
         return "workloads" in marks and len(items) == len(namespaces) and \
@@ -219,8 +218,7 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
 
     poll(converged, timeout=7200, interval=2)
     elapsed = time.monotonic() - start
-    selector = f"{constants.LABEL_MANAGED_BY}={constants.MANAGED_BY}"
-    print(f"  operator: last workload created after {last_workload_created(kube, selector, started_wall):.0f} s, "
+    print(f"  operator: last workload created after {last_workload_created(kube, OPERATOR_CHILDREN, started_wall):.0f} s, "
           f"every workload ready after {marks['workloads']:.1f} s, every status Ready after {elapsed:.1f} s", flush=True)
     print(f"  operator: {apply_spans(kube, namespaces)}; {busy_since(busy0)}", flush=True)
     print(f"  operator's run, API requests: "
@@ -506,7 +504,7 @@ def main() -> int:
             print(f"operator before any environment: RSS {idle_rss} (interpreter, imports, clients)", flush=True)
             namespaces = create_namespaces(kube, "op", args.envs)
             cpu0 = cpu_seconds(op.proc.pid)
-            converged = bench_operator(plane, kube, sample, namespaces, workloads_per_environment(sample))
+            converged = bench_operator(plane, kube, sample, namespaces, len(workloads_of(sample)))
             cpu = cpu_seconds(op.proc.pid) - cpu0
             print(f"  operator's CPU while converging: {cpu:.1f} s ({cpu / converged:.0%} of one core; "
                   f"{os.cpu_count()} cores here, shared with the control plane)", flush=True)
