@@ -128,7 +128,7 @@ def post_events(outcome: Outcome) -> None:
 def refresh_runtime(memo: kopf.Memo, namespace: str, name: str, logger=None) -> None:
     """The runtime side of one environment: push its settings into the running services
     (parity.actuation), then probe them (parity.runtime). The next sync writes both into status."""
-    # Imported here, with the runtime level: they load the PostgreSQL, Redis and HTTP drivers
+    # Imported here, with the runtime level: they load the PostgreSQL and Redis drivers
     # (19 MiB of RSS), which an operator with the runtime level off never needs.
     from parity.actuation import actuate_environment
     from parity.runtime import collect_runtime
