@@ -130,13 +130,18 @@ def test_follow_shows_new_lines_and_a_restarted_container_then_previous(sample):
                                  "--component", "redis,postgres"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO_ROOT)
     seen: list[dict] = []
+    complaints: list[str] = []
 
     def read():
         for text in follower.stdout:
             seen.append(json.loads(text))
 
+    def read_stderr():
+        complaints.extend(follower.stderr)
+
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    threading.Thread(target=read_stderr, daemon=True).start()
     try:
         time.sleep(3)  # let the streams open before making lines (not an assertion)
         trace = secrets.token_hex(16)
@@ -169,9 +174,14 @@ def test_follow_shows_new_lines_and_a_restarted_container_then_previous(sample):
         wait_until(lambda: sum(s.get("restartCount", 0) for s in kjson(plane, "get", "pod", name, "-n", ns)
                                ["status"]["containerStatuses"]) > before,
                    timeout=120, interval=2, what=f"{name} restarted")
-        wait_until(lambda: any(i["pod"] == name and "Ready to accept connections" in i["message"]
-                               for i in seen[mark:]), timeout=120, interval=1,
-                   what=f"the restarted {name} logging while followed")
+        try:
+            wait_until(lambda: any(i["pod"] == name and "Ready to accept connections" in i["message"]
+                                   for i in seen[mark:]), timeout=120, interval=1,
+                       what=f"the restarted {name} logging while followed")
+        except AssertionError as err:
+            followed = [f"{i['time']} {i['container']}: {i['message']}" for i in seen[mark:] if i["pod"] == name]
+            raise AssertionError(f"{err}\nlines of {name} followed since the shutdown: {followed}\n"
+                                 f"the follower's stderr: {complaints}") from None
     finally:
         follower.terminate()
         follower.wait(timeout=30)

@@ -453,10 +453,16 @@ def test_follow_merges_and_picks_up_new_pods_and_restarts(monkeypatch):
         name="dev", namespace="team", component=[], grep=None, level=None, trace=None, since=None, tail=None,
         follow=True, previous=False, concurrency=2, output="text"))
     printer = logs_cli.Printer(options, out, 0)
-    follower = logs_cli.Follower(list_sources, open_stream, options, printer, logs_cli.Problems(io.StringIO()))
+    began = datetime(2026, 12, 3, 1, 2, 0, 500000, tzinfo=timezone.utc)
+    follower = logs_cli.Follower(list_sources, open_stream, options, printer, logs_cli.Problems(io.StringIO()),
+                                 wall_clock=lambda: began)
     follower.run(sources_of_pods(pods), until=lambda: out.getvalue().count("\n") >= 4)
     messages = [ln.split("  ", 1)[1] for ln in out.getvalue().splitlines()]
     assert sorted(messages) == sorted(["first instance", "last words", "new pod says hi", "second instance"])
     assert messages.count("last words") == 1
     assert (("dev-etcd-0", "etcd"), "2026-12-03T01:02:02Z") in opened
     assert ("dev-redis-0", "redis") in feeds
+    # The first stream honours --tail; the new pod's reads from when following began, so lines it
+    # wrote before the relist found it are not cut off.
+    assert opened[0] == (("dev-etcd-0", "etcd"), None)
+    assert (("dev-redis-0", "redis"), "2026-12-03T01:02:00Z") in opened

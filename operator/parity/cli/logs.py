@@ -23,6 +23,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Callable, Iterable, Iterator, TextIO
 
 from parity import constants
@@ -218,9 +219,11 @@ class Follower:
     printer: Printer
     problems: Problems
     clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     events: "queue.Queue[tuple[str, LogSource, object]]" = field(default_factory=queue.Queue)
     active: set = field(default_factory=set)
     last_seen: dict = field(default_factory=dict)
+    started_at: datetime | None = None
 
     def _pump(self, source: LogSource, since_time: str | None) -> None:
         try:
@@ -231,14 +234,19 @@ class Follower:
         finally:
             self.events.put(("end", source, None))
 
-    def start(self, sources: list[LogSource]) -> None:
+    def start(self, sources: list[LogSource], *, initial: bool = False) -> None:
         for source in sources:
             if source.key in self.active:
                 continue
             if len(self.active) >= MAX_FOLLOWED_STREAMS:
                 self.problems.report(source, f"more than {MAX_FOLLOWED_STREAMS} containers followed at once")
                 continue
+            # A stream opened after following began (a new pod, or a container's next instance)
+            # reads from where its last line was seen, or else from when following began: under
+            # --tail its first lines, written before the relist found it, would be cut off.
             seen = self.last_seen.get(source.key)
+            if seen is None and not initial:
+                seen = self.started_at
             since_time = seen.strftime("%Y-%m-%dT%H:%M:%SZ") if seen is not None else None
             self.active.add(source.key)
             threading.Thread(target=self._pump, args=(source, since_time), daemon=True,
@@ -247,7 +255,8 @@ class Follower:
     def run(self, initial: list[LogSource], until: Callable[[], bool] = lambda: False) -> None:
         """Streams until `until()` is true (tests) or the user interrupts (Ctrl-C)."""
         window = ReorderWindow(FOLLOW_WINDOW_SECONDS)
-        self.start(initial)
+        self.started_at = self.wall_clock()
+        self.start(initial, initial=True)
         next_list = self.clock() + FOLLOW_RELIST_SECONDS
         try:
             while not until():
