@@ -79,6 +79,50 @@ def test_the_index_reader_keeps_only_our_children_and_reads_the_secret_by_name()
     assert kube.reads == [secret_path(SECRET)]  # one GET, no LIST
 
 
+def test_the_credentials_secret_is_read_once_per_window_and_again_after_a_write():
+    kube = counting_cluster()
+    kube.put(secret_path(SECRET), obj("Secret", SECRET, owners=[owner_ref()]))
+    now = [100.0]
+    reader = IndexedChildren(lambda ns, name: [], clock=lambda: now[0], credentials_reread_seconds=30)
+
+    def secrets_read() -> list[str]:
+        found = [o["metadata"]["name"] for o in reader(kube, NS, ENV, UID, secret_names=(SECRET,))]
+        assert found == [SECRET]
+        return [p for p in kube.reads if p == secret_path(SECRET)]
+
+    assert len(secrets_read()) == 1
+    now[0] += 29
+    assert len(secrets_read()) == 1  # kept
+    now[0] += 2
+    assert len(secrets_read()) == 2  # older than the window: read again
+    reader.forget_credentials(NS, ENV)
+    assert len(secrets_read()) == 3  # a sync wrote children: read again
+    reader.forget(NS, ENV)
+    assert len(secrets_read()) == 4
+    # Each answer is the caller's own copy: a change to one does not reach the next.
+    first = reader(kube, NS, ENV, UID, secret_names=(SECRET,))[0]
+    first["metadata"]["name"] = "changed"
+    assert reader(kube, NS, ENV, UID, secret_names=(SECRET,))[0]["metadata"]["name"] == SECRET
+
+
+def test_a_missing_credentials_secret_is_never_kept():
+    kube = counting_cluster()
+    reader = IndexedChildren(lambda ns, name: [], clock=lambda: 0.0)
+    assert reader(kube, NS, ENV, UID, secret_names=(SECRET,)) == []
+    kube.put(secret_path(SECRET), obj("Secret", SECRET, owners=[owner_ref()]))
+    assert [o["metadata"]["name"] for o in reader(kube, NS, ENV, UID, secret_names=(SECRET,))] == [SECRET]
+    assert kube.reads.count(secret_path(SECRET)) == 2
+
+
+def test_a_kept_secret_of_another_owner_is_not_a_child():
+    """Ownership is checked on every answer: a kept Secret is not taken for another environment's."""
+    kube = counting_cluster()
+    kube.put(secret_path(SECRET), obj("Secret", SECRET, owners=[owner_ref()]))
+    reader = IndexedChildren(lambda ns, name: [], clock=lambda: 0.0)
+    assert reader(kube, NS, ENV, UID, secret_names=(SECRET,))
+    assert reader(kube, NS, ENV, "another-uid", secret_names=(SECRET,)) == []
+
+
 def test_without_an_index_answer_the_reader_lists():
     kube = counting_cluster()
     kube.put(cm_path("ours"), obj("ConfigMap", "ours", owners=[owner_ref()]))
@@ -377,3 +421,33 @@ def test_a_sync_reads_its_baseline_from_the_index_not_the_api_server():
     # No loop to ask: the API server is.
     assert IndexedBaselines(loop, {"staging": [stored["staging"]]})(kube, "staging") is None
     assert any("paritybaselines/staging" in p for p in kube.reads)
+
+
+@pytest.mark.parametrize("applied,fresh,reads", [(["Secret/dev-postgres-credentials"], False, 2),
+                                                 ([], True, 2), ([], False, 1)])
+def test_a_sync_that_wrote_children_or_listed_makes_the_next_read_the_secret_again(monkeypatch, applied, fresh,
+                                                                                    reads):
+    import kopf
+
+    from parity.handlers import common
+    from parity.handlers.config import OperatorConfig
+    from parity.handlers.triggers import Triggers
+    from parity.reconcile import Outcome
+
+    kube = counting_cluster()
+    kube.put(secret_path(SECRET), obj("Secret", SECRET, owners=[owner_ref()]))
+    memo = kopf.Memo()
+    memo.triggers, memo.kube, memo.runtime, memo.actuation = Triggers(), kube, {}, {}
+    memo.config = OperatorConfig(runtime_probes=False)
+    memo.children = IndexedChildren(lambda ns, name: [], clock=lambda: 0.0)
+
+    def fake_sync(kube, namespace, name, *, children, **_):
+        if children is memo.children:  # a fresh sync LISTs (not counted here)
+            children(kube, namespace, name, UID, secret_names=(SECRET,))
+        return Outcome(status={}, body=None, applied=list(applied))
+
+    monkeypatch.setattr(common, "sync_environment", fake_sync)
+    memo.children(kube, NS, ENV, UID, secret_names=(SECRET,))  # an earlier sync kept it
+    common.run_sync(memo, NS, ENV, trigger="environment", apply_changes=fresh, fresh=fresh)
+    common.run_sync(memo, NS, ENV, trigger="child", apply_changes=False)
+    assert kube.reads.count(secret_path(SECRET)) == reads

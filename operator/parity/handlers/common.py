@@ -87,6 +87,10 @@ def _sync_callables(memo: kopf.Memo, namespace: str, name: str, *, trigger: str,
                                        actuation=memo.actuation.get(key), catalog=memo.config.images,
                                        heartbeat_seconds=memo.config.status_heartbeat_seconds,
                                        children=children, baselines=getattr(memo, "baselines", None))
+        if hasattr(memo, "children") and (fresh or (outcome is not None and outcome.applied)):
+            # A kept credentials Secret may be the old one (written now), or contradict what this
+            # sync's LIST found (deleted): the next sync reads it again (kube/index.py).
+            memo.children.forget_credentials(namespace, name)
         if outcome is not None and outcome.body is not None:
             # Under the environment's lock, so an older report never overwrites a newer one.
             memo.policy_reports.publish(memo.kube, outcome.body, outcome.status.get("drift") or {})

@@ -22,21 +22,36 @@ that matters are handled where the decision is made, not here:
   the on.event handlers for the same event (kopf/_core/reactor/processing.py,
   process_resource_event: `indexing.index_resource(...)` precedes `process_resource_causes`),
   and each child event asks for a (coalesced) sync that reads the index after that update.
+
+The credentials Secret is the one child no watch delivers, so it stays a GET, but not one per
+sync: a Secret read is kept for CREDENTIALS_REREAD_SECONDS. While an environment converges, each
+of its children's events makes a sync (a dozen in its first half-minute), and the Secret, which
+the operator writes once and never changes, was a GET in every one of them (14 per environment
+on average, N=40, bench/bench_scale.py). A Secret edited or deleted by someone is therefore seen
+that much later; no event would have announced it anyway, only the next sync. A Secret not found
+is never kept: the sync that finds it missing must see it the moment it exists. After a sync
+that wrote children or read with LIST (`forget_credentials`), the next one reads it again.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import time
 from collections.abc import Callable, Iterable
 
-from parity.kube.children import list_children, read_credentials
+from parity.kube.children import is_credentials_child, list_children, read_object
 from parity.kube.client import Kube
 from parity.kube.ownership import is_owned_child
+from parity.kube.resources import SECRETS
 
 # (namespace, environment name) -> the indexed children's bodies, the caller's own copies (it may
 # change them), or None when the index cannot answer (not running, not listed yet): then the
 # reader asks the API server.
 Snapshot = Callable[[str, str], "list[dict] | None"]
+
+# How long a credentials Secret read is used instead of another GET (see above).
+CREDENTIALS_REREAD_SECONDS = 30.0
 
 
 class IndexedChildren:
@@ -48,21 +63,33 @@ class IndexedChildren:
     once with LIST; what the index holds and the LIST does not is gone, and is left out of that
     environment's answers from then on (by uid, which is never reused)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, *, clock: Callable[[], float] = time.monotonic,
+                 credentials_reread_seconds: float = CREDENTIALS_REREAD_SECONDS) -> None:
         self._snapshot = snapshot
+        self._clock = clock
+        self._reread = credentials_reread_seconds
         self._guard = threading.Lock()
         self._suspect: set[tuple[str, str]] = set()
         self._ghosts: dict[tuple[str, str], frozenset[str]] = {}
+        # (namespace, environment) -> {secret name: (when read, body)}
+        self._secrets: dict[tuple[str, str], dict[str, tuple[float, dict]]] = {}
 
     def suspect(self, namespace: str, env_name: str) -> None:
         """The index may hold deleted children of this environment: the next read LISTs."""
         with self._guard:
             self._suspect.add((namespace, env_name))
 
+    def forget_credentials(self, namespace: str, env_name: str) -> None:
+        """A sync of this environment wrote children (the Secret among them, perhaps): the next
+        sync reads the Secret again rather than compare the new spec with a kept old one."""
+        with self._guard:
+            self._secrets.pop((namespace, env_name), None)
+
     def forget(self, namespace: str, env_name: str) -> None:
         with self._guard:
             self._suspect.discard((namespace, env_name))
             self._ghosts.pop((namespace, env_name), None)
+            self._secrets.pop((namespace, env_name), None)
 
     def __call__(self, kube: Kube, namespace: str, env_name: str, env_uid: str, *,
                  secret_names: Iterable[str] = ()) -> list[dict]:
@@ -74,6 +101,8 @@ class IndexedChildren:
             self._suspect.discard(key)
             ghosts = self._ghosts.get(key, frozenset())
         if indexed is None or verify:
+            with self._guard:
+                self._secrets.pop(key, None)
             listed = list_children(kube, namespace, env_name, env_uid, secret_names=secret_names)
             if indexed is not None:
                 found = {o["metadata"].get("uid") for o in listed}
@@ -88,4 +117,27 @@ class IndexedChildren:
         # The label is only a pointer (kube/ownership.py): the uid decides, as for a LIST.
         children = [o for o in indexed
                     if o["metadata"].get("uid") not in ghosts and is_owned_child(o, env_name, env_uid)]
-        return children + read_credentials(kube, namespace, env_name, env_uid, secret_names)
+        return children + self._credentials(kube, namespace, env_name, env_uid, secret_names)
+
+    def _credentials(self, kube: Kube, namespace: str, env_name: str, env_uid: str,
+                     secret_names: Iterable[str]) -> list[dict]:
+        """kube.children.read_credentials, with each found Secret kept for a while."""
+        key = (namespace, env_name)
+        found = []
+        for name in secret_names:
+            now = self._clock()
+            with self._guard:
+                kept = self._secrets.get(key, {}).get(name)
+            if kept is not None and now - kept[0] < self._reread:
+                secret = copy.deepcopy(kept[1])
+            else:
+                secret = read_object(kube, SECRETS, namespace, name)
+                with self._guard:
+                    if secret is None:
+                        self._secrets.get(key, {}).pop(name, None)
+                    else:
+                        self._secrets.setdefault(key, {})[name] = (now, copy.deepcopy(secret))
+            # Ownership is checked on every answer, kept or read: the environment's uid decides.
+            if secret is not None and is_credentials_child(secret, env_name, env_uid, name):
+                found.append(secret)
+        return found
