@@ -110,3 +110,30 @@ def test_forget_drops_a_handed_over_sync():
     holder.join(5)
     assert calls == []
     assert len(triggers) == 0
+
+
+def test_an_event_sync_starts_no_sooner_than_the_spacing_after_the_last_sync_ended():
+    now = [1000.0]
+    triggers = Triggers(clock=lambda: now[0])
+    assert triggers.wait_before(KEY, settle=0.2, spacing=1.0) == 0.2  # never synced: only the settle wait
+    triggers.run(KEY, lambda: None)  # ends at 1000.0
+    now[0] += 0.3
+    assert abs(triggers.wait_before(KEY, settle=0.2, spacing=1.0) - 0.7) < 1e-9
+    now[0] += 0.6
+    assert abs(triggers.wait_before(KEY, settle=0.2, spacing=1.0) - 0.2) < 1e-9  # 0.1 left: settle wins
+    now[0] += 5
+    assert triggers.wait_before(KEY, settle=0.2, spacing=1.0) == 0.2  # quiet for long: a user's edit
+    assert triggers.wait_before(("ns", "other"), settle=0.2, spacing=1.0) == 0.2  # per environment
+    triggers.forget(KEY)
+    assert triggers.wait_before(KEY, settle=0.2, spacing=1.0) == 0.2
+
+
+def test_a_sync_ending_after_its_environment_was_forgotten_leaves_no_entry():
+    triggers = Triggers(clock=lambda: 50.0)
+
+    def forgotten_meanwhile():
+        triggers.forget(KEY)
+
+    triggers.run(KEY, forgotten_meanwhile)
+    assert triggers.wait_before(KEY, settle=0.0, spacing=10.0) == 0.0
+    assert len(triggers) == 0

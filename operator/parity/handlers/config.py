@@ -23,6 +23,8 @@ class OperatorConfig:
     max_workers: int = 8
     # Event-driven syncs wait this long so a burst of child events becomes one sync.
     settle_seconds: float = 0.2
+    # ...and start at least this long after the environment's last sync ended (triggers.wait_before).
+    sync_spacing_seconds: float = 1.0
     # Default images for children whose spec names none: the published ones, or a catalogue
     # file (PARITY_IMAGE_CATALOG) such as the one `parity images build` writes for the real node.
     images: ImageCatalog = field(default=PUBLISHED)
@@ -54,6 +56,7 @@ class OperatorConfig:
             runtime_probes=in_cluster if probes == "auto" else probes in ("1", "true", "on", "yes"),
             max_workers=int(os.environ.get("PARITY_MAX_WORKERS", 8)),
             settle_seconds=float(os.environ.get("PARITY_SETTLE_SECONDS", 0.2)),
+            sync_spacing_seconds=float(os.environ.get("PARITY_SYNC_SPACING_SECONDS", 1.0)),
             images=load_catalog(os.environ["PARITY_IMAGE_CATALOG"]) if os.environ.get("PARITY_IMAGE_CATALOG")
             else PUBLISHED,
             endpoint_map=load_endpoint_map(os.environ),

@@ -29,12 +29,15 @@ log = logging.getLogger(__name__)
 
 
 class Triggers:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._guard = threading.Lock()
         self._locks: dict[Key, threading.Lock] = {}
         self._pending: set[Key] = set()
         # Coalesced syncs left to the lock's holder (at most one per environment: the newest).
         self._deferred: dict[Key, Callable[[], object]] = {}
+        # When each environment's last sync ended (the clock's time): spacing for event syncs.
+        self._ended: dict[Key, float] = {}
 
     def _lock(self, key: Key) -> threading.Lock:
         with self._guard:
@@ -94,12 +97,27 @@ class Triggers:
             with self._guard:
                 deferred = self._deferred.pop(key, None)
                 if deferred is None:
+                    if key in self._locks:  # not forgotten meanwhile: bounded like the locks
+                        self._ended[key] = self._clock()
                     lock.release()
                     return
             try:
                 deferred()
             except Exception:  # noqa: BLE001 - the deferred sync's own failure must not fail this one
                 log.exception("%s/%s: a deferred sync failed", *key)
+
+    def wait_before(self, key: Key, settle: float, spacing: float) -> float:
+        """How long an event-driven sync waits before it reads: `settle`, or longer so that it
+        starts at least `spacing` after this environment's last sync ended. A converging
+        environment's children change every few hundred ms (each pod of each StatefulSet
+        becoming ready, each status of a PodDisruptionBudget); spaced, those changes share
+        syncs instead of each costing reads, a status write and Events. An environment quiet
+        for longer than `spacing` (a user's edit) waits only `settle`."""
+        with self._guard:
+            ended = self._ended.get(key)
+        if ended is None:
+            return settle
+        return max(settle, ended + spacing - self._clock())
 
     def knows(self, key: Key) -> bool:
         """Whether this process has synced (or is syncing) this environment since it started."""
@@ -111,6 +129,7 @@ class Triggers:
             self._locks.pop(key, None)
             self._pending.discard(key)
             self._deferred.pop(key, None)
+            self._ended.pop(key, None)
 
     def __len__(self) -> int:
         with self._guard:
