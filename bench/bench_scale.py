@@ -241,7 +241,7 @@ def apiserver_request_counts(plane: ControlPlane) -> dict[tuple[str, str], float
     return counts
 
 
-def request_summary(before: dict, after: dict, envs: int, top: int = 8) -> str:
+def request_summary(before: dict, after: dict, envs: int, top: int = 20) -> str:
     """All requests per environment, then the largest (verb resource) counts: where the load went."""
     delta = {k: after[k] - before.get(k, 0.0) for k in after if after[k] - before.get(k, 0.0) > 0}
     total = sum(delta.values())
