@@ -544,11 +544,13 @@ def main() -> int:
             idle_rss, _ = memory(op.proc.pid)
             print(f"operator before any environment: RSS {idle_rss} (interpreter, imports, clients)", flush=True)
             namespaces = create_namespaces(kube, "op", args.envs)
-            cpu0 = cpu_seconds(op.proc.pid)
+            cpu0, syncs0 = cpu_seconds(op.proc.pid), operator_syncs(op)
             converged = bench_operator(plane, kube, sample, namespaces, len(workloads_of(sample)))
-            cpu = cpu_seconds(op.proc.pid) - cpu0
+            cpu, syncs = cpu_seconds(op.proc.pid) - cpu0, operator_syncs(op) - syncs0
             print(f"  operator's CPU while converging: {cpu:.1f} s ({cpu / converged:.0%} of one core; "
-                  f"{os.cpu_count()} cores here, shared with the control plane)", flush=True)
+                  f"{os.cpu_count()} cores here, shared with the control plane); {syncs:.0f} syncs "
+                  f"({syncs / args.envs:.1f} per environment, {cpu / max(syncs, 1) * 1000:.0f} ms CPU each "
+                  f"with kopf's share)", flush=True)
             rss, hwm = memory(op.proc.pid)
             print(f"operator: all {args.envs} Ready after {converged:.1f} s; ratio to the floor "
                   f"{converged / floor:.2f}; RSS {rss}, peak {hwm}", flush=True)
