@@ -354,8 +354,10 @@ def test_the_index_keys_children_by_namespace_and_environment(labels, expected):
         assert decode_child(stored) == body
 
 
-@pytest.mark.parametrize("reason,from_index", [("resume", True), ("create", False), ("update", False)])
-def test_create_and_update_read_with_list_resume_and_events_from_the_index(monkeypatch, reason, from_index):
+@pytest.mark.parametrize("reason,generation,from_index", [("resume", 3, True), ("create", 1, True),
+                                                          ("create", 2, False), ("update", 2, False)])
+def test_updates_read_with_list_resume_first_creates_and_events_from_the_index(monkeypatch, reason, generation,
+                                                                               from_index):
     import kopf
 
     from parity.handlers import common, environment
@@ -369,7 +371,8 @@ def test_create_and_update_read_with_list_resume_and_events_from_the_index(monke
     memo.triggers, memo.kube, memo.runtime, memo.actuation = Triggers(), None, {}, {}
     memo.config = OperatorConfig(runtime_probes=False)
     memo.children = index = IndexedChildren(lambda ns, name: [])
-    environment.reconcile_environment(namespace=NS, name=ENV, reason=reason, memo=memo, logger=None)
+    environment.reconcile_environment(namespace=NS, name=ENV, reason=reason, memo=memo, logger=None,
+                                      meta={"generation": generation})
     assert readers == [index if from_index else list_children]
     readers.clear()
     common.run_sync(memo, NS, ENV, trigger="child", apply_changes=False, coalesce=True)  # a child event

@@ -13,15 +13,28 @@ ENV = dict(group=constants.GROUP, version=constants.VERSION, plural=constants.EN
 @kopf.on.resume(**ENV, retries=20, backoff=5, timeout=600)
 @kopf.on.create(**ENV, retries=20, backoff=5, timeout=600)
 @kopf.on.update(**ENV, retries=20, backoff=5, timeout=600)
-def reconcile_environment(namespace: str, name: str, reason: str, memo: kopf.Memo, logger, **_) -> None:
-    # Resuming (operator start) reads the index: it was listed after this process started, so it
-    # holds every earlier write. A create or update may follow this process's own writes closely.
-    run_sync(memo, namespace, name, trigger="environment", apply_changes=True, fresh=reason != "resume",
-             logger=logger)
+def reconcile_environment(namespace: str, name: str, reason: str, memo: kopf.Memo, logger,
+                          meta: kopf.Meta | None = None, **_) -> None:
+    run_sync(memo, namespace, name, trigger="environment", apply_changes=True,
+             fresh=reads_with_list(reason, (meta or {}).get("generation")), logger=logger)
     if reason == "update" and memo.config.runtime_probes:
         # A changed setting reaches the running services now, not at the next timer pass.
         refresh_runtime(memo, namespace, name, logger)
         run_sync(memo, namespace, name, trigger="environment", apply_changes=False, coalesce=True, logger=logger)
+
+
+def reads_with_list(reason: str, generation: int | None) -> bool:
+    """Whether a handler's sync reads the children with LIST instead of the watch-fed index.
+
+    The danger of an index is a lagging hash: after this process applied spec B over A, an
+    index still showing A's children would make a return to A look applied already. A resume
+    reads the index (it was listed after this process started, so it holds every earlier
+    write), and so does the create of generation 1: no other spec of that object was ever
+    applied, so a lagging index can only lack a child (looked up by name before it is called
+    missing: kube/children.resolve_missing) or show an older write of the same spec (applied
+    again, no harm). That saves a LIST per child kind for every environment created. An update,
+    or a create retried after the spec changed, reads with LIST."""
+    return not (reason == "resume" or (reason == "create" and generation == 1))
 
 
 @kopf.on.delete(**ENV, optional=True)

@@ -13,8 +13,8 @@ that matters are handled where the decision is made, not here:
   foreign name conflict (kube/children.resolve_missing);
 - a pruned child that is already gone is a 404, which delete_object ignores;
 - after its own writes a sync takes the API server's answers to them (kube.children.after_writes),
-  and syncs that may write children for a new spec read with LIST from the start
-  (handlers/environment.py): a lagging hash must not make an apply look unnecessary;
+  and syncs that may write children for a changed spec read with LIST from the start
+  (handlers/environment.reads_with_list): a lagging hash must not make an apply look unnecessary;
 - children deleted while a watch was down (410 Gone, then a new listing) are never announced:
   an environment with a listing event is read once with LIST and those ghosts are left out
   (IndexedChildren.suspect);
