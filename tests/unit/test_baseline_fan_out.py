@@ -119,3 +119,29 @@ def test_the_initial_listing_syncs_nothing(monkeypatch):
     asyncio.run(baseline.baseline_changed(name="prod", type=None, memo=SimpleNamespace(),
                                           environments_by_baseline={"prod": [("ns", "a")]}))
     assert calls == []
+
+
+def test_the_timer_asks_for_a_sync_on_the_pool_and_holds_no_thread_of_kopfs(monkeypatch):
+    """Without runtime probes the periodic pass is an event-driven sync: kopf's thread pool stays
+    free for the create and update handlers (a spec edit must not queue behind timers)."""
+    from parity.handlers import timers
+
+    seen = []
+
+    def sync(namespace, name, trigger):
+        seen.append(((namespace, name), trigger, threading.current_thread().name))
+
+    memo = memo_with(monkeypatch, sync)
+    memo.config = OperatorConfig(settle_seconds=0.01, runtime_probes=False)
+
+    async def main():
+        start = time.monotonic()
+        await timers.resync_environment(namespace="ns", name="dev", memo=memo, logger=logging.getLogger("t"))
+        returned_after = time.monotonic() - start
+        await settle_and_drain(memo, 0.3)
+        return returned_after
+
+    returned_after = asyncio.run(main())
+    assert returned_after < 0.05
+    assert [s[:2] for s in seen] == [(("ns", "dev"), "timer")]
+    assert seen[0][2] != threading.main_thread().name

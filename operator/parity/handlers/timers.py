@@ -3,10 +3,12 @@ event announces."""
 
 from __future__ import annotations
 
+import asyncio
+
 import kopf
 
 from parity import constants
-from parity.handlers.common import refresh_runtime, run_sync
+from parity.handlers.common import refresh_runtime, request_sync, run_sync
 from parity.handlers.config import OperatorConfig
 
 ENV = dict(group=constants.GROUP, version=constants.VERSION, plural=constants.ENVIRONMENT_PLURAL)
@@ -14,7 +16,18 @@ INTERVAL = OperatorConfig.from_env().resync_seconds
 
 
 @kopf.timer(**ENV, interval=INTERVAL, initial_delay=INTERVAL / 2, idle=10, sharp=False)
-def resync_environment(namespace: str, name: str, body: kopf.Body, memo: kopf.Memo, logger, **_) -> None:
-    if memo.config.runtime_probes:
+async def resync_environment(namespace: str, name: str, memo: kopf.Memo, logger, **_) -> None:
+    # Never in kopf's thread pool: that pool runs the create and update handlers, and with 500
+    # environments a resync period's timers queued in it held a spec edit back for 15 s
+    # (bench/bench_scale.py --envs 500). Without probes the pass is an event-driven sync, asked
+    # for here and run on memo.sync_pool; the probes' pass blocks for seconds, so it runs in a
+    # thread of asyncio's own pool, as a sync that runs after it.
+    if not memo.config.runtime_probes:
+        request_sync(memo, namespace, name, trigger="timer")
+        return
+
+    def probe_then_sync() -> None:
         refresh_runtime(memo, namespace, name, logger)
-    run_sync(memo, namespace, name, trigger="timer", apply_changes=False, coalesce=True)
+        run_sync(memo, namespace, name, trigger="timer", apply_changes=False, coalesce=True)
+
+    await asyncio.to_thread(probe_then_sync)
