@@ -80,8 +80,9 @@ class IndexedChildren:
             self._suspect.add((namespace, env_name))
 
     def forget_credentials(self, namespace: str, env_name: str) -> None:
-        """A sync of this environment wrote children (the Secret among them, perhaps): the next
-        sync reads the Secret again rather than compare the new spec with a kept old one."""
+        """A sync of this environment wrote children (the Secret among them, perhaps), or read
+        them with LIST (which may have found the Secret gone): the next sync reads the Secret
+        again rather than trust a kept copy."""
         with self._guard:
             self._secrets.pop((namespace, env_name), None)
 
