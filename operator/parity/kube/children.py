@@ -50,12 +50,14 @@ def list_children(kube: Kube, namespace: str, env_name: str, env_uid: str, *, se
 
 
 def read_credentials(kube: Kube, namespace: str, env_name: str, env_uid: str,
-                     secret_names: Iterable[str]) -> list[dict]:
+                     secret_names: Iterable[str], read_secret=None) -> list[dict]:
     """The named Secrets that are this environment's, one GET each (Secrets are never listed
-    nor watched: RBAC cannot narrow either by label)."""
+    nor watched: RBAC cannot narrow either by label). `read_secret(kube, namespace, name)`
+    replaces the GET (kube/index.py keeps what it read)."""
     secrets = []
     for name in secret_names:
-        secret = read_object(kube, SECRETS, namespace, name)
+        secret = (read_secret(kube, namespace, name) if read_secret is not None
+                  else read_object(kube, SECRETS, namespace, name))
         if secret is not None and is_credentials_child(secret, env_name, env_uid, name):
             secrets.append(secret)
     return secrets

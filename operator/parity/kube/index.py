@@ -36,11 +36,12 @@ that wrote children or read with LIST (`forget_credentials`), the next one reads
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
 
-from parity.kube.children import is_credentials_child, list_children, read_object
+from parity.kube.children import list_children, read_credentials, read_object
 from parity.kube.client import Kube
 from parity.kube.ownership import is_owned_child
 from parity.kube.resources import SECRETS
@@ -102,8 +103,7 @@ class IndexedChildren:
             self._suspect.discard(key)
             ghosts = self._ghosts.get(key, frozenset())
         if indexed is None or verify:
-            with self._guard:
-                self._secrets.pop(key, None)
+            self.forget_credentials(namespace, env_name)
             listed = list_children(kube, namespace, env_name, env_uid, secret_names=secret_names)
             if indexed is not None:
                 found = {o["metadata"].get("uid") for o in listed}
@@ -118,27 +118,22 @@ class IndexedChildren:
         # The label is only a pointer (kube/ownership.py): the uid decides, as for a LIST.
         children = [o for o in indexed
                     if o["metadata"].get("uid") not in ghosts and is_owned_child(o, env_name, env_uid)]
-        return children + self._credentials(kube, namespace, env_name, env_uid, secret_names)
+        return children + read_credentials(kube, namespace, env_name, env_uid, secret_names,
+                                           read_secret=functools.partial(self._read_secret, env_name))
 
-    def _credentials(self, kube: Kube, namespace: str, env_name: str, env_uid: str,
-                     secret_names: Iterable[str]) -> list[dict]:
-        """kube.children.read_credentials, with each found Secret kept for a while."""
+    def _read_secret(self, env_name: str, kube: Kube, namespace: str, name: str) -> dict | None:
+        """A GET of the environment's Secret, or the copy kept from one less than the re-read
+        period ago. (read_credentials checks ownership on every answer, kept or read.)"""
         key = (namespace, env_name)
-        found = []
-        for name in secret_names:
-            now = self._clock()
-            with self._guard:
-                kept = self._secrets.get(key, {}).get(name)
-            if kept is not None and now - kept[0] < self._reread:
-                secret = copy.deepcopy(kept[1])
+        now = self._clock()
+        with self._guard:
+            kept = self._secrets.get(key, {}).get(name)
+        if kept is not None and now - kept[0] < self._reread:
+            return copy.deepcopy(kept[1])
+        secret = read_object(kube, SECRETS, namespace, name)
+        with self._guard:
+            if secret is None:
+                self._secrets.get(key, {}).pop(name, None)
             else:
-                secret = read_object(kube, SECRETS, namespace, name)
-                with self._guard:
-                    if secret is None:
-                        self._secrets.get(key, {}).pop(name, None)
-                    else:
-                        self._secrets.setdefault(key, {})[name] = (now, copy.deepcopy(secret))
-            # Ownership is checked on every answer, kept or read: the environment's uid decides.
-            if secret is not None and is_credentials_child(secret, env_name, env_uid, name):
-                found.append(secret)
-        return found
+                self._secrets.setdefault(key, {})[name] = (now, copy.deepcopy(secret))
+        return secret
