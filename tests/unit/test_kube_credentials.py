@@ -285,3 +285,35 @@ def test_kopf_login_refuses_what_its_watches_cannot_do(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     with pytest.raises(kopf.LoginError, match="no kubeconfig at"):
         login()
+
+
+def test_a_renewed_exec_client_certificate_replaces_the_connection_pool(tmp_path, monkeypatch):
+    """A plugin answering with a client certificate (it expires with the credential): after
+    renewal, requests go through a pool whose TLS context presents the new certificate."""
+    import ssl as ssl_module
+
+    counter = tmp_path / "runs"
+    past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)).isoformat()
+    script = f"""
+import json, os
+p = {str(counter)!r}
+n = int(open(p).read()) + 1 if os.path.exists(p) else 1
+open(p, "w").write(str(n))
+status = {{"clientCertificateData": f"CERT{{n}}", "clientKeyData": f"KEY{{n}}", "expirationTimestamp": {past!r}}}
+print(json.dumps({{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": status}}))
+"""
+    contexts = []
+
+    def recording_context(access, cert, key):
+        contexts.append((cert, key))
+        return ssl_module.create_default_context()
+
+    monkeypatch.setattr(kube_client, "ssl_context", recording_context)
+    kube = Kube(ClusterAccess(server="https://api.example:6443", exec_plugin=plugin(tmp_path, script)))
+    first = kube._pool
+    assert kube._auth_headers() == {}  # renewed (already expired): certificate 2
+    assert contexts == [("CERT1", "KEY1"), ("CERT2", "KEY2")] and kube._pool is not first
+    same = kube._pool
+    monkeypatch.setattr(kube_client, "run_exec_plugin", lambda _plugin: kube._exec)  # the same answer again
+    kube._auth_headers()
+    assert kube._pool is same and len(contexts) == 2  # an unchanged certificate keeps the pool

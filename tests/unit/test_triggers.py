@@ -128,6 +128,37 @@ def test_an_event_sync_starts_no_sooner_than_the_spacing_after_the_last_sync_end
     assert triggers.wait_before(KEY, settle=0.2, spacing=1.0) == 0.2
 
 
+def test_the_spacing_doubles_while_an_environment_stays_busy_and_resets_when_quiet():
+    now = [1000.0]
+    triggers = Triggers(clock=lambda: now[0])
+
+    def spaced_sync(after: float) -> float:
+        """An event `after` seconds after the last sync ended; the sync runs when it was told."""
+        now[0] += after
+        wait = triggers.wait_before(KEY, settle=0.2, spacing=1.0, max_spacing=4.0)
+        now[0] += wait
+        triggers.run(KEY, lambda: None)
+        return wait
+
+    triggers.run(KEY, lambda: None)  # the create's sync
+    # Children change 0.3 s after every sync: the waits grow 1, 2, 4 s (less 0.3), then stay.
+    waits = [spaced_sync(0.3) for _ in range(5)]
+    assert [round(w, 6) for w in waits] == [0.7, 1.7, 3.7, 3.7, 3.7]
+    # Quiet for a whole spacing (4 s): a user's edit waits only the settle, and spacing is 1 s again.
+    assert spaced_sync(4.0) == 0.2
+    assert round(spaced_sync(0.3), 6) == 0.7
+    # Without a maximum (or one below the base) the spacing never grows.
+    now[0] += 0.3
+    assert round(triggers.wait_before(("ns", "b"), settle=0.2, spacing=1.0), 6) == 0.2
+    triggers.run(("ns", "b"), lambda: None)
+    for _ in range(3):
+        now[0] += 0.3
+        assert round(triggers.wait_before(("ns", "b"), settle=0.2, spacing=1.0, max_spacing=0.5), 6) == 0.7
+        triggers.run(("ns", "b"), lambda: None)
+    triggers.forget(KEY)
+    assert triggers.wait_before(KEY, settle=0.2, spacing=1.0, max_spacing=4.0) == 0.2
+
+
 def test_a_sync_ending_after_its_environment_was_forgotten_leaves_no_entry():
     triggers = Triggers(clock=lambda: 50.0)
 

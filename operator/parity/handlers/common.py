@@ -70,8 +70,9 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) ->
         except RuntimeError:  # the pool is shut down: the operator is stopping
             pass
 
-    loop.call_later(memo.triggers.wait_before(key, memo.config.settle_seconds, memo.config.sync_spacing_seconds),
-                    start)
+    config = memo.config
+    loop.call_later(memo.triggers.wait_before(key, config.settle_seconds, config.sync_spacing_seconds,
+                                              config.sync_spacing_max_seconds), start)
 
 
 def _sync_callables(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_changes: bool,

@@ -25,6 +25,8 @@ class OperatorConfig:
     settle_seconds: float = 0.2
     # ...and start at least this long after the environment's last sync ended (triggers.wait_before).
     sync_spacing_seconds: float = 1.0
+    # ...which doubles while the environment stays busy (a converging one), up to this.
+    sync_spacing_max_seconds: float = 4.0
     # Default images for children whose spec names none: the published ones, or a catalogue
     # file (PARITY_IMAGE_CATALOG) such as the one `parity images build` writes for the real node.
     images: ImageCatalog = field(default=PUBLISHED)
@@ -57,6 +59,7 @@ class OperatorConfig:
             max_workers=int(os.environ.get("PARITY_MAX_WORKERS", 8)),
             settle_seconds=float(os.environ.get("PARITY_SETTLE_SECONDS", 0.2)),
             sync_spacing_seconds=float(os.environ.get("PARITY_SYNC_SPACING_SECONDS", 1.0)),
+            sync_spacing_max_seconds=float(os.environ.get("PARITY_SYNC_SPACING_MAX_SECONDS", 4.0)),
             images=load_catalog(os.environ["PARITY_IMAGE_CATALOG"]) if os.environ.get("PARITY_IMAGE_CATALOG")
             else PUBLISHED,
             endpoint_map=load_endpoint_map(os.environ),

@@ -38,6 +38,8 @@ class Triggers:
         self._deferred: dict[Key, Callable[[], object]] = {}
         # When each environment's last sync ended (the clock's time): spacing for event syncs.
         self._ended: dict[Key, float] = {}
+        # The spacing an environment that kept busy has grown to (absent: the base spacing).
+        self._spacing: dict[Key, float] = {}
 
     def _lock(self, key: Key) -> threading.Lock:
         with self._guard:
@@ -106,18 +108,31 @@ class Triggers:
             except Exception:  # noqa: BLE001 - the deferred sync's own failure must not fail this one
                 log.exception("%s/%s: a deferred sync failed", *key)
 
-    def wait_before(self, key: Key, settle: float, spacing: float) -> float:
+    def wait_before(self, key: Key, settle: float, spacing: float, max_spacing: float | None = None) -> float:
         """How long an event-driven sync waits before it reads: `settle`, or longer so that it
-        starts at least `spacing` after this environment's last sync ended. A converging
+        starts at least the spacing after this environment's last sync ended. A converging
         environment's children change every few hundred ms (each pod of each StatefulSet
         becoming ready, each status of a PodDisruptionBudget); spaced, those changes share
         syncs instead of each costing reads, a status write and Events. An environment quiet
-        for longer than `spacing` (a user's edit) waits only `settle`."""
+        for longer than its spacing (a user's edit) waits only `settle`.
+
+        The spacing starts at `spacing` and doubles with each sync that had to be spaced, up to
+        `max_spacing` (None: it never grows): an environment whose children keep changing for
+        tens of seconds is synced less and less often while it does, and its status lags by at
+        most `max_spacing`. A quiet gap as long as the current spacing resets it."""
         with self._guard:
             ended = self._ended.get(key)
-        if ended is None:
-            return settle
-        return max(settle, ended + spacing - self._clock())
+            if ended is None:
+                return settle
+            current = self._spacing.get(key, spacing)
+            now = self._clock()
+            if now - ended >= current:
+                self._spacing.pop(key, None)
+                return settle
+            grown = min(current * 2, max_spacing) if max_spacing is not None and max_spacing > current else None
+            if grown is not None:
+                self._spacing[key] = grown
+            return max(settle, ended + current - now)
 
     def knows(self, key: Key) -> bool:
         """Whether this process has synced (or is syncing) this environment since it started."""
@@ -130,6 +145,7 @@ class Triggers:
             self._pending.discard(key)
             self._deferred.pop(key, None)
             self._ended.pop(key, None)
+            self._spacing.pop(key, None)
 
     def __len__(self) -> int:
         with self._guard:

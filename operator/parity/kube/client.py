@@ -64,20 +64,29 @@ class Kube:
         self._lock = threading.Lock()
         self._exec: ExecCredential | None = None
         self._token_file_read: tuple[float, str | None] = (0.0, None)
-        cert, key = access.client_cert_pem, access.client_key_pem
+        self._pool_size = pool_size
         if access.exec_plugin is not None:
             self._exec = run_exec_plugin(access.exec_plugin)
-            cert, key = self._exec.client_cert_pem or cert, self._exec.client_key_pem or key
         url = urlsplit(access.server)
+        if url.scheme not in ("http", "https"):
+            raise CredentialsError(f"{access.source}: server {access.server!r} is not an http(s) URL")
         self._prefix = url.path.rstrip("/")
-        kwargs: dict[str, Any] = {"maxsize": pool_size, "block": False, "retries": False}
+        self._pool = self._new_pool(self._exec)
+
+    def _new_pool(self, cred: ExecCredential | None) -> urllib3.HTTPConnectionPool:
+        """The connection pool, with the client certificate of `cred` (an exec plugin's answer)
+        where it gives one, else the kubeconfig's."""
+        access = self.access
+        cert, key = access.client_cert_pem, access.client_key_pem
+        if cred is not None:
+            cert, key = cred.client_cert_pem or cert, cred.client_key_pem or key
+        url = urlsplit(access.server)
+        kwargs: dict[str, Any] = {"maxsize": self._pool_size, "block": False, "retries": False}
         if url.scheme == "https":
             kwargs["ssl_context"] = ssl_context(access, cert, key)
             if access.tls_server_name:
                 kwargs["server_hostname"] = access.tls_server_name
-        elif url.scheme != "http":
-            raise CredentialsError(f"{access.source}: server {access.server!r} is not an http(s) URL")
-        self._pool = urllib3.connectionpool.connection_from_url(f"{url.scheme}://{url.netloc}", **kwargs)
+        return urllib3.connectionpool.connection_from_url(f"{url.scheme}://{url.netloc}", **kwargs)
 
     @classmethod
     def connect(cls, kubeconfig: str | None = None, context: str | None = None) -> "Kube":
@@ -129,7 +138,7 @@ class Kube:
     def _send(self, method: str, path: str, query, headers: dict, body, *, preload: bool,
               read_timeout: float | None) -> urllib3.BaseHTTPResponse:
         url = self._prefix + path + (f"?{urlencode(query)}" if query else "")
-        headers.update(self._auth_headers())
+        headers.update(self._auth_headers())  # first: renewing an exec credential may replace the pool
         try:
             return self._pool.urlopen(method, url, body=body, headers=headers, retries=False, redirect=False,
                                       preload_content=preload, assert_same_host=False,
@@ -171,9 +180,16 @@ class Kube:
             if cred is not None and cred.expires is not None and \
                     cred.expires - EXEC_RENEW_MARGIN <= dt.datetime.now(dt.timezone.utc):
                 try:
-                    cred = self._exec = run_exec_plugin(self.access.exec_plugin)
-                except CredentialsError as err:
+                    renewed = run_exec_plugin(self.access.exec_plugin)
+                    if (renewed.client_cert_pem, renewed.client_key_pem) != (cred.client_cert_pem, cred.client_key_pem):
+                        # A plugin that answers with a client certificate renews that too (it
+                        # expires with the credential): later requests use a pool that presents it.
+                        # The old pool is dropped, not closed: another thread may be in a request
+                        # on it, which closing would fail; its sockets close when it is collected.
+                        self._pool = self._new_pool(renewed)
+                except (CredentialsError, ssl.SSLError) as err:
                     raise KubeError(0, "NoConfig", f"renewing Kubernetes credentials: {err}") from None
+                cred = self._exec = renewed
             return cred.token if cred is not None else None
 
 
