@@ -28,7 +28,9 @@ said in the output with its pod count. Asserts nothing about time.
 from __future__ import annotations
 
 import argparse
+import collections
 import copy
+import datetime as dt
 import math
 import os
 import statistics
@@ -484,6 +486,20 @@ def pod_churn(before: dict, after: dict) -> str:
             f"({flipped} with other conditions){example}")
 
 
+def events_since(kube: Kube, since: dt.datetime) -> str:
+    """The bench namespaces' Events created or repeated since `since`, by who wrote them, the
+    object's kind and the reason: what a no-op window's Event writes were."""
+    counts: collections.Counter = collections.Counter()
+    for event in kube.request("GET", "/api/v1/events").get("items", []):
+        if not event["metadata"]["namespace"].startswith("op-"):
+            continue
+        stamp = event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp")
+        if stamp and dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) >= since:
+            reporter = event.get("reportingComponent") or (event.get("source") or {}).get("component") or "?"
+            counts[f"{reporter} {event['involvedObject'].get('kind')} {event.get('reason')}"] += 1
+    return ", ".join(f"{k}: {v}" for k, v in counts.most_common(8)) or "none"
+
+
 def operator_syncs(op: Operator) -> float:
     import urllib.request
 
@@ -568,6 +584,8 @@ def main() -> int:
                   f"{statistics.median(alls):.1f} s (p50 of {len(alls)}), max {max(alls):.1f} s", flush=True)
 
             time.sleep(args.resync + 5)  # the edits above settle
+            # Whole seconds: Events carry second-granularity timestamps.
+            window_start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=1)
             writes0, total0 = apiserver_requests(plane)
             syncs0 = operator_syncs(op)
             pods0 = pod_versions(kube)
@@ -588,6 +606,7 @@ def main() -> int:
                   f"{(total1 - total0) / max(syncs, 1):.1f} API requests per sync (all verbs, all clients)",
                   flush=True)
             print(pod_churn(pods0, pods1), flush=True)
+            print(f"Events written in the window (reporter kind reason): {events_since(kube, window_start)}", flush=True)
             rss, hwm = memory(op.proc.pid)
             print(f"operator memory at the end: RSS {rss}, peak {hwm}", flush=True)
         finally:
