@@ -159,6 +159,26 @@ def test_the_spacing_doubles_while_an_environment_stays_busy_and_resets_when_qui
     assert triggers.wait_before(KEY, settle=0.2, spacing=1.0, max_spacing=4.0) == 0.2
 
 
+def test_a_timer_pass_does_not_space_the_next_event_sync_but_a_sync_handed_to_it_does():
+    now = [1000.0]
+    triggers = Triggers(clock=lambda: now[0])
+    triggers.run(KEY, lambda: None)  # an event's sync ends at 1000.0
+    now[0] += 5
+    assert triggers.claim(KEY)
+    triggers.run_claimed(KEY, lambda: None, spaces_next=False)  # the timer's pass ends at 1005.0
+    now[0] += 0.3
+    assert triggers.wait_before(KEY, settle=0.2, spacing=1.0) == 0.2  # a child edit: only the settle
+
+    # A child event's sync handed over to a running timer pass is an event's sync: it spaces.
+    def timer_pass():
+        assert triggers.claim(KEY)
+        triggers.run_claimed(KEY, lambda: None)  # deferred to this holder, runs after it
+    assert triggers.claim(KEY)
+    triggers.run_claimed(KEY, timer_pass, spaces_next=False)
+    now[0] += 0.3
+    assert abs(triggers.wait_before(KEY, settle=0.2, spacing=1.0) - 0.7) < 1e-9
+
+
 def test_a_sync_ending_after_its_environment_was_forgotten_leaves_no_entry():
     triggers = Triggers(clock=lambda: 50.0)
 

@@ -60,7 +60,9 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) ->
     def run_claimed() -> None:
         _work, work_handed_over = _sync_callables(memo, namespace, name, trigger=trigger, apply_changes=False)
         try:
-            memo.triggers.run_claimed(key, work_handed_over)
+            # A timer's pass is no burst, so it does not space the next event sync: a child or
+            # baseline edit within a second of its environment's pass would wait out the spacing.
+            memo.triggers.run_claimed(key, work_handed_over, spaces_next=trigger != "timer")
         except Exception:  # noqa: BLE001 - nobody reads this future: say it here
             log.exception("%s/%s: %s sync failed", namespace, name, trigger)
 

@@ -78,8 +78,10 @@ class Triggers:
             return True
 
     def run_claimed(self, key: Key, fn: Callable[[], T], *,
-                    handed_over: Callable[[], object] | None = None) -> T | None:
-        """The second half of coalesce: run fn now, or hand it to the running sync."""
+                    handed_over: Callable[[], object] | None = None, spaces_next: bool = True) -> T | None:
+        """The second half of coalesce: run fn now, or hand it to the running sync.
+        `spaces_next` False: this run is no part of a burst (a timer's pass), so its end does
+        not delay the next event-driven sync (wait_before); a run handed over to it does."""
         lock = self._lock(key)
         with self._guard:
             self._pending.discard(key)
@@ -89,9 +91,9 @@ class Triggers:
         try:
             return fn()
         finally:
-            self._release(key, lock)
+            self._release(key, lock, spaces_next=spaces_next)
 
-    def _release(self, key: Key, lock: threading.Lock) -> None:
+    def _release(self, key: Key, lock: threading.Lock, *, spaces_next: bool = True) -> None:
         """Run what was deferred to this holder, then let go. Checking for deferred work and
         releasing happen under the guard, so a coalesced sync either sees the lock free or is
         seen here: none is lost between the two."""
@@ -99,10 +101,11 @@ class Triggers:
             with self._guard:
                 deferred = self._deferred.pop(key, None)
                 if deferred is None:
-                    if key in self._locks:  # not forgotten meanwhile: bounded like the locks
+                    if spaces_next and key in self._locks:  # not forgotten meanwhile: bounded like the locks
                         self._ended[key] = self._clock()
                     lock.release()
                     return
+            spaces_next = True  # what was handed over is an event's sync
             try:
                 deferred()
             except Exception:  # noqa: BLE001 - the deferred sync's own failure must not fail this one
