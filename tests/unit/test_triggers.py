@@ -137,7 +137,8 @@ def test_the_spacing_doubles_while_an_environment_stays_busy_and_resets_when_qui
         now[0] += after
         wait = triggers.wait_before(KEY, settle=0.2, spacing=1.0, max_spacing=4.0)
         now[0] += wait
-        triggers.run(KEY, lambda: None)
+        assert triggers.claim(KEY)
+        triggers.run_claimed(KEY, lambda: None)  # an event's sync
         return wait
 
     triggers.run(KEY, lambda: None)  # the create's sync
@@ -156,6 +157,34 @@ def test_the_spacing_doubles_while_an_environment_stays_busy_and_resets_when_qui
         assert round(triggers.wait_before(("ns", "b"), settle=0.2, spacing=1.0, max_spacing=0.5), 6) == 0.7
         triggers.run(("ns", "b"), lambda: None)
     triggers.forget(KEY)
+    assert triggers.wait_before(KEY, settle=0.2, spacing=1.0, max_spacing=4.0) == 0.2
+
+
+def test_a_handler_sync_or_a_timer_pass_resets_a_grown_spacing():
+    now = [1000.0]
+    triggers = Triggers(clock=lambda: now[0])
+
+    def grow():
+        triggers.run(KEY, lambda: None)
+        for _ in range(3):  # a burst: the spacing grows to 4 s
+            now[0] += 0.3
+            now[0] += triggers.wait_before(KEY, settle=0.2, spacing=1.0, max_spacing=4.0)
+            triggers.run_claimed(KEY, lambda: None)
+
+    grow()
+    now[0] += 10
+    triggers.run(KEY, lambda: None)  # a spec edit's sync, long after the burst
+    now[0] += 2
+    # A baseline edit 2 s later: spaced by the base second only, which has passed.
+    assert triggers.wait_before(KEY, settle=0.2, spacing=1.0, max_spacing=4.0) == 0.2
+    grow()
+    now[0] += 10
+    assert triggers.claim(KEY)
+    triggers.run_claimed(KEY, lambda: None, spaces_next=False)  # a timer's pass
+    assert triggers.claim(KEY)
+    triggers.run_claimed(KEY, lambda: None)  # then a child's event sync
+    now[0] += 1.5
+    # The next child event, 1.5 s later: the base spacing has passed (a kept 4 s would wait 2.5 s).
     assert triggers.wait_before(KEY, settle=0.2, spacing=1.0, max_spacing=4.0) == 0.2
 
 

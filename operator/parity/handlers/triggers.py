@@ -49,6 +49,9 @@ class Triggers:
         """Run fn while holding the environment's lock (waits for a running sync)."""
         lock = self._lock(key)
         lock.acquire()
+        # A handler's sync (a spec edit, a resume) starts a new episode: a spacing grown by an
+        # earlier burst must not delay the events that follow it.
+        self._reset_spacing(key)
         try:
             return fn()
         finally:
@@ -81,13 +84,16 @@ class Triggers:
                     handed_over: Callable[[], object] | None = None, spaces_next: bool = True) -> T | None:
         """The second half of coalesce: run fn now, or hand it to the running sync.
         `spaces_next` False: this run is no part of a burst (a timer's pass), so its end does
-        not delay the next event-driven sync (wait_before); a run handed over to it does."""
+        not delay the next event-driven sync (wait_before) and a grown spacing is reset; a run
+        handed over to it is an event's sync and spaces the next as usual."""
         lock = self._lock(key)
         with self._guard:
             self._pending.discard(key)
             if not lock.acquire(blocking=False):
                 self._deferred[key] = handed_over or fn
                 return None
+        if not spaces_next:
+            self._reset_spacing(key)
         try:
             return fn()
         finally:
@@ -136,6 +142,10 @@ class Triggers:
             if grown is not None:
                 self._spacing[key] = grown
             return max(settle, ended + current - now)
+
+    def _reset_spacing(self, key: Key) -> None:
+        with self._guard:
+            self._spacing.pop(key, None)
 
     def knows(self, key: Key) -> bool:
         """Whether this process has synced (or is syncing) this environment since it started."""
