@@ -61,3 +61,24 @@ def test_triggers_collapse_a_burst_into_few_runs():
     assert len(runs) == 2
     triggers.forget(("ns", "a"))
     assert len(triggers) == 0
+
+
+def test_status_and_annotation_patches_are_written_under_our_field_manager():
+    """Every write names the operator's field manager; without one the API server records the
+    HTTP client's name ("python-urllib3") as the manager in managedFields."""
+    from parity import constants
+    from parity.kube.apply import annotate, patch_status
+    from parity.kube.resources import ENVIRONMENT
+
+    calls = []
+
+    class Recorder:
+        def request(self, method, path, *, body=None, query=None, content_type="application/json"):
+            calls.append((method, path, dict(query or []), content_type))
+            return {}
+
+    patch_status(Recorder(), ENVIRONMENT, "ns", "dev", {"phase": "Ready"}, resource_version="7")
+    annotate(Recorder(), ENVIRONMENT, "ns", "dev", {"a": "b"})
+    assert [c[2].get("fieldManager") for c in calls] == [constants.FIELD_MANAGER] * 2
+    assert calls[0][1].endswith("/parityenvironments/dev/status")
+    assert {c[3] for c in calls} == {"application/merge-patch+json"}

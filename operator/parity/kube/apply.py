@@ -70,8 +70,10 @@ def patch_status(kube: Kube, resource: Resource, namespace: str | None, name: st
     body: dict = {"status": status}
     if resource_version:
         body["metadata"] = {"resourceVersion": resource_version}
+    # Under our field manager, like every write: without one the API server names the writer
+    # after the HTTP client ("python-urllib3") in managedFields.
     return kube.request("PATCH", resource.object_path(name, namespace) + "/status", body=body,
-                        content_type="application/merge-patch+json")
+                        query=[("fieldManager", constants.FIELD_MANAGER)], content_type="application/merge-patch+json")
 
 
 def annotate(kube: Kube, resource: Resource, namespace: str | None, name: str, annotations: dict[str, str | None],
@@ -82,4 +84,4 @@ def annotate(kube: Kube, resource: Resource, namespace: str | None, name: str, a
     if resource_version:
         metadata["resourceVersion"] = resource_version
     return kube.request("PATCH", resource.object_path(name, namespace), body={"metadata": metadata},
-                        content_type="application/merge-patch+json")
+                        query=[("fieldManager", constants.FIELD_MANAGER)], content_type="application/merge-patch+json")
