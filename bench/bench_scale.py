@@ -33,6 +33,7 @@ import copy
 import datetime as dt
 import math
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -500,13 +501,22 @@ def events_since(kube: Kube, since: dt.datetime) -> str:
     return ", ".join(f"{k}: {v}" for k, v in counts.most_common(8)) or "none"
 
 
-def operator_syncs(op: Operator) -> float:
+def operator_syncs_by_trigger(op: Operator) -> collections.Counter:
+    """Syncs so far by what asked for them (environment, child, baseline, timer, ...)."""
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{op.metrics_port}/metrics", timeout=5) as resp:
         text = resp.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("parity_reconcile_duration_seconds_count"))
+    counts: collections.Counter = collections.Counter()
+    for line in text.splitlines():
+        if line.startswith("parity_reconcile_duration_seconds_count"):
+            trigger = re.search(r'trigger="([^"]*)"', line)
+            counts[trigger.group(1) if trigger else "?"] += float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def operator_syncs(op: Operator) -> float:
+    return sum(operator_syncs_by_trigger(op).values())
 
 
 def main() -> int:
@@ -560,13 +570,16 @@ def main() -> int:
             idle_rss, _ = memory(op.proc.pid)
             print(f"operator before any environment: RSS {idle_rss} (interpreter, imports, clients)", flush=True)
             namespaces = create_namespaces(kube, "op", args.envs)
-            cpu0, syncs0 = cpu_seconds(op.proc.pid), operator_syncs(op)
+            cpu0, by_trigger0 = cpu_seconds(op.proc.pid), operator_syncs_by_trigger(op)
             converged = bench_operator(plane, kube, sample, namespaces, len(workloads_of(sample)))
-            cpu, syncs = cpu_seconds(op.proc.pid) - cpu0, operator_syncs(op) - syncs0
+            by_trigger = operator_syncs_by_trigger(op)
+            by_trigger.subtract(by_trigger0)
+            cpu, syncs = cpu_seconds(op.proc.pid) - cpu0, sum(by_trigger.values())
             print(f"  operator's CPU while converging: {cpu:.1f} s ({cpu / converged:.0%} of one core; "
                   f"{os.cpu_count()} cores here, shared with the control plane); {syncs:.0f} syncs "
                   f"({syncs / args.envs:.1f} per environment, {cpu / max(syncs, 1) * 1000:.0f} ms CPU each "
-                  f"with kopf's share)", flush=True)
+                  f"with kopf's share); by trigger: "
+                  + ", ".join(f"{k} {v:.0f}" for k, v in by_trigger.most_common() if v), flush=True)
             rss, hwm = memory(op.proc.pid)
             print(f"operator: all {args.envs} Ready after {converged:.1f} s; ratio to the floor "
                   f"{converged / floor:.2f}; RSS {rss}, peak {hwm}", flush=True)
