@@ -180,6 +180,7 @@ def bench_floor(plane: ControlPlane, sample: dict, n: int) -> float:
     kube = Kube.connect(str(plane.kubeconfig))
     requests0 = apiserver_request_counts(plane)
     busy0 = machine_busy()
+    phase_start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     start, started_wall = time.monotonic(), time.time()
     with ThreadPoolExecutor(APPLIERS) as pool:
         list(pool.map(apply, objects))
@@ -188,6 +189,8 @@ def bench_floor(plane: ControlPlane, sample: dict, n: int) -> float:
     print(f"  floor: last workload created after {last_workload_created(kube, 'bench.parity.dev/floor=true', started_wall):.0f} s; "
           f"{busy_since(busy0)}", flush=True)
     print(f"  floor's API requests: {request_summary(requests0, apiserver_request_counts(plane), n)}", flush=True)
+    print(f"  floor's Events (reporter kind reason: occurrences): "
+          f"{events_since(kube, phase_start, prefix='floor-', top=12, occurrences=True)}", flush=True)
     for ns in namespaces:  # out of the way of the operator's run
         kube.request("DELETE", f"/api/v1/namespaces/{ns}")
     poll(lambda: not [x for x in kube.request("GET", "/api/v1/namespaces").get("items", [])
@@ -207,6 +210,7 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
     the gap between the two is the operator's status lag, the rest its applying pace."""
     requests0 = apiserver_request_counts(plane)
     busy0 = machine_busy()
+    phase_start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     start, started_wall = time.monotonic(), time.time()
     for ns in namespaces:
         manifest = copy.deepcopy(sample)
@@ -228,6 +232,8 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
     print(f"  operator: {apply_spans(kube, namespaces)}; {busy_since(busy0)}", flush=True)
     print(f"  operator's run, API requests: "
           f"{request_summary(requests0, apiserver_request_counts(plane), len(namespaces))}", flush=True)
+    print(f"  operator's run, Events (reporter kind reason: occurrences): "
+          f"{events_since(kube, phase_start, top=12, occurrences=True)}", flush=True)
     return elapsed
 
 
@@ -487,18 +493,21 @@ def pod_churn(before: dict, after: dict) -> str:
             f"({flipped} with other conditions){example}")
 
 
-def events_since(kube: Kube, since: dt.datetime) -> str:
-    """The bench namespaces' Events created or repeated since `since`, by who wrote them, the
-    object's kind and the reason: what a no-op window's Event writes were."""
+def events_since(kube: Kube, since: dt.datetime, prefix: str = "op-", top: int = 8,
+                 occurrences: bool = False) -> str:
+    """The bench namespaces' Events (namespaces named `prefix`...) created or repeated since
+    `since`, by who wrote them, the object's kind and the reason. Each Event counts once, or
+    with `occurrences` as often as it happened (its count): a whole phase's Event writes."""
     counts: collections.Counter = collections.Counter()
     for event in kube.request("GET", "/api/v1/events").get("items", []):
-        if not event["metadata"]["namespace"].startswith("op-"):
+        if not event["metadata"]["namespace"].startswith(prefix):
             continue
         stamp = event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp")
         if stamp and dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) >= since:
             reporter = event.get("reportingComponent") or (event.get("source") or {}).get("component") or "?"
-            counts[f"{reporter} {event['involvedObject'].get('kind')} {event.get('reason')}"] += 1
-    return ", ".join(f"{k}: {v}" for k, v in counts.most_common(8)) or "none"
+            weight = (event.get("count") or (event.get("series") or {}).get("count") or 1) if occurrences else 1
+            counts[f"{reporter} {event['involvedObject'].get('kind')} {event.get('reason')}"] += weight
+    return ", ".join(f"{k}: {v}" for k, v in counts.most_common(top)) or "none"
 
 
 def operator_syncs_by_trigger(op: Operator) -> collections.Counter:
