@@ -115,7 +115,8 @@ class EnvironmentReader:
     The operator's event-driven syncs use kube/index.IndexedEnvironments, which answers from
     what this process last read or wrote while the watch says nothing changed since; a sync
     tells it what its status write stored (`remember`) and which reads must not be trusted
-    any more (`forget`: a 409, a failed sync)."""
+    any more (`forget`: a 409, a failed sync); before a sync writes children it asks the reader
+    to `confirm` the body, so children are never written from a spec older than the stored one."""
 
     def read(self, kube: Kube, namespace: str, name: str) -> dict | None:
         return kube.get(resources.ENVIRONMENT.object_path(name, namespace))
@@ -125,6 +126,10 @@ class EnvironmentReader:
 
     def forget(self, namespace: str, name: str) -> None:
         pass
+
+    def confirm(self, kube: Kube, body: dict) -> bool:
+        """Whether children may be written from `body`'s spec: a GET's answer is current enough."""
+        return True
 
 
 GET_ENVIRONMENT = EnvironmentReader()
@@ -228,6 +233,8 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     # The refused sync's changes were never applied; any sync applies them once the cause is gone.
     resuming = not apply_changes and resumes_after_refusal(previous)
     apply_changes = apply_changes or resuming
+    if resuming:
+        _confirm(kube, environments, body)
 
     problems = check_combinations(spec, catalog)
     if problems:
@@ -308,7 +315,7 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
                                   _approvals(meta))
         to_revert = [m for m in expected if object_key(m)[::2] in chosen]
         said = "approved, reverted live drift: "
-    reverted = _enforce(kube, to_revert, report) if to_revert else []
+    reverted = _enforce(kube, to_revert, report, lambda: _confirm(kube, environments, body)) if to_revert else []
     if reverted:
         names = ["{}/{}".format(*object_key(o)[::2]) for o in reverted]
         outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED, said + ", ".join(names)))
@@ -450,12 +457,22 @@ def _prune(kube: Kube, prunable: list[dict], outcome: Outcome) -> None:
         outcome.applied.append(f"-{obj['kind']}/{obj['metadata']['name']}")
 
 
-def _enforce(kube: Kube, desired: list[dict], report) -> list[dict]:
+def _confirm(kube: Kube, environments: EnvironmentReader, body: dict) -> None:
+    """Children are written only from the stored spec: a body that is not (kept by the reader
+    while a newer version was on its way) ends this attempt as a conflict, and the sync runs
+    again from a GET (sync_environment)."""
+    if not environments.confirm(kube, body):
+        raise StatusConflict(KubeError(409, "Conflict", "the environment changed since this sync read it"))
+
+
+def _enforce(kube: Kube, desired: list[dict], report, confirm: Callable[[], None]) -> list[dict]:
     """Re-apply every desired object that has live-level drift (re-creating missing ones);
-    returns them as the API server stored them."""
+    returns them as the API server stored them. `confirm` runs first when there is one to write."""
     drifted = {(f.kind, f.name) for f in report.findings if f.level == "live" and f.kind and f.name}
-    return [_write("apply", kube, manifest) for manifest in desired
-            if (manifest["kind"], manifest["metadata"]["name"]) in drifted]
+    to_write = [manifest for manifest in desired if (manifest["kind"], manifest["metadata"]["name"]) in drifted]
+    if to_write:
+        confirm()
+    return [_write("apply", kube, manifest) for manifest in to_write]
 
 
 def _approvals(meta: dict) -> dict[str, str]:

@@ -156,3 +156,32 @@ def test_a_failed_sync_forgets_the_kept_body():
     with pytest.raises(KubeError):
         sync_environment(kube, NS, ENV, apply_changes=False, now=NOW, environments=reader, children=broken)
     assert len(reader) == 0
+
+
+def test_children_are_never_written_from_a_kept_spec_older_than_the_stored_one():
+    """Under enforce an event's sync re-applies drifted children. If a handler's sync has just
+    applied a newer spec whose event has not arrived, the kept body's spec is the old one: the
+    sync confirms with a GET before it writes, and writes the stored spec's children."""
+    from parity.render import postgres as postgres_render
+
+    kube = cluster()
+    env = kube.objects[ENV_PATH]
+    env["spec"] = {"drift": {"policy": "enforce"}, "postgres": {"replicas": 3}}
+    sync_environment(kube, NS, ENV, apply_changes=True, now=NOW)  # the create: children for 3 members
+    lag: list = []
+    reader = IndexedEnvironments(watch_of(kube, lag))
+    reader.read(kube, NS, ENV)  # kept, as an event's sync would have
+    lag.append(env["metadata"]["resourceVersion"])  # the watch stops here
+
+    env["spec"] = {"drift": {"policy": "enforce"}, "postgres": {"replicas": 2}}
+    env["metadata"]["generation"] = 2
+    kube.bump()
+    sync_environment(kube, NS, ENV, apply_changes=True, now=NOW)  # the update handler: 2 members
+    sts_path = f"/apis/apps/v1/namespaces/{NS}/statefulsets/{postgres_render.statefulset_name(ENV)}"
+    assert kube.objects[sts_path]["spec"]["replicas"] == 2
+    del kube.objects[sts_path]["metadata"]["labels"]["app.kubernetes.io/part-of"]  # live drift to revert
+
+    outcome = sync(kube, reader)
+    assert kube.objects[sts_path]["spec"]["replicas"] == 2  # never the kept spec's 3
+    assert "app.kubernetes.io/part-of" in kube.objects[sts_path]["metadata"]["labels"]  # reverted
+    assert outcome.body["spec"]["postgres"]["replicas"] == 2

@@ -164,8 +164,8 @@ class IndexedEnvironments:
     always GETs. No one but this process writes status (one field manager), and its writes are
     kept as they are made, under the environment's lock, so a kept body never carries an older
     status than the stored one; a write from a stale read fails its resourceVersion precondition
-    (409) and the sync runs again after `forget`. Bodies are kept compressed, one per
-    environment, and dropped with it."""
+    (409) and the sync runs again after `forget`. Children are written only from a body a GET
+    confirms (`confirm`). Bodies are kept compressed, one per environment, and dropped with it."""
 
     def __init__(self, version: VersionLookup) -> None:
         self._version = version
@@ -196,6 +196,15 @@ class IndexedEnvironments:
     def forget(self, namespace: str, name: str) -> None:
         with self._guard:
             self._kept.pop((namespace, name), None)
+
+    def confirm(self, kube: Kube, body: dict) -> bool:
+        """Whether `body` is still the stored version (a GET). Asked before a sync writes
+        children from its spec (live drift reverted under enforce, a refused change applied): a
+        handler's sync may have applied a newer spec that the watch has not delivered yet, and
+        writing the kept one's would roll pods twice."""
+        meta = body.get("metadata") or {}
+        stored = kube.get(ENVIRONMENT.object_path(meta.get("name"), meta.get("namespace")))
+        return stored is not None and (stored.get("metadata") or {}).get("resourceVersion") == meta.get("resourceVersion")
 
     def __len__(self) -> int:
         with self._guard:
