@@ -1,7 +1,7 @@
 """Scale: N sample environments in one operator process, against the API server's own pace.
 
     .venv/bin/python bench/bench_scale.py [--envs 20] [--changes 20] [--resync 30] [--observability]
-    # the full run the targets speak of: --envs 1000 (hours on 2 cores; kwok nodes are added)
+    # the full run the targets speak of: --envs 1000 (about 80 minutes on 2 cores; kwok nodes are added)
     # what the operator's memory holds, by allocation site (slow; its times are not figures):
     .venv/bin/python bench/bench_scale.py --envs 100 --memory-sites
 
@@ -10,6 +10,7 @@ running), in one run:
 - floor: the children the operator renders for N environments, applied without the operator by
   8 parallel server-side apply clients, until every workload is ready;
 - operator: N ParityEnvironments created at once, until every one is Ready; the ratio to the floor;
+  the API requests and Events of each phase by kind, and the operator's syncs by trigger;
 - operator RSS and peak RSS (VmRSS / VmHWM) with N environments;
 - change → updated status with N present, p50/p95: a spec edit (status.observedGeneration), a
   baseline edit (status.drift.baselineGeneration; a baseline that environment alone compares
