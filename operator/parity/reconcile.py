@@ -90,8 +90,6 @@ class Outcome:
     applied: list[str] = field(default_factory=list)
     status_written: bool = False
     body: dict | None = None
-    # The environment as the API server stored it by this sync's status write (None: not written).
-    stored: dict | None = None
 
 
 def now_iso() -> str:
@@ -108,31 +106,6 @@ class StatusConflict(KubeError):
 
     def __init__(self, error: KubeError):
         super().__init__(error.status, error.reason, str(error))
-
-
-class EnvironmentReader:
-    """Where a sync reads its ParityEnvironment: a GET (the CLI, tests, the handlers' own syncs).
-    The operator's event-driven syncs use kube/index.IndexedEnvironments, which answers from
-    what this process last read or wrote while the watch says nothing changed since; a sync
-    tells it what its status write stored (`remember`) and which reads must not be trusted
-    any more (`forget`: a 409, a failed sync); before a sync writes children it asks the reader
-    to `confirm` the body, so children are never written from a spec older than the stored one."""
-
-    def read(self, kube: Kube, namespace: str, name: str) -> dict | None:
-        return kube.get(resources.ENVIRONMENT.object_path(name, namespace))
-
-    def remember(self, namespace: str, name: str, body: dict) -> None:
-        pass
-
-    def forget(self, namespace: str, name: str) -> None:
-        pass
-
-    def confirm(self, kube: Kube, body: dict) -> bool:
-        """Whether children may be written from `body`'s spec: a GET's answer is current enough."""
-        return True
-
-
-GET_ENVIRONMENT = EnvironmentReader()
 
 
 class WriteRefused(Exception):
@@ -163,8 +136,7 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
                      catalog: ImageCatalog = PUBLISHED,
                      heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS,
                      children: ChildReader = list_children,
-                     baselines: BaselineReader | None = None,
-                     environments: EnvironmentReader = GET_ENVIRONMENT) -> Outcome | None:
+                     baselines: BaselineReader | None = None) -> Outcome | None:
     """Converge one ParityEnvironment and write its status. Returns None when it is gone or
     being deleted. A spec the models refuse (stored before the schema refused it) and a write
     the API server refuses end the sync at once with Stalled=True and the reason.
@@ -175,34 +147,22 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
     `children` finds the children first (LISTs by default; the operator's watch-fed index,
     kube/index.py). After the sync's own writes, what the API server answered to them replaces
     what was read (kube.children.after_writes): no second read of every child kind.
-    `baselines` reads a ParityBaseline by name (a GET by default; the operator's watch-fed index).
-    `environments` reads the environment itself (a GET by default; EnvironmentReader says more)."""
+    `baselines` reads a ParityBaseline by name (a GET by default; the operator's watch-fed index)."""
     now = now or now_iso()
     try:
         for attempt in range(STATUS_CONFLICT_ATTEMPTS):
             try:
-                outcome = _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime,
-                                            runtime_probes=runtime_probes, actuation=actuation, now=now,
-                                            catalog=catalog, heartbeat_seconds=heartbeat_seconds,
-                                            children=children, baselines=baselines or get_baseline,
-                                            environments=environments)
+                return _sync_environment(kube, namespace, name, apply_changes=apply_changes, runtime=runtime,
+                                         runtime_probes=runtime_probes, actuation=actuation, now=now,
+                                         catalog=catalog, heartbeat_seconds=heartbeat_seconds,
+                                         children=children, baselines=baselines or get_baseline)
             except StatusConflict:
                 # Someone wrote the environment after our read: sync again from the new state
-                # (children are applied by hash, so the second pass writes none of them again),
-                # read from the API server.
-                environments.forget(namespace, name)
+                # (children are applied by hash, so the second pass writes none of them again).
                 if attempt + 1 == STATUS_CONFLICT_ATTEMPTS:
                     raise
                 log.info("%s/%s: status changed while syncing (409), syncing again", namespace, name)
-                continue
-            except BaseException:
-                environments.forget(namespace, name)
-                raise
-            if outcome is not None and outcome.stored is not None:
-                environments.remember(namespace, name, outcome.stored)
-            return outcome
     except WriteRefused as refused:
-        environments.forget(namespace, name)
         body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
         if body is None or body["metadata"].get("deletionTimestamp"):
             return None
@@ -215,9 +175,8 @@ def sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bo
 def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: bool,
                       runtime: list[ProbeResult] | None, runtime_probes: bool, actuation: dict | None,
                       now: str, catalog: ImageCatalog, heartbeat_seconds: float,
-                      children: ChildReader, baselines: BaselineReader,
-                      environments: EnvironmentReader) -> Outcome | None:
-    body = environments.read(kube, namespace, name)
+                      children: ChildReader, baselines: BaselineReader) -> Outcome | None:
+    body = kube.get(resources.ENVIRONMENT.object_path(name, namespace))
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
     meta = body["metadata"]
@@ -233,8 +192,6 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
     # The refused sync's changes were never applied; any sync applies them once the cause is gone.
     resuming = not apply_changes and resumes_after_refusal(previous)
     apply_changes = apply_changes or resuming
-    if resuming:
-        _confirm(kube, environments, body)
 
     problems = check_combinations(spec, catalog)
     if problems:
@@ -315,7 +272,7 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
                                   _approvals(meta))
         to_revert = [m for m in expected if object_key(m)[::2] in chosen]
         said = "approved, reverted live drift: "
-    reverted = _enforce(kube, to_revert, report, lambda: _confirm(kube, environments, body)) if to_revert else []
+    reverted = _enforce(kube, to_revert, report) if to_revert else []
     if reverted:
         names = ["{}/{}".format(*object_key(o)[::2]) for o in reverted]
         outcome.events.append(Event("Normal", constants.EVENT_DRIFT_CORRECTED, said + ", ".join(names)))
@@ -351,9 +308,8 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
                                            live_pending),
     }
     outcome.status = status
-    outcome.stored = _write_status(kube, namespace, name, previous, status, meta.get("resourceVersion"),
-                                   heartbeat_seconds)
-    outcome.status_written = outcome.stored is not None
+    outcome.status_written = _write_status(kube, namespace, name, previous, status, meta.get("resourceVersion"),
+                                           heartbeat_seconds)
     metrics.record_environment(namespace, name, drift_status)
     return outcome
 
@@ -370,9 +326,8 @@ def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: 
     status = {**previous, "observedGeneration": generation, "phase": phase,
               "conditions": merge_conditions(previous.get("conditions"), conditions, now)}
     outcome.status = status
-    outcome.stored = _write_status(kube, meta["namespace"], meta["name"], previous, status,
-                                   meta.get("resourceVersion"))
-    outcome.status_written = outcome.stored is not None
+    outcome.status_written = _write_status(kube, meta["namespace"], meta["name"], previous, status,
+                                           meta.get("resourceVersion"))
     stalled_before = {c.get("type"): c for c in previous.get("conditions") or []}.get(constants.CONDITION_STALLED, {})
     if outcome.status_written and stalled_before.get("reason") != reason:
         outcome.events.append(Event("Warning", reason, message))
@@ -457,22 +412,12 @@ def _prune(kube: Kube, prunable: list[dict], outcome: Outcome) -> None:
         outcome.applied.append(f"-{obj['kind']}/{obj['metadata']['name']}")
 
 
-def _confirm(kube: Kube, environments: EnvironmentReader, body: dict) -> None:
-    """Children are written only from the stored spec: a body that is not (kept by the reader
-    while a newer version was on its way) ends this attempt as a conflict, and the sync runs
-    again from a GET (sync_environment)."""
-    if not environments.confirm(kube, body):
-        raise StatusConflict(KubeError(409, "Conflict", "the environment changed since this sync read it"))
-
-
-def _enforce(kube: Kube, desired: list[dict], report, confirm: Callable[[], None]) -> list[dict]:
+def _enforce(kube: Kube, desired: list[dict], report) -> list[dict]:
     """Re-apply every desired object that has live-level drift (re-creating missing ones);
-    returns them as the API server stored them. `confirm` runs first when there is one to write."""
+    returns them as the API server stored them."""
     drifted = {(f.kind, f.name) for f in report.findings if f.level == "live" and f.kind and f.name}
-    to_write = [manifest for manifest in desired if (manifest["kind"], manifest["metadata"]["name"]) in drifted]
-    if to_write:
-        confirm()
-    return [_write("apply", kube, manifest) for manifest in to_write]
+    return [_write("apply", kube, manifest) for manifest in desired
+            if (manifest["kind"], manifest["metadata"]["name"]) in drifted]
 
 
 def _approvals(meta: dict) -> dict[str, str]:
@@ -520,22 +465,21 @@ def merge_patch(previous: dict, new: dict) -> dict:
 
 
 def _write_status(kube: Kube, namespace: str, name: str, previous: dict, status: dict,
-                  resource_version: str | None, heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> dict | None:
+                  resource_version: str | None, heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> bool:
     """Write status only when it says something new (or checkedAt is getting old), so resyncs
     and our own child events do not churn the object. The patch is computed from `previous`,
-    so it is conditional on the resourceVersion that was read with it (StatusConflict if not).
-    Returns the environment as the write stored it, or None when nothing was written."""
+    so it is conditional on the resourceVersion that was read with it (StatusConflict if not)."""
     status = _prune_none(status)
     if _comparable(previous) == _comparable(status) and not _checked_at_stale(previous, status, heartbeat_seconds):
-        return None
+        return False
     try:
-        stored = patch_status(kube, resources.ENVIRONMENT, namespace, name, merge_patch(previous, status),
-                              resource_version=resource_version)
+        patch_status(kube, resources.ENVIRONMENT, namespace, name, merge_patch(previous, status),
+                     resource_version=resource_version)
     except KubeError as err:
         if err.status == 409:
             raise StatusConflict(err) from None
         raise
-    return stored or {}  # written, whatever the answer held
+    return True
 
 
 def _checked_at_stale(previous: dict, status: dict, heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> bool:

@@ -145,32 +145,3 @@ def test_the_timer_asks_for_a_sync_on_the_pool_and_holds_no_thread_of_kopfs(monk
     assert returned_after < 0.05
     assert [s[:2] for s in seen] == [(("ns", "dev"), "timer")]
     assert seen[0][2] != threading.main_thread().name
-
-
-def test_a_timer_pass_is_skipped_after_a_recent_event_sync_but_not_after_half_an_interval(monkeypatch):
-    """Without probes a pass is the sync a child or baseline event makes: within half an interval
-    of such a sync it would be the same sync again."""
-    from parity.handlers import timers
-
-    now = [1000.0]
-    seen = []
-    memo = memo_with(monkeypatch, lambda namespace, name, trigger: seen.append(trigger))
-    memo.triggers = Triggers(clock=lambda: now[0])
-    memo.config = OperatorConfig(settle_seconds=0.01, runtime_probes=False, resync_seconds=60.0)
-    memo.triggers.run(("ns", "dev"), lambda: None)  # a child's sync ends at 1000.0
-
-    async def pass_after(seconds):
-        now[0] += seconds
-        await timers.resync_environment(namespace="ns", name="dev", memo=memo, logger=logging.getLogger("t"))
-        await asyncio.sleep(0.2)
-
-    async def main():
-        await pass_after(29)  # 29 s after the child's sync: skipped
-        skipped = list(seen)
-        await pass_after(2)  # 31 s after it: due
-        await pass_after(5)  # a pass records no end, so the next pass is never skipped for it
-        await settle_and_drain(memo, 0.1)
-        return skipped
-
-    assert asyncio.run(main()) == []
-    assert seen == ["timer", "timer"]

@@ -217,20 +217,3 @@ def test_a_sync_ending_after_its_environment_was_forgotten_leaves_no_entry():
     triggers.run(KEY, forgotten_meanwhile)
     assert triggers.wait_before(KEY, settle=0.0, spacing=10.0) == 0.0
     assert len(triggers) == 0
-
-
-def test_synced_within_counts_event_and_handler_syncs_but_not_timer_passes():
-    now = [100.0]
-    triggers = Triggers(clock=lambda: now[0])
-    assert not triggers.synced_within(KEY, 30)  # never synced
-    assert triggers.claim(KEY)
-    triggers.run_claimed(KEY, lambda: None, spaces_next=False)  # a timer's pass
-    assert not triggers.synced_within(KEY, 30)
-    assert triggers.claim(KEY)
-    triggers.run_claimed(KEY, lambda: None)  # a child's sync ends at 100.0
-    now[0] += 29.9
-    assert triggers.synced_within(KEY, 30)
-    now[0] += 0.2
-    assert not triggers.synced_within(KEY, 30)
-    triggers.run(KEY, lambda: None)  # a handler's sync
-    assert triggers.synced_within(KEY, 30)

@@ -15,7 +15,7 @@ from parity.api import SpecError
 from parity.kube import resources
 from parity.kube.children import list_children
 from parity.kube.client import KubeError
-from parity.reconcile import GET_ENVIRONMENT, Outcome, now_iso, sync_environment
+from parity.reconcile import Outcome, now_iso, sync_environment
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,6 @@ def _sync_callables(memo: kopf.Memo, namespace: str, name: str, *, trigger: str,
     says its own failure, for runs nobody waits for."""
     key = (namespace, name)
     children = list_children if fresh else getattr(memo, "children", list_children)
-    # A handler's sync (a spec or annotation edit, a create, a resume) reads the environment from
-    # the API server; event-driven ones may use what this process kept (IndexedEnvironments).
-    environments = GET_ENVIRONMENT if trigger == "environment" else getattr(memo, "environments", GET_ENVIRONMENT)
 
     def work() -> Outcome | None:
         with metrics.RECONCILE_SECONDS.labels(trigger).time():
@@ -93,8 +90,7 @@ def _sync_callables(memo: kopf.Memo, namespace: str, name: str, *, trigger: str,
                                        runtime=memo.runtime.get(key), runtime_probes=memo.config.runtime_probes,
                                        actuation=memo.actuation.get(key), catalog=memo.config.images,
                                        heartbeat_seconds=memo.config.status_heartbeat_seconds,
-                                       children=children, baselines=getattr(memo, "baselines", None),
-                                       environments=environments)
+                                       children=children, baselines=getattr(memo, "baselines", None))
         if hasattr(memo, "children") and (fresh or (outcome is not None and outcome.applied)):
             # A kept credentials Secret may be the old one (written now), or contradict what this
             # sync's LIST found (deleted): the next sync reads it again (kube/index.py).

@@ -49,8 +49,6 @@ def forget_environment(namespace: str, name: str, memo: kopf.Memo, **_) -> None:
     memo.policy_reports.forget(namespace, name)
     if hasattr(memo, "children"):
         memo.children.forget(namespace, name)
-    if hasattr(memo, "environments"):
-        memo.environments.forget(namespace, name)
 
 
 @kopf.index(**ENV)

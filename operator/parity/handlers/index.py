@@ -1,7 +1,5 @@
 """The watch-fed indexes that syncs read instead of requests: environments' children instead of
-LISTs (kube/index.py), baselines instead of a GET (IndexedBaselines), and environments'
-resourceVersions, which tell an event-driven sync whether the body it kept is still the
-environment's (kube/index.IndexedEnvironments).
+LISTs (kube/index.py), and baselines instead of a GET (IndexedBaselines).
 
 kopf keeps the index: one `@kopf.index` per child kind, on the same watches (and so the same
 server-side label selector) as the child event handlers, with the same filters. Each maps
@@ -40,7 +38,7 @@ import kopf
 from parity import constants
 from parity.handlers.baseline import BASELINE
 from parity.handlers.children import CHILD_KINDS, OWNED, controlled_by_an_environment
-from parity.kube.index import IndexedChildren, IndexedEnvironments
+from parity.kube.index import IndexedChildren
 from parity.reconcile import get_baseline
 
 log = logging.getLogger(__name__)
@@ -143,33 +141,11 @@ class IndexedBaselines:
         return json.loads(stored[0]) if stored else None
 
 
-# --- environments' versions --------------------------------------------------------------------
-
-VERSION_INDEX = "environment-versions"
-ENVIRONMENTS = dict(group=constants.GROUP, version=constants.VERSION, plural=constants.ENVIRONMENT_PLURAL)
-
-
-@kopf.index(**ENVIRONMENTS, id=VERSION_INDEX)
-async def environment_version(namespace: str, name: str, meta: kopf.Meta, **_):
-    # async, like every index handler here (child_by_environment says why).
-    return {(namespace, name): meta.get("resourceVersion")}
-
-
-def version_lookup(loop: asyncio.AbstractEventLoop, index) -> Callable[[str, str], str | None]:
-    """kube/index.VersionLookup over the version index: read on the loop, like the others."""
-    def lookup(namespace: str, name: str) -> str | None:
-        found = on_loop(loop, lambda: list(index.get((namespace, name), ())), f"{namespace}/{name}")
-        return found[0] if found and len(found) == 1 else None
-    return lookup
-
-
 @kopf.on.startup()
 async def use_child_index(memo: kopf.Memo, **kwargs) -> None:
-    """memo.children, memo.baselines and memo.environments: the readers syncs use (the indexes
-    arrive as kwargs named by their ids). An absent baseline in a listed index does not exist:
-    kopf runs no handler before every indexed kind was listed once."""
-    loop = asyncio.get_running_loop()
+    """memo.children and memo.baselines: the readers syncs use (the indexes arrive as kwargs
+    named by their ids). An absent baseline in a listed index does not exist: kopf runs no
+    handler before every indexed kind was listed once."""
     indexes = [kwargs[f"{INDEX_PREFIX}{plural}"] for _group, _version, plural in CHILD_KINDS]
-    memo.children = IndexedChildren(ChildIndex(loop, indexes).snapshot)
-    memo.baselines = IndexedBaselines(loop, kwargs[BASELINE_INDEX])
-    memo.environments = IndexedEnvironments(version_lookup(loop, kwargs[VERSION_INDEX]))
+    memo.children = IndexedChildren(ChildIndex(asyncio.get_running_loop(), indexes).snapshot)
+    memo.baselines = IndexedBaselines(asyncio.get_running_loop(), kwargs[BASELINE_INDEX])

@@ -23,12 +23,6 @@ async def resync_environment(namespace: str, name: str, memo: kopf.Memo, logger,
     # for here and run on memo.sync_pool; the probes' pass blocks for seconds, so it runs in a
     # thread of asyncio's own pool, as a sync that runs after it.
     if not memo.config.runtime_probes:
-        # A pass without probes is the sync any child or baseline event makes. An environment
-        # synced by one within the last half interval has had this pass's sync: skipping it
-        # still syncs every environment at least every 1.5 intervals. While environments
-        # converge, their children's events sync them every few seconds anyway.
-        if memo.triggers.synced_within((namespace, name), memo.config.resync_seconds / 2):
-            return
         request_sync(memo, namespace, name, trigger="timer")
         return
 

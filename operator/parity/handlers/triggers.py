@@ -147,13 +147,6 @@ class Triggers:
         with self._guard:
             self._spacing.pop(key, None)
 
-    def synced_within(self, key: Key, seconds: float) -> bool:
-        """Whether an event's or a handler's sync of this environment ended less than `seconds`
-        ago. (A timer's pass records no end, so passes never count themselves.)"""
-        with self._guard:
-            ended = self._ended.get(key)
-            return ended is not None and self._clock() - ended < seconds
-
     def knows(self, key: Key) -> bool:
         """Whether this process has synced (or is syncing) this environment since it started."""
         with self._guard:

@@ -4,9 +4,8 @@ A sync used to cost one LIST per child kind (8) on every trigger: every child ev
 timer pass, every baseline edit. The operator already watches those kinds (with the same label
 selector, handlers/children.py), so it keeps what the watches deliver in an index keyed by
 (namespace, environment) (handlers/index.py) and a sync reads from memory. What stays a
-request: the credentials Secret (by name; Secrets are not watched) and, when what this process
-kept of it is out of date, the environment itself (IndexedEnvironments, below; the baseline has
-an index of its own), so a sync costs O(1) reads whatever the number of children.
+request: the environment itself, the credentials Secret (by name; Secrets are not watched) and
+the baseline, so a sync costs O(1) reads whatever the number of children.
 
 An index lags the API server, above all behind the operator's own writes. The places where
 that matters are handled where the decision is made, not here:
@@ -38,16 +37,14 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable
 
 from parity.kube.children import list_children, read_credentials, read_object
 from parity.kube.client import Kube
 from parity.kube.ownership import is_owned_child
-from parity.kube.resources import ENVIRONMENT, SECRETS
+from parity.kube.resources import SECRETS
 
 # (namespace, environment name) -> the indexed children's bodies, the caller's own copies (it may
 # change them), or None when the index cannot answer (not running, not listed yet): then the
@@ -140,72 +137,3 @@ class IndexedChildren:
             else:
                 self._secrets.setdefault(key, {})[name] = (now, copy.deepcopy(secret))
         return secret
-
-
-# (namespace, environment name) -> the resourceVersion the watch last delivered for it, or None
-# when the index cannot answer (not running, not listed, no such environment).
-VersionLookup = Callable[[str, str], "str | None"]
-
-
-class IndexedEnvironments:
-    """A reconcile.EnvironmentReader for event-driven syncs: the environment as this process
-    last read it (GET) or wrote it (the status write's answer), as long as the watch-fed index
-    has the same resourceVersion for it; otherwise a GET.
-
-    Every sync started with a GET of its environment: 13,178 of them while 500 environments
-    converged (bench/bench_scale.py), one per child event, baseline edit and timer pass. Between two syncs
-    the environment usually changed only by our own status write, whose answer is the stored
-    object.
-
-    Why equality of versions is enough: whatever else changes the object (a spec or annotation
-    edit, kopf's own annotations) gets a new resourceVersion, so once its event has arrived the
-    kept body no longer matches and the sync reads again. Before its event arrives the sync sees
-    what a watch-fed read would see anyway; the change itself starts a handler's sync, which
-    always GETs. No one but this process writes status (one field manager), and its writes are
-    kept as they are made, under the environment's lock, so a kept body never carries an older
-    status than the stored one; a write from a stale read fails its resourceVersion precondition
-    (409) and the sync runs again after `forget`. Children are written only from a body a GET
-    confirms (`confirm`). Bodies are kept compressed, one per environment, and dropped with it."""
-
-    def __init__(self, version: VersionLookup) -> None:
-        self._version = version
-        self._guard = threading.Lock()
-        self._kept: dict[tuple[str, str], tuple[str, bytes]] = {}
-
-    def read(self, kube: Kube, namespace: str, name: str) -> dict | None:
-        with self._guard:
-            kept = self._kept.get((namespace, name))
-        if kept is not None and self._version(namespace, name) == kept[0]:
-            return json.loads(zlib.decompress(kept[1]))
-        body = kube.get(ENVIRONMENT.object_path(name, namespace))
-        if body is None:
-            self.forget(namespace, name)
-        else:
-            self.remember(namespace, name, body)
-        return body
-
-    def remember(self, namespace: str, name: str, body: dict) -> None:
-        version = (body.get("metadata") or {}).get("resourceVersion")
-        if not version:  # nothing to match the watch against
-            self.forget(namespace, name)
-            return
-        packed = zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
-        with self._guard:
-            self._kept[namespace, name] = (version, packed)
-
-    def forget(self, namespace: str, name: str) -> None:
-        with self._guard:
-            self._kept.pop((namespace, name), None)
-
-    def confirm(self, kube: Kube, body: dict) -> bool:
-        """Whether `body` is still the stored version (a GET). Asked before a sync writes
-        children from its spec (live drift reverted under enforce, a refused change applied): a
-        handler's sync may have applied a newer spec that the watch has not delivered yet, and
-        writing the kept one's would roll pods twice."""
-        meta = body.get("metadata") or {}
-        stored = kube.get(ENVIRONMENT.object_path(meta.get("name"), meta.get("namespace")))
-        return stored is not None and (stored.get("metadata") or {}).get("resourceVersion") == meta.get("resourceVersion")
-
-    def __len__(self) -> int:
-        with self._guard:
-            return len(self._kept)
