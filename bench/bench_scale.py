@@ -34,7 +34,6 @@ import copy
 import datetime as dt
 import math
 import os
-import re
 import statistics
 import sys
 import tempfile
@@ -181,7 +180,6 @@ def bench_floor(plane: ControlPlane, sample: dict, n: int) -> float:
     kube = Kube.connect(str(plane.kubeconfig))
     requests0 = apiserver_request_counts(plane)
     busy0 = machine_busy()
-    phase_start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     start, started_wall = time.monotonic(), time.time()
     with ThreadPoolExecutor(APPLIERS) as pool:
         list(pool.map(apply, objects))
@@ -191,7 +189,7 @@ def bench_floor(plane: ControlPlane, sample: dict, n: int) -> float:
           f"{busy_since(busy0)}", flush=True)
     print(f"  floor's API requests: {request_summary(requests0, apiserver_request_counts(plane), n)}", flush=True)
     print(f"  floor's Events (reporter kind reason: occurrences): "
-          f"{events_since(kube, phase_start, prefix='floor-', top=12, occurrences=True)}", flush=True)
+          f"{events_since(kube, whole_second(started_wall), prefix='floor-', top=12, occurrences=True)}", flush=True)
     for ns in namespaces:  # out of the way of the operator's run
         kube.request("DELETE", f"/api/v1/namespaces/{ns}")
     poll(lambda: not [x for x in kube.request("GET", "/api/v1/namespaces").get("items", [])
@@ -211,7 +209,6 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
     the gap between the two is the operator's status lag, the rest its applying pace."""
     requests0 = apiserver_request_counts(plane)
     busy0 = machine_busy()
-    phase_start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     start, started_wall = time.monotonic(), time.time()
     for ns in namespaces:
         manifest = copy.deepcopy(sample)
@@ -234,8 +231,17 @@ def bench_operator(plane: ControlPlane, kube: Kube, sample: dict, namespaces: li
     print(f"  operator's run, API requests: "
           f"{request_summary(requests0, apiserver_request_counts(plane), len(namespaces))}", flush=True)
     print(f"  operator's run, Events (reporter kind reason: occurrences): "
-          f"{events_since(kube, phase_start, top=12, occurrences=True)}", flush=True)
+          f"{events_since(kube, whole_second(started_wall), top=12, occurrences=True)}", flush=True)
     return elapsed
+
+
+def metric_label(line: str, name: str) -> str:
+    """The value of label `name` in one Prometheus text line ("" when it has none). The label
+    is matched whole: `resource` is not the end of `subresource`."""
+    for opening in (f'{{{name}="', f',{name}="'):
+        if opening in line:
+            return line.split(opening, 1)[1].split('"', 1)[0]
+    return ""
 
 
 def apiserver_request_counts(plane: ControlPlane) -> dict[tuple[str, str], float]:
@@ -243,10 +249,8 @@ def apiserver_request_counts(plane: ControlPlane) -> dict[tuple[str, str], float
     counts: dict[tuple[str, str], float] = {}
     for line in plane.kubectl("get", "--raw", "/metrics").stdout.splitlines():
         if line.startswith("apiserver_request_total{"):
-            labels = dict(part.split("=", 1) for part in line[line.index("{") + 1:line.rindex("}")].split(",")
-                          if "=" in part)
-            labels = {k: v.strip('"') for k, v in labels.items()}
-            key = (labels.get("verb", ""), "/".join(filter(None, (labels.get("resource"), labels.get("subresource")))))
+            key = (metric_label(line, "verb"),
+                   "/".join(filter(None, (metric_label(line, "resource"), metric_label(line, "subresource")))))
             counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
     return counts
 
@@ -457,15 +461,12 @@ def apiserver_requests(plane: ControlPlane) -> tuple[dict[str, float], float]:
     writes: dict[str, float] = {}
     total = 0.0
 
-    def label(line: str, name: str) -> str:
-        return line.split(f'{name}="', 1)[1].split('"', 1)[0] if f'{name}="' in line else ""
-
     for line in text.splitlines():
         if line.startswith("apiserver_request_total{"):
             value = float(line.rsplit(" ", 1)[1])
             total += value
-            if label(line, "verb") in WRITE_VERBS:
-                key = "/".join(filter(None, (label(line, "resource"), label(line, "subresource"))))
+            if metric_label(line, "verb") in WRITE_VERBS:
+                key = "/".join(filter(None, (metric_label(line, "resource"), metric_label(line, "subresource"))))
                 writes[key] = writes.get(key, 0.0) + value
     return writes, total
 
@@ -494,6 +495,11 @@ def pod_churn(before: dict, after: dict) -> str:
             f"({flipped} with other conditions){example}")
 
 
+def whole_second(wall: float) -> dt.datetime:
+    """A time.time() as a UTC datetime, cut to the second: Events carry whole seconds."""
+    return dt.datetime.fromtimestamp(int(wall), dt.timezone.utc)
+
+
 def events_since(kube: Kube, since: dt.datetime, prefix: str = "op-", top: int = 8,
                  occurrences: bool = False) -> str:
     """The bench namespaces' Events (namespaces named `prefix`...) created or repeated since
@@ -520,8 +526,7 @@ def operator_syncs_by_trigger(op: Operator) -> collections.Counter:
     counts: collections.Counter = collections.Counter()
     for line in text.splitlines():
         if line.startswith("parity_reconcile_duration_seconds_count"):
-            trigger = re.search(r'trigger="([^"]*)"', line)
-            counts[trigger.group(1) if trigger else "?"] += float(line.rsplit(" ", 1)[1])
+            counts[metric_label(line, "trigger") or "?"] += float(line.rsplit(" ", 1)[1])
     return counts
 
 
