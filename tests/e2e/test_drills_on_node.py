@@ -14,7 +14,7 @@ import subprocess
 
 import psycopg
 import pytest
-from e2e_support import apply_local_sample, kjson, redis_password
+from e2e_support import ReplicationTimeline, apply_local_sample, kjson, redis_password
 from support import REPO_ROOT
 
 ENV = "dev"
@@ -138,7 +138,9 @@ def test_redis_failover_by_pod_delete(env):
 
 def test_redis_rolling_restart_under_writes_loses_no_acknowledged_write(env):
     """Replacing every Redis pod (a pod template change rolls the StatefulSet) while a client
-    writes through the Sentinels: a primary that comes back empty must not become primary."""
+    writes through the Sentinels: a primary that comes back empty must not become primary, and
+    the roll must not stop a primary while a replica lacks its writes (a replica is ready only
+    once its link is up)."""
     import threading
     import time
 
@@ -166,35 +168,40 @@ def test_redis_rolling_restart_under_writes_loses_no_acknowledged_write(env):
               for p in kjson(plane, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=redis")["items"]}
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
-    try:
-        plane.kubectl("patch", "penv", ENV, "-n", ns, "--type=merge", "-p",
-                      json.dumps({"spec": {"redis": {"resources": {"requests": {"cpu": "60m", "memory": "64Mi"}}}}}))
+    hosts = [f"{ENV}-redis-{i}.{ENV}-redis-headless.{ns}.svc" for i in range(3)]
+    with ReplicationTimeline(hosts, password) as timeline:
+        try:
+            resources = {"requests": {"cpu": "60m", "memory": "64Mi"}}
+            plane.kubectl("patch", "penv", ENV, "-n", ns, "--type=merge", "-p",
+                          json.dumps({"spec": {"redis": {"resources": resources}}}))
 
-        def rolled():
-            pods = kjson(plane, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=redis")["items"]
-            replaced = all(before.get(p["metadata"]["name"]) != p["metadata"]["uid"] for p in pods)
-            ready = all(all(c["ready"] for c in p["status"].get("containerStatuses") or [{"ready": False}])
-                        for p in pods)
-            return len(pods) == 3 and replaced and ready
+            def rolled():
+                pods = kjson(plane, "get", "pods", "-n", ns, "-l", "app.kubernetes.io/name=redis")["items"]
+                replaced = all(before.get(p["metadata"]["name"]) != p["metadata"]["uid"] for p in pods)
+                ready = all(all(c["ready"] for c in p["status"].get("containerStatuses") or [{"ready": False}])
+                            for p in pods)
+                return len(pods) == 3 and replaced and ready
 
-        from support import wait_until
-        wait_until(rolled, timeout=420, interval=3, what="every Redis pod replaced and ready")
-        time.sleep(3)
-    finally:
-        stop.set()
-        writer.join(timeout=30)
+            from support import wait_until
+            wait_until(rolled, timeout=420, interval=3, what="every Redis pod replaced and ready")
+            time.sleep(3)
+        finally:
+            stop.set()
+            writer.join(timeout=30)
     assert len(acked) > 50, "the writer made no progress"
     stored = {int(v) for v in sentinel.master_for("mymaster", socket_timeout=5).lrange("roll_writes", 0, -1)}
     lost = [s for s in acked if s not in stored]
     assert not lost, (f"{len(lost)} of {len(acked)} acknowledged writes lost in the roll, first: {lost[:10]}; "
-                      f"the Sentinels' failover events:\n{sentinel_failover_events(plane, ns)}")
+                      f"the Sentinels' failover events:\n{sentinel_failover_events(plane, ns)}\n"
+                      f"the members' replication, sampled each second:\n" + "\n".join(timeline.lines[-90:]))
 
 
 def sentinel_failover_events(plane, ns: str) -> str:
     """What each Sentinel logged about failovers (who was elected, what it promoted, in which
     epoch): the evidence of two failovers racing."""
-    marks = ("+sdown", "+odown", "+new-epoch", "+try-failover", "+elected-leader", "+selected-slave",
-             "+promoted-slave", "+switch-master", "+convert-to-slave", "-failover-abort")
+    marks = ("+sdown", "-sdown", "+odown", "+new-epoch", "+try-failover", "+elected-leader", "+selected-slave",
+             "+promoted-slave", "+switch-master", "+convert-to-slave", "+slave-reconf-sent", "+fix-slave-config",
+             "-failover-abort")
     lines = []
     for i in range(3):
         proc = plane.kubectl("logs", f"{ENV}-sentinel-{i}", "-n", ns, check=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from parity.api import parse_environment
 from parity.api.models import EnvironmentSpec
@@ -301,3 +302,64 @@ def test_named_primary_the_sentinels_know_no_replica_of_starts_as_primary(tmp_pa
     code, err, conf = run_start_script(tmp_path, sentinel_primary=[SELF], sentinel_replicas=0)
     assert code == 0, err
     assert "replicaof" not in conf and 'requirepass "pw"' in conf
+
+
+# --- the readiness probe of a member in sentinel mode, run by sh against a stand-in redis-cli ----
+
+def replication_info(**fields: str) -> str:
+    """INFO replication as Redis sends it: CRLF line ends."""
+    return "# Replication\r\n" + "".join(f"{k}:{v}\r\n" for k, v in fields.items())
+
+
+def run_readiness_probe(tmp_path, answer: str | None) -> int:
+    """Runs the rendered probe; `answer` is what redis-cli prints (None: it cannot connect)."""
+    import os
+    import subprocess
+    import tempfile
+
+    probe = container(redis_objects({})[("StatefulSet", "dev-redis")])["readinessProbe"]
+    assert probe["periodSeconds"] == 2 and probe["failureThreshold"] == 1
+    bin_dir = Path(tempfile.mkdtemp(dir=tmp_path))
+    if answer is None:
+        stub = "#!/bin/sh\necho 'Could not connect to Redis at 127.0.0.1:6379: Connection refused' >&2\nexit 1\n"
+    else:
+        (bin_dir / "answer").write_text(answer)
+        stub = f"#!/bin/sh\ncat {bin_dir / 'answer'}\n"
+    (bin_dir / "redis-cli").write_text(stub)
+    (bin_dir / "redis-cli").chmod(0o755)
+    return subprocess.run(probe["exec"]["command"], capture_output=True, text=True, timeout=30,
+                          env={"PATH": f"{bin_dir}:{os.environ['PATH']}"}).returncode
+
+
+def test_the_primary_is_ready(tmp_path):
+    assert run_readiness_probe(tmp_path, replication_info(role="master", connected_slaves="2")) == 0
+
+
+def test_a_replica_with_its_link_up_and_the_sync_done_is_ready(tmp_path):
+    answer = replication_info(role="slave", master_host=PEER1, master_link_status="up",
+                              master_sync_in_progress="0", slave_repl_offset="900")
+    assert run_readiness_probe(tmp_path, answer) == 0
+
+
+def test_a_replica_that_lost_its_primary_or_is_still_syncing_is_not_ready(tmp_path):
+    # `ping` answers PONG in both cases; a roll that went on would stop the primary while this
+    # replica lacks its recent writes.
+    lost = replication_info(role="slave", master_host=PEER1, master_link_status="down",
+                            master_sync_in_progress="0", slave_repl_offset="900")
+    assert run_readiness_probe(tmp_path, lost) == 1
+    syncing = replication_info(role="slave", master_host=PEER1, master_link_status="up",
+                               master_sync_in_progress="1", slave_repl_offset="-1")
+    assert run_readiness_probe(tmp_path, syncing) == 1
+
+
+def test_a_member_that_does_not_answer_or_refuses_is_not_ready(tmp_path):
+    assert run_readiness_probe(tmp_path, None) == 1
+    assert run_readiness_probe(tmp_path, "NOAUTH Authentication required.\n") == 1
+
+
+def test_the_roll_waits_for_a_replaced_member_to_stay_ready_while_standalone_keeps_ping():
+    sentinel = redis_objects({})[("StatefulSet", "dev-redis")]
+    assert sentinel["spec"]["minReadySeconds"] == 5
+    standalone = redis_objects({"mode": "standalone"})[("StatefulSet", "dev-redis")]
+    assert "minReadySeconds" not in standalone["spec"]
+    assert container(standalone)["readinessProbe"]["exec"]["command"] == ["redis-cli", "-p", "6379", "ping"]

@@ -412,6 +412,34 @@ def password_env_for_clients(owner: Owner) -> list[dict[str, Any]]:
     return [e for e in password_env(owner) if e["name"] == "REDIS_PASSWORD"]
 
 
+# A member in sentinel mode is ready when it can take the primary's place without losing a
+# write: it is the primary, or a replica whose link to its primary is up with the initial sync
+# done. `ping` alone answers PONG from a replica that has not synced (or lost its primary), and
+# a StatefulSet roll moves on as soon as the pod it replaced is ready: it would then stop the
+# primary while the only other replica holds none of its recent writes, and the Sentinels would
+# promote that one. Pure sh (no grep): INFO lines end in CR, which `case` patterns ignore.
+REPLICATION_READY_SCRIPT = f"""info=$(redis-cli -p {REDIS_PORT} --no-auth-warning INFO replication) || exit 1
+case "$info" in
+  *role:master*) exit 0 ;;
+  *master_sync_in_progress:1*) exit 1 ;;
+  *master_link_status:up*) exit 0 ;;
+esac
+exit 1
+"""
+# Probed often and failing at once: the roll must see a replica that lost its link before it
+# stops the next member, not 3 periods later.
+REPLICATION_READY_PERIOD_SECONDS = 2
+# A replaced member stays ready this long before the roll stops the next one, so the Sentinels
+# (which ping every second) see it back and count it as a candidate for the next failover.
+MEMBER_MIN_READY_SECONDS = 5
+
+
+def readiness_probe(spec: RedisSpec) -> dict[str, Any]:
+    if spec.mode == "sentinel":
+        return exec_probe(["sh", "-c", REPLICATION_READY_SCRIPT], period=REPLICATION_READY_PERIOD_SECONDS, failures=1)
+    return exec_probe(["redis-cli", "-p", str(REDIS_PORT), "ping"], period=5)
+
+
 def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
     if spec.mode == "sentinel":
         command = ["sh", f"{CONFIG_DIR}/start-redis.sh"]
@@ -426,13 +454,16 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
         "command": command,
         **({"env": env} if (env := password_env(owner)) else {}),
         "ports": [container_port("redis", REDIS_PORT)],
-        "readinessProbe": exec_probe(["redis-cli", "-p", str(REDIS_PORT), "ping"], period=5),
+        "readinessProbe": readiness_probe(spec),
         "livenessProbe": tcp_probe("redis", period=10, failures=6),
         "volumeMounts": [dict(m) for m in _MOUNTS],
     }, spec.resources)
-    return _statefulset(owner, APP, statefulset_name(owner.env_name), redis_replicas(spec),
+    statefulset = _statefulset(owner, APP, statefulset_name(owner.env_name), redis_replicas(spec),
                         headless_service_name(owner.env_name), container, config_map_name(owner.env_name), data,
                         version=spec.version, parallel=False, restart_settings=restart_only_settings(spec))
+    if spec.mode == "sentinel":
+        statefulset["spec"]["minReadySeconds"] = MEMBER_MIN_READY_SECONDS
+    return statefulset
 
 
 def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
