@@ -10,6 +10,7 @@ import kopf
 from parity import constants, metrics
 from parity.handlers.children import configure_child_watches
 from parity.handlers.config import OperatorConfig
+from parity.handlers.diffbase import LeanAnnotationsDiffBaseStorage
 from parity.handlers.triggers import Triggers
 from parity.kube.client import Kube
 from parity.memtrim import MemoryTrimmer
@@ -23,7 +24,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     # State kopf keeps on our objects: annotations under our own prefix (never status, which
     # is ours and typed), our own finalizer. Changing these later would orphan stored state.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=constants.ANNOTATION_PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+    # The same diff base as kopf's, built without deep-copying status first (handlers/diffbase.py).
+    settings.persistence.diffbase_storage = LeanAnnotationsDiffBaseStorage(
         prefix=constants.ANNOTATION_PREFIX, key="last-handled-configuration")
     settings.persistence.finalizer = constants.FINALIZER
     # After patching its own annotations kopf waits this long for that version to come back
