@@ -517,14 +517,23 @@ def events_since(kube: Kube, since: dt.datetime, prefix: str = "op-", top: int =
     return ", ".join(f"{k}: {v}" for k, v in counts.most_common(top)) or "none"
 
 
-def operator_syncs_by_trigger(op: Operator) -> collections.Counter:
-    """Syncs so far by what asked for them (environment, child, baseline, timer, ...)."""
+def operator_metrics(op: Operator) -> str:
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{op.metrics_port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
+        return resp.read().decode()
+
+
+def operator_skipped_passes(op: Operator) -> float:
+    """Timer passes the operator skipped so far (handlers/quiet.py)."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in operator_metrics(op).splitlines()
+               if line.startswith("parity_timer_passes_skipped_total"))
+
+
+def operator_syncs_by_trigger(op: Operator) -> collections.Counter:
+    """Syncs so far by what asked for them (environment, child, baseline, timer, ...)."""
     counts: collections.Counter = collections.Counter()
-    for line in text.splitlines():
+    for line in operator_metrics(op).splitlines():
         if line.startswith("parity_reconcile_duration_seconds_count"):
             counts[metric_label(line, "trigger") or "?"] += float(line.rsplit(" ", 1)[1])
     return counts
@@ -586,10 +595,13 @@ def main() -> int:
             print(f"operator before any environment: RSS {idle_rss} (interpreter, imports, clients)", flush=True)
             namespaces = create_namespaces(kube, "op", args.envs)
             cpu0, by_trigger0 = cpu_seconds(op.proc.pid), operator_syncs_by_trigger(op)
+            skipped0 = operator_skipped_passes(op)
             converged = bench_operator(plane, kube, sample, namespaces, len(workloads_of(sample)))
             by_trigger = operator_syncs_by_trigger(op)
             by_trigger.subtract(by_trigger0)
-            cpu, syncs = cpu_seconds(op.proc.pid) - cpu0, sum(by_trigger.values())
+            by_trigger["timer passes skipped (not syncs)"] = operator_skipped_passes(op) - skipped0
+            cpu, syncs = cpu_seconds(op.proc.pid) - cpu0, sum(by_trigger.values()) - by_trigger[
+                "timer passes skipped (not syncs)"]
             print(f"  operator's CPU while converging: {cpu:.1f} s ({cpu / converged:.0%} of one core; "
                   f"{os.cpu_count()} cores here, shared with the control plane); {syncs:.0f} syncs "
                   f"({syncs / args.envs:.1f} per environment, {cpu / max(syncs, 1) * 1000:.0f} ms CPU each "
@@ -615,12 +627,12 @@ def main() -> int:
             # Whole seconds: Events carry second-granularity timestamps.
             window_start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=1)
             writes0, total0 = apiserver_requests(plane)
-            syncs0 = operator_syncs(op)
+            syncs0, skipped0 = operator_syncs(op), operator_skipped_passes(op)
             pods0 = pod_versions(kube)
             window = 2 * args.resync
             time.sleep(window)
             writes1, total1 = apiserver_requests(plane)
-            syncs1 = operator_syncs(op)
+            syncs1, skipped1 = operator_syncs(op), operator_skipped_passes(op)
             pods1 = pod_versions(kube)
             delta = {k: writes1.get(k, 0) - writes0.get(k, 0) for k in writes1}
             delta = {k: v for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v}
@@ -629,9 +641,12 @@ def main() -> int:
             ours = sum(v for k, v in delta.items() if k.split("/")[0] in OPERATOR_RESOURCES)
             per_env_10min = ours / args.envs * (600 / window)
             syncs = syncs1 - syncs0
+            passes = args.envs * window / args.resync
             print(f"no-op window {window:.0f} s: API writes by resource {delta}; the operator's "
                   f"{ours:.0f} = {per_env_10min:.2f} per environment per 10 min; {syncs:.0f} syncs, "
-                  f"{(total1 - total0) / max(syncs, 1):.1f} API requests per sync (all verbs, all clients)",
+                  f"{skipped1 - skipped0:.0f} timer passes skipped; API requests (all verbs, all clients) "
+                  f"{(total1 - total0) / max(syncs, 1):.1f} per sync, "
+                  f"{(total1 - total0) / passes:.2f} per environment per resync period",
                   flush=True)
             print(pod_churn(pods0, pods1), flush=True)
             print(f"Events written in the window (reporter kind reason): {events_since(kube, window_start)}", flush=True)

@@ -28,6 +28,9 @@ DRIFT_EVALUATION_SECONDS = Histogram("parity_drift_evaluation_duration_seconds",
                                      buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
 PROBE_FAILURES = Counter("parity_probe_failures_total", "Runtime probes that could not read their target",
                          ["component"], registry=REGISTRY)
+TIMER_PASSES_SKIPPED = Counter("parity_timer_passes_skipped_total",
+                               "Timer passes not run: a Ready environment whose environment, children and baseline "
+                               "are what its last pass read (handlers/quiet.py)", registry=REGISTRY)
 RECONCILE_ERRORS = Counter("parity_reconcile_errors_total", "Environment syncs that raised",
                            ["trigger"], registry=REGISTRY)
 

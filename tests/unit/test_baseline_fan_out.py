@@ -136,7 +136,8 @@ def test_the_timer_asks_for_a_sync_on_the_pool_and_holds_no_thread_of_kopfs(monk
 
     async def main():
         start = time.monotonic()
-        await timers.resync_environment(namespace="ns", name="dev", memo=memo, logger=logging.getLogger("t"))
+        await timers.resync_environment(namespace="ns", name="dev", meta={"resourceVersion": "1"}, spec={},
+                                        memo=memo, logger=logging.getLogger("t"))
         returned_after = time.monotonic() - start
         await settle_and_drain(memo, 0.3)
         return returned_after

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections.abc import Callable
 
 import kopf
 
@@ -42,8 +43,11 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
         raise _handler_error(err, trigger) from None
 
 
-def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) -> None:
+def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str,
+                 after: Callable[[Outcome | None], object] | None = None) -> None:
     """A coalesced sync that reports nothing, asked for from the event loop (an async handler).
+    `after` is called with the sync's outcome once it ran (None when it failed or found the
+    environment gone); not when this request joined a sync already asked for.
 
     Nothing waits for it: the settle wait is a timer on the loop, the sync runs on memo.sync_pool.
     A sync handler would hold one of kopf's threads for the settle wait, and kopf's queue worker
@@ -59,6 +63,8 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) ->
 
     def run_claimed() -> None:
         _work, work_handed_over = _sync_callables(memo, namespace, name, trigger=trigger, apply_changes=False)
+        if after is not None:
+            work_handed_over = _then(work_handed_over, after)
         try:
             # A timer's pass is no burst, so it does not space the next event sync: a child or
             # baseline edit within a second of its environment's pass would wait out the spacing.
@@ -75,6 +81,16 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) ->
     config = memo.config
     loop.call_later(memo.triggers.wait_before(key, config.settle_seconds, config.sync_spacing_seconds,
                                               config.sync_spacing_max_seconds), start)
+
+
+def _then(work: Callable[[], Outcome | None], after: Callable[[Outcome | None], object]) -> Callable[[], None]:
+    def work_then_after() -> None:
+        outcome = None
+        try:
+            outcome = work()
+        finally:
+            after(outcome)
+    return work_then_after
 
 
 def _sync_callables(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_changes: bool,

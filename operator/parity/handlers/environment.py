@@ -44,6 +44,7 @@ def forget_environment(namespace: str, name: str, memo: kopf.Memo, **_) -> None:
     # series again after they were removed (later syncs see the deletion and stop).
     memo.triggers.run((namespace, name), lambda: metrics.forget_environment(namespace, name))
     memo.triggers.forget((namespace, name))
+    memo.quiet_passes.forget((namespace, name))
     memo.runtime.pop((namespace, name), None)
     memo.actuation.pop((namespace, name), None)
     memo.policy_reports.forget(namespace, name)

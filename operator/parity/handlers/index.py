@@ -38,6 +38,7 @@ import kopf
 from parity import constants
 from parity.handlers.baseline import BASELINE
 from parity.handlers.children import CHILD_KINDS, OWNED, controlled_by_an_environment
+from parity.handlers.quiet import inputs_fingerprint
 from parity.kube.index import IndexedChildren
 from parity.reconcile import get_baseline
 
@@ -105,6 +106,10 @@ class ChildIndex:
     def _collect(self, key: tuple[str, str]) -> list[bytes]:
         return [stored for index in self._indexes if key in index for stored in index[key]]
 
+    def entries_on_loop(self, namespace: str, env_name: str) -> list[bytes]:
+        """The stored (encoded) children, undecoded: only on the loop (an async handler)."""
+        return self._collect((namespace, env_name))
+
     def snapshot(self, namespace: str, env_name: str) -> list[dict] | None:
         entries = on_loop(self._loop, lambda: self._collect((namespace, env_name)), f"{namespace}/{env_name}")
         return None if entries is None else [decode_child(stored) for stored in entries]
@@ -134,6 +139,11 @@ class IndexedBaselines:
     def _collect(self, name: str) -> list[str]:
         return list(self._index.get(name, ()))
 
+    def entry_on_loop(self, name: str) -> str | None:
+        """The stored baseline as the index holds it: only on the loop (an async handler)."""
+        stored = self._collect(name)
+        return stored[0] if stored else None
+
     def __call__(self, kube, baseline_name: str) -> dict | None:
         stored = on_loop(self._loop, lambda: self._collect(baseline_name), f"ParityBaseline {baseline_name}")
         if stored is None:
@@ -147,5 +157,21 @@ async def use_child_index(memo: kopf.Memo, **kwargs) -> None:
     named by their ids). An absent baseline in a listed index does not exist: kopf runs no
     handler before every indexed kind was listed once."""
     indexes = [kwargs[f"{INDEX_PREFIX}{plural}"] for _group, _version, plural in CHILD_KINDS]
-    memo.children = IndexedChildren(ChildIndex(asyncio.get_running_loop(), indexes).snapshot)
+    child_index = ChildIndex(asyncio.get_running_loop(), indexes)
+    memo.children = IndexedChildren(child_index.snapshot)
     memo.baselines = IndexedBaselines(asyncio.get_running_loop(), kwargs[BASELINE_INDEX])
+    memo.inputs_fingerprint = InputsFingerprint(child_index, memo.baselines)
+
+
+class InputsFingerprint:
+    """What a sync of an environment would read from kopf's memory, fingerprinted on the loop
+    for the timer (handlers/quiet.py): its resourceVersion, its indexed children's stored bytes,
+    its baseline's indexed entry."""
+
+    def __init__(self, children: ChildIndex, baselines: IndexedBaselines) -> None:
+        self._children = children
+        self._baselines = baselines
+
+    def __call__(self, namespace: str, name: str, resource_version: str | None, baseline_name: str | None) -> int:
+        baseline = self._baselines.entry_on_loop(baseline_name) if baseline_name else None
+        return inputs_fingerprint(resource_version, self._children.entries_on_loop(namespace, name), baseline)

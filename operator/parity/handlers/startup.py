@@ -11,6 +11,7 @@ from parity import constants, metrics
 from parity.handlers.children import configure_child_watches
 from parity.handlers.config import OperatorConfig
 from parity.handlers.diffbase import LeanAnnotationsDiffBaseStorage
+from parity.handlers.quiet import QuietPasses
 from parity.handlers.triggers import Triggers
 from parity.kube.client import Kube
 from parity.memtrim import MemoryTrimmer
@@ -73,6 +74,9 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger, **_) -> 
     memo.config = config
     memo.kube = Kube.connect()
     memo.triggers = Triggers()
+    # A Ready environment's timer pass is read in full at least this often (handlers/quiet.py):
+    # half the heartbeat, so the heartbeat's status write stays on time.
+    memo.quiet_passes = QuietPasses(full_pass_seconds=config.status_heartbeat_seconds / 2)
     memo.runtime = {}  # (namespace, name) -> last probe results; cleaned on deletion
     memo.actuation = {}  # (namespace, name) -> last status.actuation record; cleaned on deletion
     memo.policy_reports = PolicyReportPublisher(config.policy_reports, ttl=config.policy_reports_recheck_seconds)  # per-environment state cleaned on deletion
