@@ -17,6 +17,7 @@ import yaml
 
 from parity.api.models import EnvironmentSpec
 from parity.metrics import REGISTRY
+from parity.notify import metrics as _notify_metrics  # noqa: F401 - declares its series in REGISTRY
 from parity.render import build_children, dashboards
 
 REPO = Path(__file__).resolve().parents[2]
