@@ -29,8 +29,8 @@ DRIFT_EVALUATION_SECONDS = Histogram("parity_drift_evaluation_duration_seconds",
 PROBE_FAILURES = Counter("parity_probe_failures_total", "Runtime probes that could not read their target",
                          ["component"], registry=REGISTRY)
 TIMER_PASSES_SKIPPED = Counter("parity_timer_passes_skipped_total",
-                               "Timer passes not run: a Ready environment whose environment, children and baseline "
-                               "are what its last pass read (handlers/quiet.py)", registry=REGISTRY)
+                               "Timer passes not run: the environment, its children and baseline are what its last "
+                               "sync read, or its first sync has not started (handlers/quiet.py)", registry=REGISTRY)
 RECONCILE_ERRORS = Counter("parity_reconcile_errors_total", "Environment syncs that raised",
                            ["trigger"], registry=REGISTRY)
 

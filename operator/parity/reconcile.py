@@ -90,6 +90,9 @@ class Outcome:
     applied: list[str] = field(default_factory=list)
     status_written: bool = False
     body: dict | None = None
+    # The environment's resourceVersion after the sync: its status write's, else the one it read
+    # (handlers/quiet.py: a timer pass that would read the same is skipped).
+    resource_version: str | None = None
 
 
 def now_iso() -> str:
@@ -308,8 +311,8 @@ def _sync_environment(kube: Kube, namespace: str, name: str, *, apply_changes: b
                                            live_pending),
     }
     outcome.status = status
-    outcome.status_written = _write_status(kube, namespace, name, previous, status, meta.get("resourceVersion"),
-                                           heartbeat_seconds)
+    outcome.status_written, outcome.resource_version = _write_status(
+        kube, namespace, name, previous, status, meta.get("resourceVersion"), heartbeat_seconds)
     metrics.record_environment(namespace, name, drift_status)
     return outcome
 
@@ -326,8 +329,8 @@ def _refuse(kube: Kube, outcome: Outcome, previous: dict, reason: str, message: 
     status = {**previous, "observedGeneration": generation, "phase": phase,
               "conditions": merge_conditions(previous.get("conditions"), conditions, now)}
     outcome.status = status
-    outcome.status_written = _write_status(kube, meta["namespace"], meta["name"], previous, status,
-                                           meta.get("resourceVersion"))
+    outcome.status_written, outcome.resource_version = _write_status(
+        kube, meta["namespace"], meta["name"], previous, status, meta.get("resourceVersion"))
     stalled_before = {c.get("type"): c for c in previous.get("conditions") or []}.get(constants.CONDITION_STALLED, {})
     if outcome.status_written and stalled_before.get("reason") != reason:
         outcome.events.append(Event("Warning", reason, message))
@@ -465,21 +468,23 @@ def merge_patch(previous: dict, new: dict) -> dict:
 
 
 def _write_status(kube: Kube, namespace: str, name: str, previous: dict, status: dict,
-                  resource_version: str | None, heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> bool:
+                  resource_version: str | None,
+                  heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> tuple[bool, str | None]:
     """Write status only when it says something new (or checkedAt is getting old), so resyncs
     and our own child events do not churn the object. The patch is computed from `previous`,
-    so it is conditional on the resourceVersion that was read with it (StatusConflict if not)."""
+    so it is conditional on the resourceVersion that was read with it (StatusConflict if not).
+    Returns (written, the object's resourceVersion after it: the write's, else the one read)."""
     status = _prune_none(status)
     if _comparable(previous) == _comparable(status) and not _checked_at_stale(previous, status, heartbeat_seconds):
-        return False
+        return False, resource_version
     try:
-        patch_status(kube, resources.ENVIRONMENT, namespace, name, merge_patch(previous, status),
-                     resource_version=resource_version)
+        answer = patch_status(kube, resources.ENVIRONMENT, namespace, name, merge_patch(previous, status),
+                              resource_version=resource_version)
     except KubeError as err:
         if err.status == 409:
             raise StatusConflict(err) from None
         raise
-    return True
+    return True, ((answer or {}).get("metadata") or {}).get("resourceVersion")
 
 
 def _checked_at_stale(previous: dict, status: dict, heartbeat_seconds: float = CHECKED_AT_REFRESH_SECONDS) -> bool:

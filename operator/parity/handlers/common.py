@@ -43,11 +43,9 @@ def run_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str, apply_
         raise _handler_error(err, trigger) from None
 
 
-def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str,
-                 after: Callable[[Outcome | None], object] | None = None) -> None:
+def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) -> None:
     """A coalesced sync that reports nothing, asked for from the event loop (an async handler).
-    `after` is called with the sync's outcome once it ran (None when it failed or found the
-    environment gone); not when this request joined a sync already asked for.
+    Once it completed, its inputs' fingerprint is left for the timer (handlers/quiet.py).
 
     Nothing waits for it: the settle wait is a timer on the loop, the sync runs on memo.sync_pool.
     A sync handler would hold one of kopf's threads for the settle wait, and kopf's queue worker
@@ -60,11 +58,14 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str,
     # kopf.event finds kopf's event queue in a context variable: kopf copies the context into its
     # own threads, a plain pool does not, so the sync runs in a copy of this handler's.
     context = contextvars.copy_context()
+    # Without probes a pass with unchanged inputs may be skipped; with them it always runs.
+    fingerprints = None if memo.config.runtime_probes else getattr(memo, "inputs_fingerprint", None)
 
-    def run_claimed() -> None:
+    def run_claimed(children: int | None) -> None:
         _work, work_handed_over = _sync_callables(memo, namespace, name, trigger=trigger, apply_changes=False)
-        if after is not None:
-            work_handed_over = _then(work_handed_over, after)
+        if children is not None:
+            work_handed_over = _then(work_handed_over, lambda outcome: _leave_fingerprint(
+                memo, loop, fingerprints, key, children, outcome))
         try:
             # A timer's pass is no burst, so it does not space the next event sync: a child or
             # baseline edit within a second of its environment's pass would wait out the spacing.
@@ -73,14 +74,36 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str,
             log.exception("%s/%s: %s sync failed", namespace, name, trigger)
 
     def start() -> None:
+        # The children as they are before the sync reads them: a change after this asks for
+        # another sync, so what the fingerprint holds is never newer than what was read.
+        children = fingerprints.children(namespace, name) if fingerprints is not None else None
         try:
-            memo.sync_pool.submit(context.run, run_claimed)
+            memo.sync_pool.submit(context.run, run_claimed, children)
         except RuntimeError:  # the pool is shut down: the operator is stopping
             pass
 
     config = memo.config
     loop.call_later(memo.triggers.wait_before(key, config.settle_seconds, config.sync_spacing_seconds,
                                               config.sync_spacing_max_seconds), start)
+
+
+def _leave_fingerprint(memo: kopf.Memo, loop: asyncio.AbstractEventLoop, fingerprints, key: tuple[str, str],
+                       children: int, outcome: Outcome | None) -> None:
+    """From the sync's thread: what the completed sync read, for the timer (handlers/quiet.py).
+    The baseline's entry is taken on the loop (an edit of it asks for a sync of its own)."""
+    if outcome is None or outcome.body is None:
+        memo.quiet_passes.completed(key, 0, None)
+        return
+    baseline_name = ((outcome.body.get("spec") or {}).get("baselineRef") or {}).get("name")
+
+    def leave() -> None:
+        if memo.triggers.knows(key):  # not deleted meanwhile: bounded by the live environments
+            memo.quiet_passes.completed(key, fingerprints.with_children(children, outcome.resource_version,
+                                                                        baseline_name), outcome.status)
+    try:
+        loop.call_soon_threadsafe(leave)
+    except RuntimeError:  # the loop is closed: the operator is stopping
+        pass
 
 
 def _then(work: Callable[[], Outcome | None], after: Callable[[Outcome | None], object]) -> Callable[[], None]:

@@ -38,7 +38,7 @@ import kopf
 from parity import constants
 from parity.handlers.baseline import BASELINE
 from parity.handlers.children import CHILD_KINDS, OWNED, controlled_by_an_environment
-from parity.handlers.quiet import inputs_fingerprint
+from parity.handlers.quiet import children_digest, inputs_fingerprint
 from parity.kube.index import IndexedChildren
 from parity.reconcile import get_baseline
 
@@ -165,13 +165,20 @@ async def use_child_index(memo: kopf.Memo, **kwargs) -> None:
 
 class InputsFingerprint:
     """What a sync of an environment would read from kopf's memory, fingerprinted on the loop
-    for the timer (handlers/quiet.py): its resourceVersion, its indexed children's stored bytes,
-    its baseline's indexed entry."""
+    (handlers/quiet.py): its resourceVersion, its indexed children's stored bytes, its
+    baseline's indexed entry. Every method runs on the loop only."""
 
     def __init__(self, children: ChildIndex, baselines: IndexedBaselines) -> None:
         self._children = children
         self._baselines = baselines
 
-    def __call__(self, namespace: str, name: str, resource_version: str | None, baseline_name: str | None) -> int:
+    def children(self, namespace: str, name: str) -> int:
+        return children_digest(self._children.entries_on_loop(namespace, name))
+
+    def with_children(self, children: int, resource_version: str | None, baseline_name: str | None) -> int:
+        """The fingerprint, with the children's digest taken earlier (when a sync started)."""
         baseline = self._baselines.entry_on_loop(baseline_name) if baseline_name else None
-        return inputs_fingerprint(resource_version, self._children.entries_on_loop(namespace, name), baseline)
+        return inputs_fingerprint(resource_version, children, baseline)
+
+    def __call__(self, namespace: str, name: str, resource_version: str | None, baseline_name: str | None) -> int:
+        return self.with_children(self.children(namespace, name), resource_version, baseline_name)

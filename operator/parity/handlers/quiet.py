@@ -1,27 +1,40 @@
-"""Timer passes that would read what the last one read: skipped for a Ready environment.
+"""Timer passes that would read what the last sync read: skipped.
 
 Without runtime probes a timer's pass is a sync that only reads and reports: the environment,
 its children (the watch-fed index), its baseline (another index) and the credentials Secret (a
-GET). For a Ready environment whose environment, children and baseline are what its last
-completed pass read, that pass computes the same status and writes nothing; it only costs a GET
-of the environment, one of the Secret and a drift evaluation. Those passes were 57,123 of the
+GET). When the environment, its children and its baseline are what the last completed sync of
+it read, the pass computes the same status and writes nothing; it only costs a GET of the
+environment, one of the Secret and a drift evaluation. Such passes were 57,123 of the
 operator's 60,551 syncs while 1,000 environments converged (bench/bench_scale.py --envs 1000,
-resync 30 s): the converged environments' passes, competing with the creates still queued.
+resync 30 s), competing with the creates still queued.
 
-A pass's inputs are fingerprinted on the event loop from what kopf already holds (handlers/
-index.InputsFingerprint): the environment's resourceVersion from the timer's live body, the
-indexed children's stored bytes and the baseline's indexed entry. Nothing is decoded or
-requested. The pass is skipped when that fingerprint is the one recorded by the last completed
-pass of the environment, that pass found it Ready and not Stalled, and it ended less than
-`full_pass_seconds` ago.
+Which syncs count: every sync requested from the loop (a child's event, a baseline's, a timer's:
+common.request_sync) leaves its fingerprint here when it completes: its indexed children as
+they were when it was started (before it read them: a change after that start asks for another
+sync anyway), the environment's resourceVersion it read or its own status write produced, and
+its baseline's indexed entry (a baseline's edit asks for a sync of each of its environments).
+The create/update/resume handlers' syncs leave none; the syncs that follow their writes do.
+
+A timer pass is skipped when (handlers/timers.py):
+- no sync of the environment has started in this process yet: its create or resume handler,
+  which kopf runs for every environment, is still queued and does the first full read. While a
+  thousand environments were created at once, their passes ran before their creates
+  (bench/bench_scale.py --envs 500: created -> first child p50 186 s, 30 s resync);
+- or its inputs fingerprint (handlers/index.InputsFingerprint: the timer's live body's
+  resourceVersion, the indexed children's stored bytes, the baseline's indexed entry; nothing
+  decoded or requested) is the one the last completed sync left, that sync's status was not
+  Stalled, and it ended less than `full_pass_seconds` ago.
 
 What a skipped pass would have seen that the fingerprint does not hold: the credentials Secret
 (Secrets are not watched) and objects that are not indexed children (a user's object holding a
-child's name). So an environment that is not Ready, or is Stalled (a lost Secret, a name
-conflict: waiting for exactly such a change), is never skipped, and a Ready one is read in full
-at least every `full_pass_seconds` (half the status heartbeat: 300 s by default), which also
-keeps the heartbeat's write (`drift.checkedAt`) on time. A Secret deleted by hand under a Ready
-environment is so noticed within that period instead of one resync period.
+child's name). So a Stalled environment (a lost Secret, a name conflict: waiting for exactly
+such a change) is never skipped, and any other one is read in full at least every
+`full_pass_seconds` (half the status heartbeat: 300 s by default), which also keeps the
+heartbeat's write (`drift.checkedAt`) on time. A Secret deleted by hand, or a foreign object
+created under a missing child's name, is so noticed within that period instead of one resync
+period. Nothing else in a status depends on the clock without runtime probes: the phase and
+conditions are computed from the objects read and the previous status, which the
+resourceVersion holds.
 """
 
 from __future__ import annotations
@@ -36,26 +49,32 @@ from parity import constants
 Key = tuple[str, str]
 
 
-def inputs_fingerprint(resource_version: str | None, children: Iterable[bytes], baseline: str | None) -> int:
-    """What a sync of one environment reads from kopf's memory, as one number. The children's
-    stored bytes change with every event of a child (its resourceVersion is in them); their
-    order in the index does not matter."""
-    return hash((resource_version, frozenset(children), baseline))
+def children_digest(children: Iterable[bytes]) -> int:
+    """An environment's indexed children as one number. Their stored bytes change with every
+    event of a child (its resourceVersion is in them); their order in the index does not matter."""
+    return hash(frozenset(children))
 
 
-def settled(status: dict[str, Any] | None) -> bool:
-    """Whether a pass that found this status may stand for the next ones while nothing changes:
-    Ready, and not Stalled (a stalled environment waits for a change no fingerprint holds)."""
-    if not status or status.get("phase") != "Ready":
+def inputs_fingerprint(resource_version: str | None, children: int, baseline: str | None) -> int:
+    """What a sync of one environment reads from kopf's memory, as one number: `children` is
+    children_digest of its indexed children."""
+    return hash((resource_version, children, baseline))
+
+
+def reproducible(status: dict[str, Any] | None) -> bool:
+    """Whether a pass that computed this status may stand for the next ones while their inputs
+    do not change: any status but a Stalled one (a stalled environment waits for a change no
+    fingerprint holds) or none (the pass failed, or found the environment gone)."""
+    if not status:
         return False
     stalled = {c.get("type"): c for c in status.get("conditions") or []}.get(constants.CONDITION_STALLED) or {}
     return stalled.get("status") != "True"
 
 
 class QuietPasses:
-    """Per environment: the fingerprint of the last completed pass that settled it, and when.
-    Called from the event loop (skips) and from sync threads (completed), hence the lock.
-    Entries are removed when an environment is deleted (`forget`) or a pass did not settle it."""
+    """Per environment: the fingerprint of the last completed sync, and when it ended, if its
+    status was reproducible. Entries are removed when an environment is deleted (`forget`) or a
+    sync's status was not reproducible. Thread-safe (a lock): syncs end in worker threads."""
 
     def __init__(self, full_pass_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._full_pass_seconds = full_pass_seconds
@@ -70,11 +89,11 @@ class QuietPasses:
                 and self._clock() - last[1] < self._full_pass_seconds)
 
     def completed(self, key: Key, fingerprint: int, status: dict[str, Any] | None) -> None:
-        """After a pass's sync: `status` is what it computed, None when it failed or found the
-        environment gone. Only a settled status is remembered; anything else makes the next
-        pass run in full."""
+        """After a sync: `status` is what it computed, None when it failed or found the
+        environment gone. Only a reproducible status is remembered; anything else makes the
+        next pass run in full."""
         with self._guard:
-            if settled(status):
+            if reproducible(status):
                 self._last[key] = (fingerprint, self._clock())
             else:
                 self._last.pop(key, None)

@@ -21,24 +21,22 @@ async def resync_environment(namespace: str, name: str, meta: kopf.Meta, spec: k
     # Never in kopf's thread pool: that pool runs the create and update handlers, and with 500
     # environments a resync period's timers queued in it held a spec edit back for 15 s
     # (bench/bench_scale.py --envs 500). Without probes the pass is an event-driven sync, asked
-    # for here and run on memo.sync_pool, unless it would read what the last one read
-    # (handlers/quiet.py); the probes' pass blocks for seconds, so it runs in a thread of
-    # asyncio's own pool, as a sync that runs after it.
+    # for here and run on memo.sync_pool, unless it would read what the last sync read or comes
+    # before the environment's first sync (handlers/quiet.py); the probes' pass blocks for
+    # seconds, so it runs in a thread of asyncio's own pool, as a sync that runs after it.
     if not memo.config.runtime_probes:
         key = (namespace, name)
-        fingerprint_of = getattr(memo, "inputs_fingerprint", None)
-        if fingerprint_of is None:  # no indexes (tests that run the handlers alone)
-            request_sync(memo, namespace, name, trigger="timer")
+        if not memo.triggers.knows(key):
+            # Its create or resume handler has not run yet: that sync does the first full read.
+            metrics.TIMER_PASSES_SKIPPED.inc()
             return
         # kopf's body for a timer is live: updated by every event of the environment.
-        fingerprint = fingerprint_of(namespace, name, meta.get("resourceVersion"),
-                                     (spec.get("baselineRef") or {}).get("name"))
+        fingerprint = memo.inputs_fingerprint(namespace, name, meta.get("resourceVersion"),
+                                              (spec.get("baselineRef") or {}).get("name"))
         if memo.quiet_passes.skips(key, fingerprint):
             metrics.TIMER_PASSES_SKIPPED.inc()
             return
-        request_sync(memo, namespace, name, trigger="timer",
-                     after=lambda outcome: memo.quiet_passes.completed(
-                         key, fingerprint, outcome.status if outcome is not None else None))
+        request_sync(memo, namespace, name, trigger="timer")
         return
 
     def probe_then_sync() -> None:
