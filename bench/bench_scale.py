@@ -38,6 +38,7 @@ import statistics
 import sys
 import tempfile
 import threading
+from typing import NamedTuple
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -501,19 +502,22 @@ def whole_second(wall: float) -> dt.datetime:
 
 
 def events_since(kube: Kube, since: dt.datetime, prefix: str = "op-", top: int = 8,
-                 occurrences: bool = False) -> str:
-    """The bench namespaces' Events (namespaces named `prefix`...) created or repeated since
-    `since`, by who wrote them, the object's kind and the reason. Each Event counts once, or
-    with `occurrences` as often as it happened (its count): a whole phase's Event writes."""
+                 occurrences: bool = False, namespaces: bool = False) -> str:
+    """The Events of namespaces named `prefix`... (every namespace: "") created or repeated since
+    `since`, by who wrote them, the object's kind and the reason (with `namespaces`, the
+    namespace first). Each Event counts once, or with `occurrences` as often as it happened (its
+    count): a whole phase's Event writes."""
     counts: collections.Counter = collections.Counter()
     for event in kube.request("GET", "/api/v1/events").get("items", []):
-        if not event["metadata"]["namespace"].startswith(prefix):
+        namespace = event["metadata"]["namespace"]
+        if not namespace.startswith(prefix):
             continue
         stamp = event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp")
         if stamp and dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) >= since:
             reporter = event.get("reportingComponent") or (event.get("source") or {}).get("component") or "?"
             weight = (event.get("count") or (event.get("series") or {}).get("count") or 1) if occurrences else 1
-            counts[f"{reporter} {event['involvedObject'].get('kind')} {event.get('reason')}"] += weight
+            where = f"{namespace} " if namespaces else ""
+            counts[f"{where}{reporter} {event['involvedObject'].get('kind')} {event.get('reason')}"] += weight
     return ", ".join(f"{k}: {v}" for k, v in counts.most_common(top)) or "none"
 
 
@@ -524,23 +528,30 @@ def operator_metrics(op: Operator) -> str:
         return resp.read().decode()
 
 
-def operator_skipped_passes(op: Operator) -> float:
-    """Timer passes the operator skipped so far (handlers/quiet.py)."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in operator_metrics(op).splitlines()
-               if line.startswith("parity_timer_passes_skipped_total"))
+class OperatorCounts(NamedTuple):
+    """The operator's own counters at one moment, from one read of its /metrics."""
+    syncs_by_trigger: collections.Counter  # environment, child, baseline, timer, ...
+    passes_skipped: float  # timer passes not run (handlers/quiet.py): not syncs
+
+    @property
+    def syncs(self) -> float:
+        return sum(self.syncs_by_trigger.values())
+
+    def since(self, earlier: "OperatorCounts") -> "OperatorCounts":
+        by_trigger = collections.Counter(self.syncs_by_trigger)
+        by_trigger.subtract(earlier.syncs_by_trigger)
+        return OperatorCounts(by_trigger, self.passes_skipped - earlier.passes_skipped)
 
 
-def operator_syncs_by_trigger(op: Operator) -> collections.Counter:
-    """Syncs so far by what asked for them (environment, child, baseline, timer, ...)."""
-    counts: collections.Counter = collections.Counter()
+def operator_counts(op: Operator) -> OperatorCounts:
+    by_trigger: collections.Counter = collections.Counter()
+    skipped = 0.0
     for line in operator_metrics(op).splitlines():
         if line.startswith("parity_reconcile_duration_seconds_count"):
-            counts[metric_label(line, "trigger") or "?"] += float(line.rsplit(" ", 1)[1])
-    return counts
-
-
-def operator_syncs(op: Operator) -> float:
-    return sum(operator_syncs_by_trigger(op).values())
+            by_trigger[metric_label(line, "trigger") or "?"] += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("parity_timer_passes_skipped_total"):
+            skipped += float(line.rsplit(" ", 1)[1])
+    return OperatorCounts(by_trigger, skipped)
 
 
 def main() -> int:
@@ -594,19 +605,16 @@ def main() -> int:
             idle_rss, _ = memory(op.proc.pid)
             print(f"operator before any environment: RSS {idle_rss} (interpreter, imports, clients)", flush=True)
             namespaces = create_namespaces(kube, "op", args.envs)
-            cpu0, by_trigger0 = cpu_seconds(op.proc.pid), operator_syncs_by_trigger(op)
-            skipped0 = operator_skipped_passes(op)
+            cpu0, counts0 = cpu_seconds(op.proc.pid), operator_counts(op)
             converged = bench_operator(plane, kube, sample, namespaces, len(workloads_of(sample)))
-            by_trigger = operator_syncs_by_trigger(op)
-            by_trigger.subtract(by_trigger0)
-            by_trigger["timer passes skipped (not syncs)"] = operator_skipped_passes(op) - skipped0
-            cpu, syncs = cpu_seconds(op.proc.pid) - cpu0, sum(by_trigger.values()) - by_trigger[
-                "timer passes skipped (not syncs)"]
+            cpu, counts = cpu_seconds(op.proc.pid) - cpu0, operator_counts(op).since(counts0)
+            syncs = counts.syncs
             print(f"  operator's CPU while converging: {cpu:.1f} s ({cpu / converged:.0%} of one core; "
                   f"{os.cpu_count()} cores here, shared with the control plane); {syncs:.0f} syncs "
                   f"({syncs / args.envs:.1f} per environment, {cpu / max(syncs, 1) * 1000:.0f} ms CPU each "
                   f"with kopf's share); by trigger: "
-                  + ", ".join(f"{k} {v:.0f}" for k, v in by_trigger.most_common() if v), flush=True)
+                  + ", ".join(f"{k} {v:.0f}" for k, v in counts.syncs_by_trigger.most_common() if v)
+                  + f"; timer passes skipped (not syncs): {counts.passes_skipped:.0f}", flush=True)
             rss, hwm = memory(op.proc.pid)
             print(f"operator: all {args.envs} Ready after {converged:.1f} s; ratio to the floor "
                   f"{converged / floor:.2f}; RSS {rss}, peak {hwm}", flush=True)
@@ -627,29 +635,34 @@ def main() -> int:
             # Whole seconds: Events carry second-granularity timestamps.
             window_start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=1)
             writes0, total0 = apiserver_requests(plane)
-            syncs0, skipped0 = operator_syncs(op), operator_skipped_passes(op)
+            counts0 = operator_counts(op)
             pods0 = pod_versions(kube)
             window = 2 * args.resync
             time.sleep(window)
             writes1, total1 = apiserver_requests(plane)
-            syncs1, skipped1 = operator_syncs(op), operator_skipped_passes(op)
+            in_window = operator_counts(op).since(counts0)
             pods1 = pod_versions(kube)
             delta = {k: writes1.get(k, 0) - writes0.get(k, 0) for k in writes1}
             delta = {k: v for k, v in sorted(delta.items(), key=lambda kv: -kv[1]) if v}
             # What the operator writes: environments (and their status), children, Events, reports.
             # The control plane's own writes (leases, nodes, endpoints) are listed but not counted.
+            # Event writes are counted in every namespace (the API server's counter has none): an
+            # upper bound, and the Events printed below say whose they were.
             ours = sum(v for k, v in delta.items() if k.split("/")[0] in OPERATOR_RESOURCES)
             per_env_10min = ours / args.envs * (600 / window)
-            syncs = syncs1 - syncs0
+            syncs = in_window.syncs
             passes = args.envs * window / args.resync
-            print(f"no-op window {window:.0f} s: API writes by resource {delta}; the operator's "
+            print(f"no-op window {window:.0f} s: API writes by resource {delta}; to the operator's kinds "
+                  f"(at most the operator's: Events of every namespace included) "
                   f"{ours:.0f} = {per_env_10min:.2f} per environment per 10 min; {syncs:.0f} syncs, "
-                  f"{skipped1 - skipped0:.0f} timer passes skipped; API requests (all verbs, all clients) "
+                  f"{in_window.passes_skipped:.0f} timer passes skipped; API requests (all verbs, all clients) "
                   f"{(total1 - total0) / max(syncs, 1):.1f} per sync, "
                   f"{(total1 - total0) / passes:.2f} per environment per resync period",
                   flush=True)
             print(pod_churn(pods0, pods1), flush=True)
-            print(f"Events written in the window (reporter kind reason): {events_since(kube, window_start)}", flush=True)
+            print(f"Events written in the window (reporter kind reason): {events_since(kube, window_start)}; "
+                  f"in every namespace (namespace reporter kind reason): "
+                  f"{events_since(kube, window_start, prefix='', namespaces=True)}", flush=True)
             rss, hwm = memory(op.proc.pid)
             print(f"operator memory at the end: RSS {rss}, peak {hwm}", flush=True)
         finally:
