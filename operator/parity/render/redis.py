@@ -361,10 +361,12 @@ def sentinels_that_may_leave(spec: RedisSpec) -> int:
 
 def _statefulset(owner: Owner, app: str, name: str, replicas: int, service_name_: str, container: dict,
                  config_map_: str, data: dict[str, str], *, version: str | None, parallel: bool,
-                 restart_settings: dict[str, Any] | None = None) -> dict[str, Any]:
+                 restart_settings: dict[str, Any] | None = None, min_ready_seconds: int | None = None) -> dict[str, Any]:
     spec: dict[str, Any] = {"replicas": replicas, "serviceName": service_name_}
     if parallel:
         spec["podManagementPolicy"] = "Parallel"
+    if min_ready_seconds:
+        spec["minReadySeconds"] = min_ready_seconds
     volumes = [
         {"configMap": {"defaultMode": 0o555, "name": config_map_}, "name": "config"},
         # Redis data lives only as long as the pod: in sentinel mode a restarted member resyncs
@@ -458,12 +460,10 @@ def build_redis_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str])
         "livenessProbe": tcp_probe("redis", period=10, failures=6),
         "volumeMounts": [dict(m) for m in _MOUNTS],
     }, spec.resources)
-    statefulset = _statefulset(owner, APP, statefulset_name(owner.env_name), redis_replicas(spec),
+    return _statefulset(owner, APP, statefulset_name(owner.env_name), redis_replicas(spec),
                         headless_service_name(owner.env_name), container, config_map_name(owner.env_name), data,
-                        version=spec.version, parallel=False, restart_settings=restart_only_settings(spec))
-    if spec.mode == "sentinel":
-        statefulset["spec"]["minReadySeconds"] = MEMBER_MIN_READY_SECONDS
-    return statefulset
+                        version=spec.version, parallel=False, restart_settings=restart_only_settings(spec),
+                        min_ready_seconds=MEMBER_MIN_READY_SECONDS if spec.mode == "sentinel" else None)
 
 
 def build_sentinel_statefulset(owner: Owner, spec: RedisSpec, data: dict[str, str]) -> dict[str, Any]:
