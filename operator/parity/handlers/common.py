@@ -76,7 +76,12 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) ->
     def start() -> None:
         # The children as they are before the sync reads them: a change after this asks for
         # another sync, so what the fingerprint holds is never newer than what was read.
-        children = fingerprints.children(namespace, name) if fingerprints is not None else None
+        children = None
+        try:
+            if fingerprints is not None:
+                children = fingerprints.children(namespace, name)
+        except Exception:  # noqa: BLE001 - the claim above must end in a sync, fingerprint or not
+            log.exception("%s/%s: no fingerprint for this sync; the next timer pass runs in full", namespace, name)
         try:
             memo.sync_pool.submit(context.run, run_claimed, children)
         except RuntimeError:  # the pool is shut down: the operator is stopping
