@@ -17,6 +17,7 @@ from test_ownership import ENV, NS, SECRET, UID, MemoryKube, cm_path, new_cluste
 
 from parity import constants
 from parity.handlers.index import ChildIndex, decode_child, encode_child
+from parity.kube.relevance import sync_digest
 from parity.kube.children import resolve_missing
 from parity.kube.index import IndexedChildren
 from parity.reconcile import sync_environment
@@ -349,9 +350,10 @@ def test_the_index_keys_children_by_namespace_and_environment(labels, expected):
     result = asyncio.run(child_by_environment(namespace=NS, labels=labels, body=body))
     assert (set(result) if result is not None else None) == expected
     if result is not None:  # stored compressed (memory), decoded per snapshot
-        stored = result[(NS, ENV)]
-        assert isinstance(stored, bytes) and len(stored) < len(json.dumps(body))
-        assert decode_child(stored) == body
+        entry = result[(NS, ENV)]
+        assert isinstance(entry.stored, bytes) and len(entry.stored) < len(json.dumps(body))
+        assert decode_child(entry) == body
+        assert entry.digest == sync_digest(body)
 
 
 @pytest.mark.parametrize("reason,generation,from_index", [("resume", 3, True), ("create", 1, True),

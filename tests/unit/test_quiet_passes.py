@@ -214,3 +214,41 @@ def test_a_sync_of_an_environment_deleted_while_it_ran_leaves_nothing_behind(mon
 
     asyncio.run(main())
     assert ran == ["child"] and len(memo.quiet_passes) == 0
+
+
+def test_a_sync_started_with_these_children_reads_them_until_one_fails_or_the_environment_goes():
+    passes = QuietPasses(full_pass_seconds=300)
+    assert not passes.read_by_a_sync(KEY, 1)
+    passes.started(KEY, 1)
+    assert passes.read_by_a_sync(KEY, 1) and not passes.read_by_a_sync(KEY, 2)
+    passes.completed(KEY, 5, READY)
+    assert passes.read_by_a_sync(KEY, 1)
+    passes.completed(KEY, 5, None)  # failed: nothing it started with was read
+    assert not passes.read_by_a_sync(KEY, 1)
+    passes.started(KEY, 1)
+    passes.forget(KEY)
+    assert not passes.read_by_a_sync(KEY, 1)
+
+
+def test_a_childs_event_that_changes_nothing_a_sync_reads_asks_for_no_sync(monkeypatch):
+    from parity.handlers.children import child_changed
+
+    memo, ran = operator(monkeypatch, [outcome(PROVISIONING), outcome(PROVISIONING), outcome(READY)])
+    handler_sync(memo)
+    labels = {"parity.dev/environment": "dev"}
+
+    async def event(type_="MODIFIED"):
+        await child_changed(namespace="ns", labels=labels, type=type_, memo=memo)
+        await asyncio.sleep(0.1)
+
+    async def main():
+        await event()  # the first since the create handler's sync: read
+        await event()  # a PodDisruptionBudget's status: the children digest is still 1
+        memo.inputs_fingerprint.current = 2  # a StatefulSet's readyReplicas
+        await event()
+        await event()
+        await event(type_=None)  # a listing after the watch resumed: always read, with LIST
+        await settle_and_drain(memo, 0.1)
+
+    asyncio.run(main())
+    assert ran == ["child", "child", "child"]

@@ -1,5 +1,6 @@
-"""Owned children: any change to one (a kubectl edit, a pod becoming ready) re-evaluates its
-environment's status and drift; with the enforce policy the sync also reverts live drift.
+"""Owned children: any change to one that a sync reads (a kubectl edit, a pod becoming ready; not
+a controller's status bookkeeping: kube/relevance.py) re-evaluates its environment's status and
+drift; with the enforce policy the sync also reverts live drift.
 
 What is watched, and why it stays small:
 - Each watch carries a label selector that the API server applies (`configure_child_watches`,
@@ -59,11 +60,26 @@ async def child_changed(namespace: str, labels: kopf.Labels, type: str | None, m
         # arrives only as such a listing, so an environment this process has already synced
         # is synced again (coalesced: a listing of all its children makes one sync).
         return
-    if type is None and hasattr(memo, "children"):
-        # Children deleted while the stream was down are not in the listing, but still in the
-        # index: this sync reads with LIST and leaves them out from then on (kube/index.py).
-        memo.children.suspect(namespace, env_name)
+    if type is None:
+        if hasattr(memo, "children"):
+            # Children deleted while the stream was down are not in the listing, but still in
+            # the index: this sync reads with LIST and leaves them out from then on (kube/index.py).
+            memo.children.suspect(namespace, env_name)
+    elif _nothing_a_sync_reads_changed(memo, namespace, env_name):
+        return
     request_sync(memo, namespace, env_name, trigger="child")
+
+
+def _nothing_a_sync_reads_changed(memo: kopf.Memo, namespace: str, env_name: str) -> bool:
+    """Whether the environment's children, as far as a sync reads them (kube/relevance.py), are
+    what its newest requested sync started with: then that sync reads this event's change or
+    a newer one, and it changes nothing a sync reads (a PodDisruptionBudget's status, a
+    StatefulSet's availableReplicas). kopf updated the index before calling this handler."""
+    fingerprints = getattr(memo, "inputs_fingerprint", None)
+    if fingerprints is None:
+        return False
+    key = (namespace, env_name)
+    return memo.quiet_passes.read_by_a_sync(key, fingerprints.children(namespace, env_name))
 
 
 for _group, _version, _plural in CHILD_KINDS:

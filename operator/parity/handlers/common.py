@@ -80,6 +80,7 @@ def request_sync(memo: kopf.Memo, namespace: str, name: str, *, trigger: str) ->
         try:
             if fingerprints is not None:
                 children = fingerprints.children(namespace, name)
+                memo.quiet_passes.started(key, children)
         except Exception:  # noqa: BLE001 - the claim above must end in a sync, fingerprint or not
             log.exception("%s/%s: no fingerprint for this sync; the next timer pass runs in full", namespace, name)
         try:

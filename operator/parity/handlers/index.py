@@ -31,7 +31,7 @@ import json
 import logging
 import zlib
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import kopf
 
@@ -40,6 +40,7 @@ from parity.handlers.baseline import BASELINE
 from parity.handlers.children import CHILD_KINDS, OWNED, controlled_by_an_environment
 from parity.handlers.quiet import children_digest, inputs_fingerprint
 from parity.kube.index import IndexedChildren
+from parity.kube.relevance import sync_digest
 from parity.reconcile import get_baseline
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,19 @@ SNAPSHOT_TIMEOUT_SECONDS = 5.0
 T = TypeVar("T")
 
 
-def encode_child(body: dict) -> bytes:
-    return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1)
+class IndexedChild(NamedTuple):
+    """A child as the index keeps it: what a sync reads of it as one number (kube/relevance.py),
+    and its body, compressed."""
+    digest: int
+    stored: bytes
 
 
-def decode_child(stored: bytes) -> dict:
-    return json.loads(zlib.decompress(stored))
+def encode_child(body: dict) -> IndexedChild:
+    return IndexedChild(sync_digest(body), zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 1))
+
+
+def decode_child(entry: IndexedChild) -> dict:
+    return json.loads(zlib.decompress(entry.stored))
 
 
 async def child_by_environment(namespace: str, labels: kopf.Labels, body: kopf.Body, **_):
@@ -103,16 +111,16 @@ class ChildIndex:
         self._loop = loop
         self._indexes = indexes
 
-    def _collect(self, key: tuple[str, str]) -> list[bytes]:
-        return [stored for index in self._indexes if key in index for stored in index[key]]
+    def _collect(self, key: tuple[str, str]) -> list[IndexedChild]:
+        return [entry for index in self._indexes if key in index for entry in index[key]]
 
-    def entries_on_loop(self, namespace: str, env_name: str) -> list[bytes]:
-        """The stored (encoded) children, undecoded: only on the loop (an async handler)."""
+    def entries_on_loop(self, namespace: str, env_name: str) -> list[IndexedChild]:
+        """The indexed children, undecoded: only on the loop (an async handler)."""
         return self._collect((namespace, env_name))
 
     def snapshot(self, namespace: str, env_name: str) -> list[dict] | None:
         entries = on_loop(self._loop, lambda: self._collect((namespace, env_name)), f"{namespace}/{env_name}")
-        return None if entries is None else [decode_child(stored) for stored in entries]
+        return None if entries is None else [decode_child(entry) for entry in entries]
 
 
 # --- baselines -------------------------------------------------------------------------------------
@@ -165,15 +173,16 @@ async def use_child_index(memo: kopf.Memo, **kwargs) -> None:
 
 class InputsFingerprint:
     """What a sync of an environment would read from kopf's memory, fingerprinted on the loop
-    (handlers/quiet.py): its resourceVersion, its indexed children's stored bytes, its
-    baseline's indexed entry. Every method runs on the loop only."""
+    (handlers/quiet.py): its resourceVersion, what it reads of its indexed children (their
+    digests: kube/relevance.py), its baseline's indexed entry. Every method runs on the loop only."""
 
     def __init__(self, children: ChildIndex, baselines: IndexedBaselines) -> None:
         self._children = children
         self._baselines = baselines
 
     def children(self, namespace: str, name: str) -> int:
-        return children_digest(self._children.entries_on_loop(namespace, name))
+        """What a sync would read of the environment's children (kube/relevance.py), as one number."""
+        return children_digest(entry.digest for entry in self._children.entries_on_loop(namespace, name))
 
     def with_children(self, children: int, resource_version: str | None, baseline_name: str | None) -> int:
         """The fingerprint, with the children's digest taken earlier (when a sync started)."""

@@ -1,4 +1,4 @@
-"""Timer passes that would read what the last sync read: skipped.
+"""Timer passes and child events that would give a sync nothing new to read: no sync.
 
 Without runtime probes a timer's pass is a sync that only reads and reports: the environment,
 its children (the watch-fed index), its baseline (another index) and the credentials Secret (a
@@ -21,9 +21,14 @@ A timer pass is skipped when (handlers/timers.py):
   thousand environments were created at once, their passes ran before their creates
   (bench/bench_scale.py --envs 500: created -> first child p50 186 s, 30 s resync);
 - or its inputs fingerprint (handlers/index.InputsFingerprint: the timer's live body's
-  resourceVersion, the indexed children's stored bytes, the baseline's indexed entry; nothing
-  decoded or requested) is the one the last completed sync left, that sync's status was not
-  Stalled, and it ended less than `full_pass_seconds` ago.
+  resourceVersion, what a sync reads of the indexed children (kube/relevance.py: their status
+  bookkeeping left out), the baseline's indexed entry; nothing decoded or requested) is the one
+  the last completed sync left, that sync's status was not Stalled, and it ended less than
+  `full_pass_seconds` ago.
+
+A child's event asks for no sync when what a sync reads of the environment's children is what
+its newest requested sync started with (`started`, `read_by_a_sync`): that sync reads this
+event or a newer one, and the event changed nothing a sync reads (handlers/children.py).
 
 What a skipped pass would have seen that the fingerprint does not hold: the credentials Secret
 (Secrets are not watched) and objects that are not indexed children (a user's object holding a
@@ -49,9 +54,9 @@ from parity import constants
 Key = tuple[str, str]
 
 
-def children_digest(children: Iterable[bytes]) -> int:
-    """An environment's indexed children as one number. Their stored bytes change with every
-    event of a child (its resourceVersion is in them); their order in the index does not matter."""
+def children_digest(children: Iterable[int]) -> int:
+    """An environment's indexed children as one number, from each one's digest of what a sync
+    reads of it (kube/relevance.py); their order in the index does not matter."""
     return hash(frozenset(children))
 
 
@@ -81,6 +86,20 @@ class QuietPasses:
         self._clock = clock
         self._guard = threading.Lock()
         self._last: dict[Key, tuple[int, float]] = {}
+        # The children digest the environment's newest requested sync started with.
+        self._started: dict[Key, int] = {}
+
+    def started(self, key: Key, children: int) -> None:
+        """A sync asked for from the loop started: it reads these children, or newer ones."""
+        with self._guard:
+            self._started[key] = children
+
+    def read_by_a_sync(self, key: Key, children: int) -> bool:
+        """Whether a sync started since the environment's children were last what `children`
+        says (it reads them or newer), and did not fail: a child's event that left them so
+        needs no sync of its own (handlers/children.py)."""
+        with self._guard:
+            return self._started.get(key) == children
 
     def skips(self, key: Key, fingerprint: int) -> bool:
         with self._guard:
@@ -97,10 +116,13 @@ class QuietPasses:
                 self._last[key] = (fingerprint, self._clock())
             else:
                 self._last.pop(key, None)
+            if status is None:  # failed: the next event asks for a sync again
+                self._started.pop(key, None)
 
     def forget(self, key: Key) -> None:
         with self._guard:
             self._last.pop(key, None)
+            self._started.pop(key, None)
 
     def __len__(self) -> int:
         with self._guard:
